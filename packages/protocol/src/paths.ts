@@ -1,0 +1,40 @@
+import { MAX_PATH_BYTES, MAX_SEGMENT_BYTES } from './constants.js'
+import { ErrorCode, ShoalError } from './errors.js'
+
+const encoder = new TextEncoder()
+
+/**
+ * Check a manifest-relative path: POSIX separators, no absolute path, no
+ * `.`/`..`/empty segments, no NUL or backslash, bounded length. Throws
+ * INVALID_MANIFEST naming the problem.
+ */
+export function validateRelativePath (path: string): void {
+  const fail = (why: string): never => {
+    throw new ShoalError(ErrorCode.INVALID_MANIFEST, `invalid path ${JSON.stringify(path.slice(0, 200))}: ${why}`)
+  }
+  if (typeof path !== 'string' || path.length === 0) fail('empty')
+  if (encoder.encode(path).byteLength > MAX_PATH_BYTES) fail(`longer than ${MAX_PATH_BYTES} bytes`)
+  if (path.includes('\0')) fail('contains NUL')
+  if (path.includes('\\')) fail('contains a backslash')
+  if (path.startsWith('/')) fail('absolute')
+  for (const segment of path.split('/')) {
+    if (segment === '') fail('empty segment')
+    if (segment === '.' || segment === '..') fail(`"${segment}" segment`)
+    if (encoder.encode(segment).byteLength > MAX_SEGMENT_BYTES) fail(`segment longer than ${MAX_SEGMENT_BYTES} bytes`)
+  }
+}
+
+/** Every proper ancestor of a relative path: `a/b/c` → `a`, `a/b`. */
+export function ancestorsOf (path: string): string[] {
+  const parts = path.split('/')
+  const out: string[] = []
+  for (let i = 1; i < parts.length; i++) {
+    out.push(parts.slice(0, i).join('/'))
+  }
+  return out
+}
+
+/** Byte-wise (UTF-16 code unit) comparison used for canonical ordering. */
+export function comparePaths (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

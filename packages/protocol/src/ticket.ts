@@ -1,0 +1,71 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { base32 } from 'multiformats/bases/base32'
+import type { CID } from 'multiformats/cid'
+import { MAX_TICKET_ADDRS, MAX_TICKET_LENGTH, TICKET_PREFIX } from './constants.js'
+import { contentIdFromBytes } from './content-id.js'
+import { ErrorCode, ShoalError } from './errors.js'
+
+/**
+ * A ticket: the content id plus where to find it (the sharer's peer id and
+ * addresses) and a suggested name, in one pasteable string. Peer ids and
+ * multiaddrs are carried as strings; the daemon parses them.
+ */
+export interface Ticket {
+  cid: CID
+  peerId: string
+  addrs: string[]
+  /** Suggested file or directory name for the fetcher. */
+  name?: string
+}
+
+/** Encode a ticket: `shoal1` + base32 of a dag-cbor map. */
+export function encodeTicket (ticket: Ticket): string {
+  const body: Record<string, unknown> = {
+    v: 1,
+    cid: ticket.cid.bytes,
+    peer: ticket.peerId,
+    addrs: ticket.addrs.slice(0, MAX_TICKET_ADDRS)
+  }
+  if (ticket.name !== undefined && ticket.name !== '') body.name = ticket.name
+  // base32.baseEncode: rfc4648 lower-case, no padding, no multibase prefix
+  return TICKET_PREFIX + base32.baseEncode(dagCbor.encode(body))
+}
+
+/** True when `text` looks like a ticket (rather than a content id). */
+export function isTicket (text: string): boolean {
+  return text.trim().startsWith(TICKET_PREFIX)
+}
+
+/** Decode a ticket string; throws INVALID_TICKET naming what is wrong. */
+export function decodeTicket (text: string): Ticket {
+  const trimmed = text.trim()
+  const fail = (why: string, cause?: unknown): never => {
+    throw new ShoalError(ErrorCode.INVALID_TICKET, `invalid ticket: ${why}`, cause !== undefined ? { cause } : undefined)
+  }
+  if (!trimmed.startsWith(TICKET_PREFIX)) fail(`does not start with "${TICKET_PREFIX}"`)
+  if (trimmed.length > MAX_TICKET_LENGTH) fail(`longer than ${MAX_TICKET_LENGTH} characters`)
+  let raw: unknown
+  try {
+    raw = dagCbor.decode(base32.baseDecode(trimmed.slice(TICKET_PREFIX.length)))
+  } catch (err) {
+    fail('not valid base32 dag-cbor (was it cut short when pasted?)', err)
+  }
+  if (typeof raw !== 'object' || raw === null) fail('not a map')
+  const obj = raw as Record<string, unknown>
+  if (obj.v !== 1) fail(`unsupported version ${String(obj.v)}`)
+  if (!(obj.cid instanceof Uint8Array)) fail('missing content id')
+  if (typeof obj.peer !== 'string' || obj.peer.length === 0 || obj.peer.length > 128) fail('missing or bad peer id')
+  if (!Array.isArray(obj.addrs) || obj.addrs.length > MAX_TICKET_ADDRS || !obj.addrs.every(a => typeof a === 'string' && a.length < 1024)) {
+    fail('bad address list')
+  }
+  if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length > 255)) fail('bad name')
+  let cid: CID
+  try {
+    cid = contentIdFromBytes(obj.cid as Uint8Array)
+  } catch (err) {
+    return fail('bad content id', err)
+  }
+  const ticket: Ticket = { cid, peerId: obj.peer as string, addrs: obj.addrs as string[] }
+  if (typeof obj.name === 'string') ticket.name = obj.name
+  return ticket
+}
