@@ -34,6 +34,10 @@ export interface StatusInfo {
   shares: number
   transfers: TransferInfo[]
   uptimeSeconds: number
+  /** Chunk payload bytes sent since the daemon started. */
+  uploaded: number
+  /** Chunk payload bytes received (verified) since the daemon started. */
+  downloaded: number
 }
 
 export interface PeerInfo {
@@ -41,6 +45,10 @@ export interface PeerInfo {
   addrs: string[]
   connections: number
   direction: 'inbound' | 'outbound' | 'mixed'
+  /** Chunk payload bytes sent to this peer since the daemon started. */
+  uploaded: number
+  /** Chunk payload bytes received from this peer since the daemon started. */
+  downloaded: number
 }
 
 export interface ConnectRequest {

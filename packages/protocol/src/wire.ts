@@ -6,8 +6,17 @@ import { XferMessage } from './pb/xfer.js'
 
 export { XferMessage, ManifestRequest, ManifestResponse }
 
+/** Fields of an xfer message to encode; unset fields take proto3 defaults. */
+export interface XferFields {
+  type: XferMessage.Type
+  root?: Uint8Array
+  index?: number
+  data?: Uint8Array
+  message?: string
+}
+
 /** Encode an xfer message (without length prefix). */
-export function encodeXfer (msg: Partial<XferMessage> & Pick<XferMessage, 'type'>): Uint8Array {
+export function encodeXfer (msg: XferFields): Uint8Array {
   return XferMessage.encode(msg as XferMessage)
 }
 

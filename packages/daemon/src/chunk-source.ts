@@ -1,0 +1,151 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { logger } from '@libp2p/logger'
+import { ErrorCode, ShoalError } from '@shoal/protocol'
+import type { ChunkLayout } from '@shoal/protocol'
+import { MAX_OPEN_FILES_PER_SOURCE } from './constants.js'
+import { readFully } from './manifest-builder.js'
+import type { FileStamp } from './records.js'
+
+const log = logger('shoal:chunk-source')
+
+/** Something that can hand out verified chunks of one root. */
+export interface ChunkSource {
+  readonly cid: string
+  readonly layout: ChunkLayout
+  /** Suggested name sent with the manifest. */
+  readonly name: string
+  readonly manifestBytes: Uint8Array
+  /** True when chunk `index` can be served. */
+  has(index: number): boolean
+  /** True when every chunk can be served. */
+  hasAll(): boolean
+  /** The chunk bytes, verified against the manifest hash. */
+  readChunk(index: number): Promise<Uint8Array>
+  close(): Promise<void>
+}
+
+export interface FileSourceInit {
+  cid: string
+  name: string
+  layout: ChunkLayout
+  manifestBytes: Uint8Array
+  /** Absolute path of the file (kind 'file') or directory root (kind 'dir'). */
+  root: string
+  /** Stamps taken when the share was made; a different size or mtime means changed. */
+  stamps: FileStamp[]
+  /** Called once when the source no longer matches its manifest. */
+  onStale: (reason: string) => void
+}
+
+/**
+ * Serves a share in place from the user's files. Every chunk is hashed
+ * before it leaves: a source that changed on disk never serves wrong bytes;
+ * it turns stale and stops serving.
+ */
+export class FileSource implements ChunkSource {
+  readonly cid: string
+  readonly name: string
+  readonly layout: ChunkLayout
+  readonly manifestBytes: Uint8Array
+  private readonly root: string
+  private readonly stamps: FileStamp[]
+  private readonly onStale: (reason: string) => void
+  private readonly handles = new Map<number, { handle: Promise<fs.FileHandle>, users: number }>()
+  private stale = false
+
+  constructor (init: FileSourceInit) {
+    this.cid = init.cid
+    this.name = init.name
+    this.layout = init.layout
+    this.manifestBytes = init.manifestBytes
+    this.root = init.root
+    this.stamps = init.stamps
+    this.onStale = init.onStale
+  }
+
+  has (index: number): boolean {
+    return !this.stale && index >= 0 && index < this.layout.chunkCount
+  }
+
+  hasAll (): boolean {
+    return !this.stale
+  }
+
+  async readChunk (index: number): Promise<Uint8Array> {
+    if (this.stale) throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: its source changed on disk`)
+    const loc = this.layout.locate(index)
+    const file = this.layout.manifest.files[loc.fileIndex]
+    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
+    const filePath = this.pathOf(file.path)
+    const entry = await this.acquire(loc.fileIndex, filePath)
+    const buffer = new Uint8Array(loc.length)
+    try {
+      const handle = await entry.handle
+      const stamp = this.stamps[loc.fileIndex]
+      const st = await handle.stat()
+      if (stamp !== undefined && (st.size !== stamp.size || st.mtimeMs !== stamp.mtimeMs)) {
+        this.markStale(`${filePath} changed on disk (size or modification time)`)
+        throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} changed on disk`)
+      }
+      await readFully(handle, buffer, loc.length, loc.offset, filePath)
+    } finally {
+      entry.users--
+    }
+    const actual = createHash('sha256').update(buffer).digest()
+    const expected = this.layout.hashOf(index)
+    if (!timingSafeEqual(actual, expected)) {
+      this.markStale(`chunk ${index} of ${filePath} no longer matches its hash`)
+      throw new ShoalError(ErrorCode.HASH_MISMATCH, `share ${this.cid} is stale: chunk ${index} changed on disk`)
+    }
+    return buffer
+  }
+
+  async close (): Promise<void> {
+    const entries = [...this.handles.values()]
+    this.handles.clear()
+    await Promise.allSettled(entries.map(async e => { await (await e.handle).close() }))
+  }
+
+  private pathOf (rel: string): string {
+    return this.layout.manifest.kind === 'file' ? this.root : path.join(this.root, ...rel.split('/'))
+  }
+
+  /** An open handle for file `fileIndex`, counted as in use until the caller decrements `users`. */
+  private async acquire (fileIndex: number, filePath: string): Promise<{ handle: Promise<fs.FileHandle>, users: number }> {
+    let entry = this.handles.get(fileIndex)
+    if (entry === undefined) {
+      this.evictIdle()
+      entry = { handle: fs.open(filePath, 'r'), users: 0 }
+      this.handles.set(fileIndex, entry)
+    }
+    entry.users++
+    try {
+      await entry.handle
+    } catch (err) {
+      entry.users--
+      this.handles.delete(fileIndex)
+      this.markStale(`${filePath} cannot be opened: ${(err as Error).message}`)
+      throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} cannot be read`, { cause: err })
+    }
+    return entry
+  }
+
+  /** Keep at most MAX_OPEN_FILES_PER_SOURCE handles: close the oldest idle ones. */
+  private evictIdle (): void {
+    for (const [key, entry] of this.handles) {
+      if (this.handles.size < MAX_OPEN_FILES_PER_SOURCE) return
+      if (entry.users > 0) continue
+      this.handles.delete(key)
+      entry.handle.then(async h => { await h.close() }, () => {})
+    }
+  }
+
+  private markStale (reason: string): void {
+    if (this.stale) return
+    this.stale = true
+    log('share %s is stale: %s', this.cid, reason)
+    this.onStale(reason)
+  }
+}

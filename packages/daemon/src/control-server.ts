@@ -1,0 +1,236 @@
+import fs from 'node:fs/promises'
+import http from 'node:http'
+import { logger } from '@libp2p/logger'
+import {
+  ControlRoute, ErrorCode, MAX_CONTROL_BODY_BYTES, ShoalError, decodeTicket, isTicket, parseContentId
+} from '@shoal/protocol'
+import type { ConnectRequest, FetchEvent, FetchRequest, ShareRequest } from '@shoal/protocol'
+import type { Shoal } from './shoal-types.js'
+
+const log = logger('shoal:control')
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, params: string[]) => Promise<unknown>
+
+interface Route {
+  method: string
+  pattern: RegExp
+  /** Parses the JSON body, or undefined for routes without one. */
+  body?: (raw: unknown) => unknown
+  handler: Handler
+}
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  INVALID_ID: 400,
+  INVALID_TICKET: 400,
+  INVALID_PATH: 400,
+  INVALID_ADDRESS: 400,
+  INVALID_MANIFEST: 422,
+  NOT_FOUND: 404,
+  UNKNOWN_ROUTE: 404,
+  NO_PROVIDERS: 404,
+  PATH_EXISTS: 409,
+  BODY_TOO_LARGE: 413,
+  DIAL_FAILED: 502,
+  DISK_FULL: 507,
+  NOT_STARTED: 503
+}
+
+/**
+ * The control API: HTTP/1.1 + JSON on `<repo>/shoal.sock` (mode 0600).
+ * Bodies are size-limited and validated; errors are `{ error: { code, message } }`.
+ */
+export class ControlServer {
+  private readonly shoal: Shoal
+  private readonly socketPath: string
+  private readonly onStop: () => void
+  private readonly server: http.Server
+  private readonly routes: Route[]
+
+  constructor (shoal: Shoal, socketPath: string, onStop: () => void) {
+    this.shoal = shoal
+    this.socketPath = socketPath
+    this.onStop = onStop
+    this.routes = this.buildRoutes()
+    this.server = http.createServer((req, res) => { void this.dispatch(req, res) })
+    this.server.requestTimeout = 0 // fetch streams for as long as the transfer takes
+    this.server.headersTimeout = 10_000
+  }
+
+  async start (): Promise<void> {
+    // we hold the repo lock, so a socket file here is left over from a killed daemon
+    await fs.rm(this.socketPath, { force: true })
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(this.socketPath, () => { this.server.off('error', reject); resolve() })
+    })
+    await fs.chmod(this.socketPath, 0o600)
+    log('control API on %s', this.socketPath)
+  }
+
+  async stop (): Promise<void> {
+    await new Promise<void>(resolve => {
+      this.server.close(() => { resolve() })
+      this.server.closeAllConnections()
+    })
+    await fs.rm(this.socketPath, { force: true })
+  }
+
+  private buildRoutes (): Route[] {
+    const s = this.shoal
+    return [
+      { method: 'GET', pattern: route(ControlRoute.status), handler: async () => await s.status() },
+      { method: 'GET', pattern: route(ControlRoute.peers), handler: async () => ({ peers: await s.peers() }) },
+      { method: 'POST', pattern: route(ControlRoute.connect), body: parseConnect, handler: async (_q, _r, body) => await s.connect((body as ConnectRequest).addr) },
+      { method: 'GET', pattern: route(ControlRoute.ls), handler: async () => await s.list() },
+      { method: 'GET', pattern: route(ControlRoute.shares), handler: async () => ({ shares: (await s.list()).shares }) },
+      { method: 'POST', pattern: route(ControlRoute.shares), body: parseShare, handler: async (_q, _r, body) => await s.share((body as ShareRequest).path) },
+      { method: 'DELETE', pattern: new RegExp(`^${ControlRoute.shares}/([^/]+)$`), handler: async (_q, _r, _b, params) => await s.unshare(decodeURIComponent(params[0] ?? '')) },
+      { method: 'POST', pattern: route(ControlRoute.fetch), body: parseFetch, handler: async (req, res, body) => { await this.streamFetch(req, res, body as FetchRequest) } },
+      { method: 'POST', pattern: route(ControlRoute.stop), handler: async () => { setImmediate(this.onStop); return { stopping: true } } }
+    ]
+  }
+
+  private async dispatch (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://shoal')
+      let matched: { route: Route, params: string[] } | undefined
+      let pathKnown = false
+      for (const r of this.routes) {
+        const m = r.pattern.exec(url.pathname)
+        if (m === null) continue
+        pathKnown = true
+        if (r.method === req.method) { matched = { route: r, params: m.slice(1) }; break }
+      }
+      if (matched === undefined) {
+        await drain(req)
+        if (pathKnown) { sendError(res, 405, new ShoalError(ErrorCode.BAD_REQUEST, `method ${String(req.method)} not allowed on ${url.pathname}`)); return }
+        sendError(res, 404, new ShoalError(ErrorCode.UNKNOWN_ROUTE, `no route ${String(req.method)} ${url.pathname}`))
+        return
+      }
+      let body: unknown
+      if (matched.route.body !== undefined) {
+        body = matched.route.body(await readJson(req))
+      } else {
+        await drain(req)
+      }
+      const result = await matched.route.handler(req, res, body, matched.params)
+      if (!res.headersSent) sendJson(res, 200, result)
+    } catch (err) {
+      const e = toShoalError(err)
+      if (e.code === ErrorCode.INTERNAL) log.error('control request failed: %e', err)
+      if (!res.headersSent) sendError(res, HTTP_STATUS[e.code] ?? 500, e)
+      else res.end()
+    }
+  }
+
+  private async streamFetch (req: http.IncomingMessage, res: http.ServerResponse, body: FetchRequest): Promise<void> {
+    // reject bad ids with a 4xx before the stream starts
+    if (isTicket(body.id)) decodeTicket(body.id)
+    else parseContentId(body.id)
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+    const write = (e: FetchEvent): void => {
+      if (!res.writableEnded && !res.destroyed) res.write(JSON.stringify(e) + '\n')
+    }
+    try {
+      // the download belongs to the daemon: a client that goes away does not cancel it
+      await this.shoal.fetch(body.id, {
+        ...(body.out !== undefined ? { out: body.out } : {}),
+        force: body.force === true,
+        onProgress: write
+      })
+    } catch (err) {
+      const e = toShoalError(err)
+      write({ type: 'error', error: e.toJSON() })
+    }
+    res.end()
+    void req
+  }
+}
+
+function route (path: string): RegExp {
+  return new RegExp(`^${path.replace(/\//g, '\\/')}$`)
+}
+
+async function readJson (req: http.IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? '0')
+  if (declared > MAX_CONTROL_BODY_BYTES) {
+    req.resume()
+    throw new ShoalError(ErrorCode.BODY_TOO_LARGE, `request body of ${declared} bytes exceeds the ${MAX_CONTROL_BODY_BYTES} byte limit`)
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength
+    if (size > MAX_CONTROL_BODY_BYTES) {
+      req.resume()
+      throw new ShoalError(ErrorCode.BODY_TOO_LARGE, `request body exceeds the ${MAX_CONTROL_BODY_BYTES} byte limit`)
+    }
+    chunks.push(chunk as Buffer)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (text.trim() === '') throw new ShoalError(ErrorCode.BAD_REQUEST, 'request body must be a JSON object')
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ShoalError(ErrorCode.BAD_REQUEST, 'request body is not valid JSON')
+  }
+}
+
+async function drain (req: http.IncomingMessage): Promise<void> {
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength
+    if (size > MAX_CONTROL_BODY_BYTES) {
+      throw new ShoalError(ErrorCode.BODY_TOO_LARGE, `request body exceeds the ${MAX_CONTROL_BODY_BYTES} byte limit`)
+    }
+  }
+}
+
+type FieldType = 'string' | 'boolean'
+
+/** Check a JSON object against the fields a route takes; unknown fields are an error. */
+function parseObject (raw: unknown, fields: Record<string, { type: FieldType, required?: boolean }>): Record<string, unknown> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ShoalError(ErrorCode.BAD_REQUEST, 'request body must be a JSON object')
+  const obj = raw as Record<string, unknown>
+  for (const key of Object.keys(obj)) {
+    if (!(key in fields)) throw new ShoalError(ErrorCode.BAD_REQUEST, `unknown field "${key}"`)
+  }
+  for (const [key, spec] of Object.entries(fields)) {
+    const value = obj[key]
+    if (value === undefined) {
+      if (spec.required === true) throw new ShoalError(ErrorCode.BAD_REQUEST, `missing field "${key}"`)
+      continue
+    }
+    if (typeof value !== spec.type) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" must be a ${spec.type}`)
+    if (spec.type === 'string' && (value as string).length > 16384) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" is too long`)
+  }
+  return obj
+}
+
+function parseShare (raw: unknown): ShareRequest {
+  return parseObject(raw, { path: { type: 'string', required: true } }) as unknown as ShareRequest
+}
+
+function parseConnect (raw: unknown): ConnectRequest {
+  return parseObject(raw, { addr: { type: 'string', required: true } }) as unknown as ConnectRequest
+}
+
+function parseFetch (raw: unknown): FetchRequest {
+  return parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, force: { type: 'boolean' } }) as unknown as FetchRequest
+}
+
+function toShoalError (err: unknown): ShoalError {
+  if (err instanceof ShoalError) return err
+  return new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
+}
+
+function sendJson (res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body ?? {})
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+function sendError (res: http.ServerResponse, status: number, err: ShoalError): void {
+  sendJson(res, status, { error: err.toJSON() })
+}

@@ -1,0 +1,276 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import {
+  Bitfield, ChunkLayout, ErrorCode, ShoalError, decodeTicket, isTicket, parseContentId
+} from '@shoal/protocol'
+import type { CID, FetchEvent, TransferInfo } from '@shoal/protocol'
+import type { PeerId } from '@libp2p/interface'
+import { PROGRESS_INTERVAL_MS } from './constants.js'
+import { Download } from './download.js'
+import type { DownloadResult } from './download.js'
+import type { ShoalLibp2p } from './libp2p-node.js'
+import { requestManifest } from './manifest-protocol.js'
+import type { FetchedManifest } from './manifest-protocol.js'
+import { PartFiles, exists } from './part-files.js'
+import type { DownloadRecord, FileStamp, ProviderHint, Records } from './records.js'
+import type { ShareRegistry } from './share-registry.js'
+import { PeerSession } from './xfer-session.js'
+
+const log = logger('shoal:fetch')
+
+export interface FetchOptions {
+  /** Absolute output path. A trailing `/` means "save into this directory". @default the current directory */
+  out?: string
+  /** Replace an existing output. @default false */
+  force?: boolean
+  /** Cancels the fetch; progress so far is kept. */
+  signal?: AbortSignal
+  /** Typed progress events. */
+  onProgress?: (event: FetchEvent) => void
+}
+
+export interface FetcherComponents {
+  node: ShoalLibp2p
+  records: Records
+  shares: ShareRegistry
+  stats: { onDownloaded(peer: PeerId, bytes: number): void }
+}
+
+export interface FetcherInit {
+  requestWindow?: number
+}
+
+interface ActiveFetch {
+  download: Download
+  listeners: Set<(e: FetchEvent) => void>
+  done: Promise<DownloadResult>
+}
+
+/** Resolves an id or ticket to providers, fetches the manifest, runs the download. */
+export class Fetcher {
+  private readonly c: FetcherComponents
+  private readonly init: FetcherInit
+  private readonly active = new Map<string, ActiveFetch>()
+  private readonly banned = new Set<string>()
+
+  constructor (components: FetcherComponents, init: FetcherInit = {}) {
+    this.c = components
+    this.init = init
+  }
+
+  transfers (): TransferInfo[] {
+    return [...this.active.values()].map(a => a.download.info())
+  }
+
+  async fetch (id: string, options: FetchOptions = {}): Promise<DownloadResult> {
+    const emit = options.onProgress ?? (() => {})
+    const { cid, hints, name: ticketName } = parseId(id)
+    const cidText = cid.toString()
+
+    const running = this.active.get(cidText)
+    if (running !== undefined) return await this.attach(running, options)
+
+    const self = this.c.node.peerId
+    const candidates: PeerId[] = []
+    for (const hint of hints) {
+      const peer = peerIdFromString(hint.peerId)
+      if (peer.equals(self)) continue
+      const addrs = hint.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
+      if (addrs.length > 0) await this.c.node.peerStore.merge(peer, { multiaddrs: addrs })
+      candidates.push(peer)
+    }
+    for (const peer of this.c.node.getPeers()) {
+      if (!candidates.some(p => p.equals(peer))) candidates.push(peer)
+    }
+    const usable = candidates.filter(p => !this.banned.has(p.toString()))
+    emit({ type: 'resolving', cid: cidText, providers: usable.length })
+
+    const { fetched, providers } = await this.findManifest(cid, usable, options.signal)
+    const name = safeName(ticketName ?? fetched.name, cidText)
+    const out = await resolveOut(options.out, name)
+    const layout = new ChunkLayout(fetched.manifest)
+
+    const previous = await this.c.records.getDownload(cidText)
+    const partPath = `${out}.part`
+    const resume = previous !== undefined && previous.partPath === partPath && await exists(partPath)
+    if (options.force !== true) {
+      if (await exists(out)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${out} already exists; choose another path with -o or replace it with --force`)
+      if (!resume && await exists(partPath)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${partPath} already exists and is not a download this daemon knows; remove it or use --force`)
+    }
+
+    const record: DownloadRecord = {
+      cid: cidText,
+      name,
+      kind: fetched.manifest.kind,
+      out,
+      partPath,
+      force: options.force === true,
+      state: 'active',
+      startedAt: new Date().toISOString(),
+      providers: mergeHints(previous?.providers ?? [], hints)
+    }
+    await this.c.records.putManifest(cidText, fetched.bytes)
+    await this.c.records.putDownload(record)
+
+    const part = new PartFiles(partPath, layout)
+    await part.prepare(resume)
+    let have: Bitfield | undefined
+    if (resume) {
+      const bits = await this.c.records.getBitfield(cidText)
+      if (bits !== undefined && bits.byteLength === Math.ceil(layout.chunkCount / 8)) have = new Bitfield(layout.chunkCount, bits)
+    }
+    const download = new Download({
+      record,
+      layout,
+      part,
+      records: this.c.records,
+      ...(have !== undefined ? { have } : {}),
+      ...(this.init.requestWindow !== undefined ? { requestWindow: this.init.requestWindow } : {}),
+      onDownloaded: (peer, bytes) => { this.c.stats.onDownloaded(peer, bytes) },
+      onBadPeer: (peer) => { this.banned.add(peer.toString()) }
+    })
+    const listeners = new Set<(e: FetchEvent) => void>([emit])
+    const done = this.run(download, fetched, providers, options.signal)
+    const entry: ActiveFetch = { download, listeners, done }
+    this.active.set(cidText, entry)
+
+    const broadcast = (e: FetchEvent): void => { for (const l of listeners) l(e) }
+    broadcast({ type: 'manifest', cid: cidText, name, kind: fetched.manifest.kind, size: layout.totalSize, files: fetched.manifest.files.length, chunks: layout.chunkCount, path: out })
+    const progressTimer = setInterval(() => { broadcast(progressEvent(download)) }, PROGRESS_INTERVAL_MS)
+    try {
+      const result = await done
+      broadcast(progressEvent(download))
+      broadcast({ type: 'done', done: true, cid: cidText, path: result.path, size: result.size, seconds: result.seconds })
+      return result
+    } catch (err) {
+      const error = err instanceof ShoalError ? err : new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
+      await this.c.records.putDownload({ ...record, state: 'failed', error: error.toJSON() }).catch(() => {})
+      throw error
+    } finally {
+      clearInterval(progressTimer)
+      this.active.delete(cidText)
+    }
+  }
+
+  /** Stop every download, keeping progress. */
+  async stop (): Promise<void> {
+    const stopping = new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume')
+    await Promise.allSettled([...this.active.values()].map(async a => { await a.download.abort(stopping) }))
+  }
+
+  private async attach (running: ActiveFetch, options: FetchOptions): Promise<DownloadResult> {
+    const listener = options.onProgress
+    if (listener !== undefined) running.listeners.add(listener)
+    try {
+      return await running.done
+    } finally {
+      if (listener !== undefined) running.listeners.delete(listener)
+    }
+  }
+
+  private async run (download: Download, fetched: FetchedManifest, providers: PeerId[], signal?: AbortSignal): Promise<DownloadResult> {
+    const onAbort = (): void => { void download.abort(new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept')) }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      download.start()
+      if (!download.isFinished) {
+        const opened = await Promise.allSettled(providers.map(async peer => {
+          const session = await PeerSession.open(this.c.node, peer, parseContentId(download.record.cid), download.layout.chunkCount, download, signal)
+          if (session !== undefined) download.addSession(session)
+          return session
+        }))
+        const sessions = opened.filter(r => r.status === 'fulfilled' && r.value !== undefined).length
+        if (sessions === 0 && !download.isFinished) {
+          const reasons = opened.flatMap(r => r.status === 'rejected' ? [(r.reason as Error)?.message] : [])
+          await download.abort(new ShoalError(ErrorCode.NO_PROVIDERS, `no peer would send the chunks of ${download.record.cid}${reasons.length > 0 ? `: ${reasons[0]}` : ''}`))
+        }
+      }
+      const result = await download.result
+      const stamps = await stampsOf(result.path, fetched)
+      await this.c.shares.addFetched(download.record.cid, download.record.name, result.path, fetched.bytes, stamps)
+      await this.c.records.deleteDownload(download.record.cid)
+      return result
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private async findManifest (cid: CID, candidates: PeerId[], signal?: AbortSignal): Promise<{ fetched: FetchedManifest, providers: PeerId[] }> {
+    if (candidates.length === 0) {
+      throw new ShoalError(ErrorCode.NO_PROVIDERS, `no providers for ${cid.toString()}: not connected to any peer (use a ticket, or \`shoal connect\` a peer that has it)`)
+    }
+    const answers = await Promise.allSettled(candidates.map(async peer => ({ peer, got: await requestManifest(this.c.node, peer, cid, signal) })))
+    let fetched: FetchedManifest | undefined
+    const providers: PeerId[] = []
+    const errors: string[] = []
+    for (const a of answers) {
+      if (a.status === 'rejected') {
+        errors.push((a.reason as Error)?.message ?? String(a.reason))
+        if (isShoalErr(a.reason, ErrorCode.HASH_MISMATCH) || isShoalErr(a.reason, ErrorCode.INVALID_MANIFEST)) {
+          log.error('a peer sent a bad manifest for %s: %e', cid, a.reason)
+        }
+        continue
+      }
+      if (a.value.got === undefined) continue
+      fetched ??= a.value.got
+      providers.push(a.value.peer)
+    }
+    if (fetched === undefined) {
+      const why = errors.length > 0 ? `; last error: ${errors[errors.length - 1]}` : ''
+      throw new ShoalError(ErrorCode.NO_PROVIDERS, `no providers found for ${cid.toString()} among ${candidates.length} peer(s)${why}`)
+    }
+    return { fetched, providers }
+  }
+}
+
+function isShoalErr (err: unknown, code: ErrorCode): boolean {
+  return err instanceof ShoalError && err.code === code
+}
+
+function parseId (id: unknown): { cid: CID, hints: ProviderHint[], name?: string } {
+  if (typeof id !== 'string' || id.trim() === '') throw new ShoalError(ErrorCode.INVALID_ID, 'missing content id or ticket')
+  if (isTicket(id)) {
+    const t = decodeTicket(id)
+    return { cid: t.cid, hints: [{ peerId: t.peerId, addrs: t.addrs }], ...(t.name !== undefined ? { name: t.name } : {}) }
+  }
+  return { cid: parseContentId(id), hints: [] }
+}
+
+function mergeHints (a: ProviderHint[], b: ProviderHint[]): ProviderHint[] {
+  const out = new Map<string, ProviderHint>()
+  for (const h of [...a, ...b]) out.set(h.peerId, h)
+  return [...out.values()]
+}
+
+/** A name from a peer is only a suggestion: one safe path segment, else the cid. */
+function safeName (name: string, cid: string): string {
+  const trimmed = name.trim()
+  if (trimmed === '' || trimmed === '.' || trimmed === '..' || /[/\\\0]/.test(trimmed) || trimmed.length > 255) return cid
+  return trimmed
+}
+
+async function resolveOut (out: string | undefined, name: string): Promise<string> {
+  if (out === undefined || out === '') return path.resolve(process.cwd(), name)
+  if (!path.isAbsolute(out)) throw new ShoalError(ErrorCode.INVALID_PATH, `output path must be absolute: ${out}`)
+  // a trailing slash means "save into this directory"; anything else is the exact path
+  if (out.endsWith('/') || out.endsWith(path.sep)) return path.join(out, name)
+  return path.resolve(out)
+}
+
+async function stampsOf (root: string, fetched: FetchedManifest): Promise<FileStamp[]> {
+  const stamps: FileStamp[] = []
+  for (const file of fetched.manifest.files) {
+    const p = fetched.manifest.kind === 'file' ? root : path.join(root, ...file.path.split('/'))
+    const st = await fs.stat(p)
+    stamps.push({ size: st.size, mtimeMs: st.mtimeMs })
+  }
+  return stamps
+}
+
+function progressEvent (d: Download): FetchEvent {
+  const info = d.info()
+  return { type: 'progress', cid: info.cid, received: info.received, size: info.size, chunksDone: info.chunksDone, chunks: info.chunks, peers: info.peers, rate: info.rate }
+}

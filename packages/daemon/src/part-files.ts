@@ -1,0 +1,168 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { ErrorCode, ShoalError } from '@shoal/protocol'
+import type { ChunkLayout } from '@shoal/protocol'
+import { fsError } from './fs-errors.js'
+
+/** Open handles kept at once while downloading a many-file share. */
+const MAX_OPEN_PART_FILES = 64
+
+interface OpenFile { handle: Promise<fs.FileHandle>, users: number, dirty: boolean }
+
+/**
+ * The bytes of a download in progress: `<out>.part` (a file, or a directory
+ * tree for a directory share), written at chunk offsets and renamed to
+ * `<out>` only when complete.
+ */
+export class PartFiles {
+  readonly partPath: string
+  private readonly layout: ChunkLayout
+  private readonly open = new Map<number, OpenFile>()
+
+  constructor (partPath: string, layout: ChunkLayout) {
+    this.partPath = partPath
+    this.layout = layout
+  }
+
+  /**
+   * Create the part file or tree with every file at its full (sparse) size.
+   * `resume`: keep the bytes already there.
+   */
+  async prepare (resume: boolean): Promise<void> {
+    const { manifest } = this.layout
+    try {
+      if (!resume) await fs.rm(this.partPath, { recursive: true, force: true })
+      if (manifest.kind === 'dir') {
+        await fs.mkdir(this.partPath, { recursive: true })
+        for (const dir of manifest.dirs) await fs.mkdir(this.pathOf(dir), { recursive: true })
+      } else {
+        await fs.mkdir(path.dirname(this.partPath), { recursive: true })
+      }
+      for (let i = 0; i < manifest.files.length; i++) {
+        const file = manifest.files[i]
+        if (file === undefined) continue
+        const filePath = this.pathOf(file.path)
+        await fs.mkdir(path.dirname(filePath), { recursive: true })
+        const handle = await openForWrite(filePath)
+        try {
+          const st = await handle.stat()
+          if (st.size !== file.size) await handle.truncate(file.size)
+        } finally {
+          await handle.close()
+        }
+      }
+    } catch (err) {
+      throw fsError(err, 'cannot prepare download', this.partPath)
+    }
+  }
+
+  /** Write chunk bytes at their place. */
+  async write (index: number, data: Uint8Array): Promise<void> {
+    const loc = this.layout.locate(index)
+    const file = this.layout.manifest.files[loc.fileIndex]
+    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
+    const filePath = this.pathOf(file.path)
+    const entry = await this.acquire(loc.fileIndex, filePath)
+    try {
+      const handle = await entry.handle
+      let done = 0
+      while (done < data.byteLength) {
+        const { bytesWritten } = await handle.write(data, done, data.byteLength - done, loc.offset + done)
+        done += bytesWritten
+      }
+      entry.dirty = true
+    } catch (err) {
+      throw fsError(err, 'cannot write', filePath)
+    } finally {
+      entry.users--
+    }
+  }
+
+  /** Make every write so far durable (before progress that claims it is recorded). */
+  async sync (): Promise<void> {
+    for (const entry of this.open.values()) {
+      if (!entry.dirty) continue
+      entry.dirty = false
+      try {
+        await (await entry.handle).datasync()
+      } catch (err) {
+        entry.dirty = true
+        throw fsError(err, 'cannot sync', this.partPath)
+      }
+    }
+  }
+
+  /** Sync, close and rename `<out>.part` to `out` (replacing it when `force`). */
+  async finalize (out: string, force: boolean): Promise<void> {
+    await this.sync()
+    await this.close()
+    try {
+      if (force) await fs.rm(out, { recursive: true, force: true })
+      else if (await exists(out)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${out} appeared while downloading; the download is kept at ${this.partPath}`)
+      await fs.rename(this.partPath, out)
+    } catch (err) {
+      throw fsError(err, 'cannot move download into place at', out)
+    }
+  }
+
+  async close (): Promise<void> {
+    const entries = [...this.open.values()]
+    this.open.clear()
+    await Promise.allSettled(entries.map(async e => {
+      const h = await e.handle
+      if (e.dirty) await h.datasync().catch(() => {})
+      await h.close()
+    }))
+  }
+
+  private pathOf (rel: string): string {
+    return this.layout.manifest.kind === 'file' ? this.partPath : path.join(this.partPath, ...rel.split('/'))
+  }
+
+  private async acquire (fileIndex: number, filePath: string): Promise<OpenFile> {
+    let entry = this.open.get(fileIndex)
+    if (entry === undefined) {
+      await this.evictIdle()
+      entry = { handle: openForWrite(filePath), users: 0, dirty: false }
+      this.open.set(fileIndex, entry)
+    }
+    entry.users++
+    try {
+      await entry.handle
+    } catch (err) {
+      entry.users--
+      this.open.delete(fileIndex)
+      throw fsError(err, 'cannot open', filePath)
+    }
+    return entry
+  }
+
+  private async evictIdle (): Promise<void> {
+    for (const [key, entry] of this.open) {
+      if (this.open.size < MAX_OPEN_PART_FILES) return
+      if (entry.users > 0) continue
+      this.open.delete(key)
+      const h = await entry.handle
+      if (entry.dirty) await h.datasync()
+      await h.close()
+    }
+  }
+}
+
+async function openForWrite (filePath: string): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(filePath, 'r+')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    return await fs.open(filePath, 'w+', 0o644)
+  }
+}
+
+export async function exists (p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p)
+    return true
+  } catch {
+    return false
+  }
+}

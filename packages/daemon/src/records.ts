@@ -1,0 +1,158 @@
+import { logger } from '@libp2p/logger'
+import { Key } from 'interface-datastore'
+import type { Datastore } from 'interface-datastore'
+import type { ErrorCode } from '@shoal/protocol'
+
+const log = logger('shoal:records')
+
+/** What we remember about one file of a share, to notice changes on disk. */
+export interface FileStamp {
+  size: number
+  mtimeMs: number
+}
+
+/** A share: content we serve in place from `path`. */
+export interface ShareRecord {
+  cid: string
+  name: string
+  kind: 'file' | 'dir'
+  /** Absolute path on disk of the file or directory root. */
+  path: string
+  size: number
+  files: number
+  chunks: number
+  origin: 'shared' | 'fetched'
+  sharedAt: string
+  stale: boolean
+  /** One stamp per manifest file, in manifest order. */
+  stamps: FileStamp[]
+}
+
+/** A peer that may hold a root. */
+export interface ProviderHint {
+  peerId: string
+  addrs: string[]
+}
+
+/** An unfinished (or failed) download. */
+export interface DownloadRecord {
+  cid: string
+  name: string
+  kind: 'file' | 'dir'
+  /** Final path. */
+  out: string
+  /** Where bytes are written until every chunk is verified. */
+  partPath: string
+  force: boolean
+  state: 'active' | 'failed'
+  startedAt: string
+  providers: ProviderHint[]
+  error?: { code: ErrorCode, message: string }
+}
+
+const PREFIX = {
+  share: '/shoal/share/',
+  manifest: '/shoal/manifest/',
+  download: '/shoal/download/',
+  bitfield: '/shoal/bitfield/'
+} as const
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** Shoal's own records in the repo's datastore (beside libp2p's). */
+export class Records {
+  private readonly ds: Datastore
+
+  constructor (ds: Datastore) {
+    this.ds = ds
+  }
+
+  async putShare (record: ShareRecord, manifestBytes: Uint8Array): Promise<void> {
+    // manifest first: a share record never points at a missing manifest
+    await this.ds.put(new Key(PREFIX.manifest + record.cid), manifestBytes)
+    await this.putJson(PREFIX.share + record.cid, record)
+  }
+
+  async updateShare (record: ShareRecord): Promise<void> {
+    await this.putJson(PREFIX.share + record.cid, record)
+  }
+
+  async getShare (cid: string): Promise<ShareRecord | undefined> {
+    return await this.getJson<ShareRecord>(PREFIX.share + cid)
+  }
+
+  async deleteShare (cid: string): Promise<void> {
+    await this.ds.delete(new Key(PREFIX.share + cid))
+    if (await this.getDownload(cid) === undefined) await this.ds.delete(new Key(PREFIX.manifest + cid))
+  }
+
+  async listShares (): Promise<ShareRecord[]> {
+    return await this.listJson<ShareRecord>(PREFIX.share)
+  }
+
+  async putManifest (cid: string, bytes: Uint8Array): Promise<void> {
+    await this.ds.put(new Key(PREFIX.manifest + cid), bytes)
+  }
+
+  async getManifest (cid: string): Promise<Uint8Array | undefined> {
+    const key = new Key(PREFIX.manifest + cid)
+    if (!(await this.ds.has(key))) return undefined
+    return await this.ds.get(key)
+  }
+
+  async putDownload (record: DownloadRecord): Promise<void> {
+    await this.putJson(PREFIX.download + record.cid, record)
+  }
+
+  async getDownload (cid: string): Promise<DownloadRecord | undefined> {
+    return await this.getJson<DownloadRecord>(PREFIX.download + cid)
+  }
+
+  async deleteDownload (cid: string): Promise<void> {
+    await this.ds.delete(new Key(PREFIX.download + cid))
+    await this.ds.delete(new Key(PREFIX.bitfield + cid))
+  }
+
+  async listDownloads (): Promise<DownloadRecord[]> {
+    return await this.listJson<DownloadRecord>(PREFIX.download)
+  }
+
+  async putBitfield (cid: string, bytes: Uint8Array): Promise<void> {
+    await this.ds.put(new Key(PREFIX.bitfield + cid), bytes)
+  }
+
+  async getBitfield (cid: string): Promise<Uint8Array | undefined> {
+    const key = new Key(PREFIX.bitfield + cid)
+    if (!(await this.ds.has(key))) return undefined
+    return await this.ds.get(key)
+  }
+
+  private async putJson (key: string, value: unknown): Promise<void> {
+    await this.ds.put(new Key(key), encoder.encode(JSON.stringify(value)))
+  }
+
+  private async getJson<T> (key: string): Promise<T | undefined> {
+    const k = new Key(key)
+    if (!(await this.ds.has(k))) return undefined
+    return parseJson<T>(key, await this.ds.get(k))
+  }
+
+  private async listJson<T> (prefix: string): Promise<T[]> {
+    const out: T[] = []
+    for await (const { key, value } of this.ds.query({ prefix })) {
+      const parsed = parseJson<T>(key.toString(), value)
+      if (parsed !== undefined) out.push(parsed)
+    }
+    return out
+  }
+}
+
+function parseJson<T> (key: string, bytes: Uint8Array): T | undefined {
+  try {
+    return JSON.parse(decoder.decode(bytes)) as T
+  } catch (err) {
+    log.error('ignoring corrupt record %s: %e', key, err)
+    return undefined
+  }
+}

@@ -1,0 +1,158 @@
+import { logger } from '@libp2p/logger'
+import { ChunkLayout, ErrorCode, ShoalError, decodeManifest, parseContentId, sealManifest, totalSizeOf } from '@shoal/protocol'
+import type { ShareInfo } from '@shoal/protocol'
+import { FileSource } from './chunk-source.js'
+import type { ChunkSource } from './chunk-source.js'
+import { buildManifest } from './manifest-builder.js'
+import type { BuildOptions } from './manifest-builder.js'
+import type { FileStamp, Records, ShareRecord } from './records.js'
+
+const log = logger('shoal:shares')
+
+export interface AddShareResult {
+  record: ShareRecord
+  skipped: string[]
+}
+
+/** The shares this node serves: records in the datastore, sources in memory. */
+export class ShareRegistry {
+  private readonly records: Records
+  private readonly sources = new Map<string, ChunkSource>()
+  private readonly shares = new Map<string, ShareRecord>()
+
+  constructor (records: Records) {
+    this.records = records
+  }
+
+  /** Load every share recorded in the repo. */
+  async load (): Promise<void> {
+    for (const record of await this.records.listShares()) {
+      const bytes = await this.records.getManifest(record.cid)
+      if (bytes === undefined) {
+        log.error('share %s has no manifest; dropping it', record.cid)
+        continue
+      }
+      try {
+        this.activate(record, bytes)
+      } catch (err) {
+        log.error('cannot load share %s: %e', record.cid, err)
+      }
+    }
+  }
+
+  /** Source for a root, or undefined when not shared (or stale). */
+  lookup (cid: string): ChunkSource | undefined {
+    const source = this.sources.get(cid)
+    return source?.hasAll() === true ? source : undefined
+  }
+
+  get (cid: string): ShareRecord | undefined {
+    return this.shares.get(cid)
+  }
+
+  get size (): number {
+    return this.shares.size
+  }
+
+  list (): ShareInfo[] {
+    return [...this.shares.values()].map(toInfo)
+  }
+
+  /** Hash a path and start serving it in place. */
+  async addPath (inputPath: string, options: BuildOptions = {}): Promise<AddShareResult> {
+    const built = await buildManifest(inputPath, options)
+    const { cid, bytes } = await sealManifest(built.manifest)
+    const record: ShareRecord = {
+      cid: cid.toString(),
+      name: built.name,
+      kind: built.manifest.kind,
+      path: built.root,
+      size: totalSizeOf(built.manifest),
+      files: built.manifest.files.length,
+      chunks: new ChunkLayout(built.manifest).chunkCount,
+      origin: 'shared',
+      sharedAt: new Date().toISOString(),
+      stale: false,
+      stamps: built.stamps
+    }
+    await this.put(record, bytes)
+    return { record, skipped: built.skipped }
+  }
+
+  /** Serve content we just downloaded and verified. */
+  async addFetched (cid: string, name: string, path: string, manifestBytes: Uint8Array, stamps: FileStamp[]): Promise<ShareRecord> {
+    const manifest = decodeManifest(manifestBytes)
+    const record: ShareRecord = {
+      cid,
+      name,
+      kind: manifest.kind,
+      path,
+      size: totalSizeOf(manifest),
+      files: manifest.files.length,
+      chunks: new ChunkLayout(manifest).chunkCount,
+      origin: 'fetched',
+      sharedAt: new Date().toISOString(),
+      stale: false,
+      stamps
+    }
+    await this.put(record, manifestBytes)
+    return record
+  }
+
+  async remove (cidText: string): Promise<void> {
+    const cid = parseContentId(cidText).toString()
+    if (!this.shares.has(cid)) throw new ShoalError(ErrorCode.NOT_FOUND, `${cid} is not shared by this node`)
+    const source = this.sources.get(cid)
+    this.sources.delete(cid)
+    this.shares.delete(cid)
+    await source?.close()
+    await this.records.deleteShare(cid)
+  }
+
+  async close (): Promise<void> {
+    await Promise.allSettled([...this.sources.values()].map(async s => { await s.close() }))
+    this.sources.clear()
+  }
+
+  private async put (record: ShareRecord, bytes: Uint8Array): Promise<void> {
+    await this.records.putShare(record, bytes)
+    const old = this.sources.get(record.cid)
+    await old?.close()
+    this.activate(record, bytes)
+  }
+
+  private activate (record: ShareRecord, bytes: Uint8Array): void {
+    const layout = new ChunkLayout(decodeManifest(bytes))
+    this.shares.set(record.cid, record)
+    if (record.stale) return
+    this.sources.set(record.cid, new FileSource({
+      cid: record.cid,
+      name: record.name,
+      layout,
+      manifestBytes: bytes,
+      root: record.path,
+      stamps: record.stamps,
+      onStale: (reason) => {
+        record.stale = true
+        this.sources.delete(record.cid)
+        log('share %s marked stale: %s', record.cid, reason)
+        this.records.updateShare(record).catch(err => { log.error('cannot record stale share %s: %e', record.cid, err) })
+      }
+    }))
+  }
+}
+
+function toInfo (r: ShareRecord): ShareInfo {
+  return {
+    cid: r.cid,
+    name: r.name,
+    path: r.path,
+    kind: r.kind,
+    size: r.size,
+    files: r.files,
+    chunks: r.chunks,
+    stale: r.stale,
+    origin: r.origin,
+    sharedAt: r.sharedAt
+  }
+}

@@ -1,0 +1,65 @@
+import type {
+  ConnectResult, FetchEvent, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult
+} from '@shoal/protocol'
+
+/** Options for {@link createShoal}. */
+export interface ShoalOptions {
+  /** Repo directory (identity, database, lock, control socket). @default $SHOAL_REPO or ~/.shoal */
+  repo?: string
+  /** Multiaddrs to listen on. @default ['/ip4/0.0.0.0/tcp/0'] */
+  listen?: string[]
+  /** Serve the control API on `<repo>/shoal.sock`. @default true */
+  controlSocket?: boolean
+  /** Chunk size for new shares, a power of two from 256 KiB to 4 MiB. @default 1048576 */
+  chunkSize?: number
+  /** Chunk requests kept in flight per peer. @default 16 */
+  requestWindow?: number
+  /** Called when a client asks the daemon to stop (`shoal stop`). @default stops the node */
+  onStopRequested?: () => void
+}
+
+export interface ShareOptions {
+  signal?: AbortSignal
+  /** Hashing progress. */
+  onProgress?: (progress: { hashedBytes: number, totalBytes: number, files: number }) => void
+}
+
+export interface FetchCallOptions {
+  /** Absolute output path; a trailing `/` saves into that directory. @default the current directory */
+  out?: string
+  /** Replace an existing output. @default false */
+  force?: boolean
+  /** Cancels the fetch; progress is kept for a later resume. */
+  signal?: AbortSignal
+  /** Typed progress events (the same objects the control API streams). */
+  onProgress?: (event: FetchEvent) => void
+}
+
+export interface FetchResult {
+  cid: string
+  path: string
+  size: number
+  seconds: number
+}
+
+/** A running Shoal node. The control API exposes exactly these operations. */
+export interface Shoal {
+  /** This node's peer id. */
+  readonly peerId: string
+  /** The repo directory in use. */
+  readonly repo: string
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Share a file or directory in place; returns its content id and a ticket. */
+  share(path: string, options?: ShareOptions): Promise<ShareResult>
+  /** Download by content id or ticket; resolves once every byte is verified and in place. */
+  fetch(id: string, options?: FetchCallOptions): Promise<FetchResult>
+  status(): Promise<StatusInfo>
+  peers(): Promise<PeerInfo[]>
+  /** Dial a multiaddr. */
+  connect(addr: string): Promise<ConnectResult>
+  list(): Promise<ListResult>
+  unshare(cid: string): Promise<UnshareResult>
+  /** Listen addresses including the /p2p/ suffix. */
+  addrs(): string[]
+}

@@ -1,0 +1,226 @@
+import { logger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import { LevelDatastore } from 'datastore-level'
+import {
+  ErrorCode, ShoalError, encodeTicket, parseContentId, MAX_TICKET_ADDRS
+} from '@shoal/protocol'
+import type { ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult, TransferInfo } from '@shoal/protocol'
+import { ControlServer } from './control-server.js'
+import { DEFAULT_LISTEN } from './constants.js'
+import { Fetcher } from './fetcher.js'
+import { createShoalLibp2p } from './libp2p-node.js'
+import type { ShoalLibp2p } from './libp2p-node.js'
+import { registerManifestProtocol } from './manifest-protocol.js'
+import { Records } from './records.js'
+import { defaultRepoDir, openRepo } from './repo.js'
+import type { Repo } from './repo.js'
+import { ShareRegistry } from './share-registry.js'
+import type { FetchCallOptions, FetchResult, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
+import { Traffic } from './traffic.js'
+import { registerXferProtocol } from './xfer-server.js'
+
+const log = logger('shoal:daemon')
+const VERSION = '0.1.0'
+
+interface Running {
+  repo: Repo
+  datastore: LevelDatastore
+  records: Records
+  node: ShoalLibp2p
+  shares: ShareRegistry
+  fetcher: Fetcher
+  control?: ControlServer
+  startedAt: number
+}
+
+/** The composition root: builds the parts in order, stops them in reverse. */
+class ShoalNode implements Shoal {
+  private readonly options: ShoalOptions
+  private readonly traffic = new Traffic()
+  private running?: Running
+  private stopping?: Promise<void>
+  readonly repo: string
+
+  constructor (options: ShoalOptions) {
+    this.options = options
+    this.repo = options.repo ?? defaultRepoDir()
+  }
+
+  get peerId (): string {
+    return this.parts().node.peerId.toString()
+  }
+
+  async start (): Promise<void> {
+    if (this.running !== undefined) return
+    const repo = await openRepo(this.repo)
+    let datastore: LevelDatastore | undefined
+    let node: ShoalLibp2p | undefined
+    try {
+      datastore = new LevelDatastore(repo.datastorePath)
+      await datastore.open()
+      const records = new Records(datastore)
+      const shares = new ShareRegistry(records)
+      await shares.load()
+      node = await createShoalLibp2p({ privateKey: repo.privateKey, listen: this.options.listen ?? DEFAULT_LISTEN, datastore })
+      const lookup = (cid: string): ReturnType<ShareRegistry['lookup']> => shares.lookup(cid)
+      await registerManifestProtocol(node, lookup)
+      await registerXferProtocol(node, lookup, this.traffic)
+      const fetcher = new Fetcher({ node, records, shares, stats: this.traffic }, this.options.requestWindow !== undefined ? { requestWindow: this.options.requestWindow } : {})
+      await node.start()
+      const running: Running = { repo, datastore, records, node, shares, fetcher, startedAt: Date.now() }
+      this.running = running
+      if (this.options.controlSocket !== false) {
+        running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }))
+        await running.control.start()
+      }
+      log('started %p in %s', node.peerId, repo.dir)
+    } catch (err) {
+      this.running = undefined
+      try { await node?.stop() } catch {}
+      await datastore?.close().catch(() => {})
+      await repo.close()
+      if (err instanceof ShoalError) throw err
+      const code = (err as NodeJS.ErrnoException)?.code
+      if (code === 'EADDRINUSE') throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen: address already in use (${(err as Error).message})`, { cause: err })
+      throw new ShoalError(ErrorCode.INTERNAL, `cannot start: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.stopping ??= this.doStop()
+    await this.stopping
+  }
+
+  private async doStop (): Promise<void> {
+    const r = this.running
+    if (r === undefined) return
+    await r.control?.stop().catch(err => { log.error('control stop: %e', err) })
+    await r.fetcher.stop()
+    try { await r.node.stop() } catch (err) { log.error('libp2p stop: %e', err) }
+    await r.shares.close()
+    await r.datastore.close().catch(err => { log.error('datastore close: %e', err) })
+    await r.repo.close()
+    this.running = undefined
+    log('stopped')
+  }
+
+  addrs (): string[] {
+    return this.parts().node.getMultiaddrs().map(ma => ma.toString())
+  }
+
+  async share (path: string, options: ShareOptions = {}): Promise<ShareResult> {
+    const r = this.parts()
+    const { record } = await r.shares.addPath(path, options)
+    return {
+      cid: record.cid,
+      ticket: this.ticketFor(record.cid, record.name),
+      name: record.name,
+      path: record.path,
+      kind: record.kind,
+      size: record.size,
+      files: record.files,
+      chunks: record.chunks
+    }
+  }
+
+  async fetch (id: string, options: FetchCallOptions = {}): Promise<FetchResult> {
+    return await this.parts().fetcher.fetch(id, options)
+  }
+
+  async status (): Promise<StatusInfo> {
+    const r = this.parts()
+    return {
+      peerId: r.node.peerId.toString(),
+      addrs: this.addrs(),
+      repo: r.repo.dir,
+      version: VERSION,
+      connections: r.node.getConnections().length,
+      peers: r.node.getPeers().length,
+      shares: r.shares.size,
+      transfers: r.fetcher.transfers(),
+      uptimeSeconds: Math.round((Date.now() - r.startedAt) / 1000),
+      uploaded: this.traffic.uploaded,
+      downloaded: this.traffic.downloaded
+    }
+  }
+
+  async peers (): Promise<PeerInfo[]> {
+    const r = this.parts()
+    const byPeer = new Map<string, PeerInfo>()
+    for (const conn of r.node.getConnections()) {
+      const key = conn.remotePeer.toString()
+      const t = this.traffic.of(key)
+      const existing = byPeer.get(key)
+      if (existing === undefined) {
+        byPeer.set(key, { peerId: key, addrs: [conn.remoteAddr.toString()], connections: 1, direction: conn.direction, uploaded: t.uploaded, downloaded: t.downloaded })
+      } else {
+        existing.connections++
+        if (!existing.addrs.includes(conn.remoteAddr.toString())) existing.addrs.push(conn.remoteAddr.toString())
+        if (existing.direction !== conn.direction) existing.direction = 'mixed'
+      }
+    }
+    return [...byPeer.values()]
+  }
+
+  async connect (addr: string): Promise<ConnectResult> {
+    const r = this.parts()
+    let ma
+    try {
+      ma = multiaddr(addr)
+    } catch (err) {
+      throw new ShoalError(ErrorCode.INVALID_ADDRESS, `not a multiaddr: ${JSON.stringify(addr.slice(0, 200))}`, { cause: err })
+    }
+    try {
+      const conn = await r.node.dial(ma, { signal: AbortSignal.timeout(15_000) })
+      return { peerId: conn.remotePeer.toString() }
+    } catch (err) {
+      throw new ShoalError(ErrorCode.DIAL_FAILED, `cannot connect to ${addr}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    }
+  }
+
+  async list (): Promise<ListResult> {
+    const r = this.parts()
+    const active = r.fetcher.transfers()
+    const downloads: TransferInfo[] = [...active]
+    // failed or interrupted downloads that are not running now
+    for (const d of await r.records.listDownloads()) {
+      if (active.some(a => a.cid === d.cid)) continue
+      downloads.push({ cid: d.cid, path: d.out, state: d.state === 'failed' ? 'failed' : 'paused', size: 0, received: 0, chunks: 0, chunksDone: 0, peers: 0, rate: 0, ...(d.error !== undefined ? { error: d.error } : {}) })
+    }
+    return { shares: r.shares.list(), downloads }
+  }
+
+  async unshare (cid: string): Promise<UnshareResult> {
+    const r = this.parts()
+    const parsed = parseContentId(cid).toString()
+    await r.shares.remove(parsed)
+    return { cid: parsed, removed: true }
+  }
+
+  private ticketFor (cid: string, name: string): string {
+    const r = this.parts()
+    const addrs = r.node.getMultiaddrs()
+      .map(ma => ma.decapsulateCode(421).toString()) // drop /p2p/<id>: the ticket carries it
+      .slice(0, MAX_TICKET_ADDRS)
+    return encodeTicket({ cid: parseContentId(cid), peerId: r.node.peerId.toString(), addrs, name })
+  }
+
+  private parts (): Running {
+    if (this.running === undefined) throw new ShoalError(ErrorCode.NOT_STARTED, 'the Shoal node is not running')
+    return this.running
+  }
+}
+
+/**
+ * Create a Shoal node (not started).
+ *
+ * @example
+ * ```ts
+ * const shoal = await createShoal({ repo: '/tmp/shoal-a', listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * await shoal.start()
+ * const { cid, ticket } = await shoal.share('./photos')
+ * ```
+ */
+export async function createShoal (options: ShoalOptions = {}): Promise<Shoal> {
+  return new ShoalNode(options)
+}

@@ -1,0 +1,120 @@
+import { logger } from '@libp2p/logger'
+import {
+  ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage,
+  contentIdFromBytes, decodeXfer, encodeXfer, frame
+} from '@shoal/protocol'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM } from './constants.js'
+import type { ShoalLibp2p } from './libp2p-node.js'
+import type { SourceLookup } from './manifest-protocol.js'
+import { abortStream, framesOf, nextFrame, sendFrame } from './stream-io.js'
+
+const log = logger('shoal:xfer:server')
+
+/** Counts what the upload side sends. */
+export interface UploadStats {
+  onUploaded(peer: PeerId, bytes: number): void
+}
+
+/** Serve chunks of whatever `lookup` finds over /shoal/xfer/1.0.0. */
+export async function registerXferProtocol (node: ShoalLibp2p, lookup: SourceLookup, stats: UploadStats): Promise<void> {
+  await node.handle(XFER_PROTOCOL, (stream: Stream, connection: Connection) => {
+    serveXfer(stream, connection.remotePeer, lookup, stats).catch(err => {
+      log('xfer stream from %p ended: %e', connection.remotePeer, err)
+      if (err instanceof ShoalError && stream.status === 'open') {
+        // tell a misbehaving peer why before resetting (best effort)
+        try { stream.send(frame(encodeXfer({ type: XferMessage.Type.ERROR, message: err.message.slice(0, 200) }))) } catch {}
+      }
+      abortStream(stream, err)
+    })
+  }, { maxInboundStreams: MAX_INBOUND_XFER_STREAMS })
+}
+
+/**
+ * One xfer stream: HELLO → HAVE_ALL/BITFIELD (or NOT_FOUND), then REQUESTs
+ * answered in order with BLOCK or NOT_FOUND. At most
+ * MAX_PENDING_REQUESTS_PER_STREAM requests may wait; more is a protocol error.
+ */
+async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, stats: UploadStats): Promise<void> {
+  const frames = framesOf(stream, MAX_XFER_FRAME_BYTES)
+  const first = await nextFrame(frames, stream, HELLO_TIMEOUT_MS, 'HELLO')
+  if (first === undefined) return
+  const hello = decodeXfer(first)
+  if (hello.type !== XferMessage.Type.HELLO) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HELLO, got ${hello.type}`)
+  const cid = contentIdFromBytes(hello.root).toString()
+  const source = lookup(cid)
+  if (source === undefined) {
+    await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND }))
+    await stream.close()
+    return
+  }
+  await sendFrame(stream, encodeXfer({ type: XferMessage.Type.HAVE_ALL }))
+
+  const queue: number[] = []
+  let inputDone = false
+  let inputError: unknown
+  let wake: (() => void) | undefined
+  const notify = (): void => { const w = wake; wake = undefined; w?.() }
+
+  const reader = (async () => {
+    try {
+      for await (const bytes of frames) {
+        const msg = decodeXfer(bytes)
+        switch (msg.type) {
+          case XferMessage.Type.REQUEST: {
+            const index = msg.index as number
+            if (index >= source.layout.chunkCount) {
+              throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `request for chunk ${index}, but ${cid} has ${source.layout.chunkCount}`)
+            }
+            if (queue.length >= MAX_PENDING_REQUESTS_PER_STREAM) {
+              throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `more than ${MAX_PENDING_REQUESTS_PER_STREAM} requests pending`)
+            }
+            queue.push(index)
+            notify()
+            break
+          }
+          case XferMessage.Type.CANCEL: {
+            const at = queue.indexOf(msg.index as number)
+            if (at >= 0) queue.splice(at, 1)
+            break
+          }
+          case XferMessage.Type.HAVE:
+          case XferMessage.Type.HAVE_ALL:
+          case XferMessage.Type.BITFIELD:
+            break // the opener's holdings: used once leechers serve each other
+          case XferMessage.Type.ERROR:
+            throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer reported: ${msg.message.slice(0, 200)}`)
+          default:
+            throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `unexpected ${msg.type} from the requesting side`)
+        }
+      }
+    } catch (err) {
+      inputError = err
+    } finally {
+      inputDone = true
+      notify()
+    }
+  })()
+
+  while (true) {
+    if (inputError !== undefined) throw inputError
+    const index = queue.shift()
+    if (index === undefined) {
+      if (inputDone) break
+      await new Promise<void>(resolve => { wake = resolve })
+      continue
+    }
+    let data: Uint8Array
+    try {
+      data = await source.readChunk(index)
+    } catch (err) {
+      log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
+      await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
+      continue
+    }
+    await sendFrame(stream, encodeXfer({ type: XferMessage.Type.BLOCK, index, data }))
+    stats.onUploaded(peer, data.byteLength)
+  }
+  await reader
+  if (stream.status === 'open') await stream.close()
+}
