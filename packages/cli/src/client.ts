@@ -1,0 +1,82 @@
+import http from 'node:http'
+import { ErrorCode, ShoalError, isErrorCode } from '@shoal/protocol'
+
+/** A client for the daemon's control API on its Unix socket. */
+export class ControlClient {
+  readonly socketPath: string
+
+  constructor (socketPath: string) {
+    this.socketPath = socketPath
+  }
+
+  /** One JSON request, one JSON reply; 4xx/5xx become the daemon's typed error. */
+  async call<T> (method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body)
+    const text = await readAll(res)
+    const parsed = parseJson(text)
+    if ((res.statusCode ?? 500) >= 400) throw errorFrom(parsed, res.statusCode ?? 500)
+    return parsed as T
+  }
+
+  /** A request whose reply is NDJSON: yields one object per line. */
+  async * stream<T> (method: string, path: string, body?: unknown): AsyncGenerator<T> {
+    const res = await this.send(method, path, body)
+    if ((res.statusCode ?? 500) >= 400) throw errorFrom(parseJson(await readAll(res)), res.statusCode ?? 500)
+    let buffered = ''
+    for await (const chunk of res) {
+      buffered += (chunk as Buffer).toString('utf8')
+      let nl: number
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim()
+        buffered = buffered.slice(nl + 1)
+        if (line !== '') yield parseJson(line) as T
+      }
+    }
+    if (buffered.trim() !== '') yield parseJson(buffered) as T
+  }
+
+  private async send (method: string, path: string, body?: unknown): Promise<http.IncomingMessage> {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    return await new Promise((resolve, reject) => {
+      const req = http.request({
+        socketPath: this.socketPath,
+        path,
+        method,
+        headers: payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}
+      }, resolve)
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
+          reject(new ShoalError(ErrorCode.DAEMON_NOT_RUNNING, `no shoal daemon is running on ${this.socketPath}`, { cause: err }))
+        } else if (err.code === 'EACCES') {
+          reject(new ShoalError(ErrorCode.DAEMON_NOT_RUNNING, `permission denied on ${this.socketPath} (the daemon belongs to another user)`, { cause: err }))
+        } else {
+          reject(new ShoalError(ErrorCode.DAEMON_NOT_RUNNING, `cannot reach the daemon on ${this.socketPath}: ${err.message}`, { cause: err }))
+        }
+      })
+      if (payload !== undefined) req.write(payload)
+      req.end()
+    })
+  }
+}
+
+async function readAll (res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of res) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function parseJson (text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ShoalError(ErrorCode.INTERNAL, `the daemon sent a reply that is not JSON: ${text.slice(0, 100)}`)
+  }
+}
+
+/** Rebuild the daemon's typed error from `{ error: { code, message } }`. */
+export function errorFrom (body: unknown, status: number): ShoalError {
+  const e = (body as { error?: { code?: unknown, message?: unknown } })?.error
+  const code = isErrorCode(e?.code) ? e.code : ErrorCode.INTERNAL
+  const message = typeof e?.message === 'string' ? e.message : `the daemon answered HTTP ${status}`
+  return new ShoalError(code, message)
+}

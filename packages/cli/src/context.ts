@@ -1,0 +1,47 @@
+import os from 'node:os'
+import path from 'node:path'
+import { CONTROL_SOCKET_NAME } from '@shoal/protocol'
+import { ControlClient } from './client.js'
+
+/** Options every command takes. */
+export interface GlobalArgs {
+  repo?: string
+  json: boolean
+  debug: boolean
+  quiet: boolean
+}
+
+/** Where output goes and how it looks. */
+export interface Output {
+  json: boolean
+  quiet: boolean
+  /** stderr is a terminal: progress may be animated. */
+  interactive: boolean
+  /** Data for the user (stdout). */
+  out(line: string): void
+  /** One JSON value (stdout). */
+  data(value: unknown): void
+  /** Status and diagnostics (stderr). */
+  info(line: string): void
+}
+
+export function repoDirOf (args: GlobalArgs, env: NodeJS.ProcessEnv = process.env): string {
+  if (args.repo !== undefined && args.repo !== '') return path.resolve(args.repo)
+  if (env.SHOAL_REPO !== undefined && env.SHOAL_REPO !== '') return path.resolve(env.SHOAL_REPO)
+  return path.join(os.homedir(), '.shoal')
+}
+
+export function clientOf (args: GlobalArgs): ControlClient {
+  return new ControlClient(path.join(repoDirOf(args), CONTROL_SOCKET_NAME))
+}
+
+export function outputOf (args: GlobalArgs): Output {
+  return {
+    json: args.json,
+    quiet: args.quiet,
+    interactive: process.stderr.isTTY === true && !args.json && !args.quiet,
+    out: (line) => { process.stdout.write(line + '\n') },
+    data: (value) => { process.stdout.write(JSON.stringify(value) + '\n') },
+    info: (line) => { if (!args.quiet && !args.json) process.stderr.write(line + '\n') }
+  }
+}

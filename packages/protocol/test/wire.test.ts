@@ -1,0 +1,167 @@
+import { describe, it, expect, beforeAll } from 'vitest'
+import { Uint8ArrayList } from 'uint8arraylist'
+import {
+  MAX_CHUNK_SIZE, ManifestRequest, ManifestResponse, ShoalError, XferMessage,
+  decodeManifestRequest, decodeManifestResponse, decodeXfer, encodeXfer, sealManifest
+} from '../src/index.js'
+import { concat, expectShoalError, fileManifest, prng, randomBytes, varint } from './helpers.js'
+
+const T = XferMessage.Type
+let root: Uint8Array
+
+beforeAll(async () => {
+  root = (await sealManifest(fileManifest(1))).cid.bytes
+})
+
+/** The shape decodeXfer returns: unset bytes/strings are empty, unset index is absent. */
+function expected (msg: Partial<XferMessage> & Pick<XferMessage, 'type'>): XferMessage {
+  const out: XferMessage = { type: msg.type, root: new Uint8Array(0), data: new Uint8Array(0), message: '' }
+  if (msg.root !== undefined) out.root = msg.root as XferMessage['root']
+  if (msg.data !== undefined) out.data = msg.data as XferMessage['data']
+  if (msg.message !== undefined) out.message = msg.message
+  if (msg.index !== undefined) out.index = msg.index
+  return out
+}
+
+function roundTrip (msg: Partial<XferMessage> & Pick<XferMessage, 'type'>): void {
+  const bytes = encodeXfer(msg)
+  const back = decodeXfer(bytes)
+  expect(back.type).toBe(msg.type)
+  expect({ ...back, root: Array.from(back.root), data: Array.from(back.data) })
+    .toEqual({ ...expected(msg), root: Array.from(expected(msg).root), data: Array.from(expected(msg).data) })
+  expect('index' in back).toBe(msg.index !== undefined)
+  // also decodes from a multi-part Uint8ArrayList (as readFrames yields)
+  const list = new Uint8ArrayList(bytes.subarray(0, 1), bytes.subarray(1))
+  expect(decodeXfer(list).type).toBe(msg.type)
+}
+
+describe('xfer messages round-trip', () => {
+  it('HELLO', () => roundTrip({ type: T.HELLO, root }))
+  it('HELLO with a 128-byte root (the limit)', () => roundTrip({ type: T.HELLO, root: new Uint8Array(128).fill(7) }))
+  it('HAVE_ALL', () => roundTrip({ type: T.HAVE_ALL }))
+  it('BITFIELD', () => roundTrip({ type: T.BITFIELD, data: Uint8Array.of(0xff, 0x80, 0x01) }))
+  it('BITFIELD with no bits (empty data)', () => roundTrip({ type: T.BITFIELD }))
+  it('HAVE', () => roundTrip({ type: T.HAVE, index: 42 }))
+  it('REQUEST with index 0 (zero must survive)', () => roundTrip({ type: T.REQUEST, index: 0 }))
+  it('REQUEST with the largest uint32 index', () => roundTrip({ type: T.REQUEST, index: 2 ** 32 - 1 }))
+  it('BLOCK', () => roundTrip({ type: T.BLOCK, index: 3, data: new Uint8Array(1000).map((_, i) => i & 0xff) }))
+  it('BLOCK with an empty payload', () => roundTrip({ type: T.BLOCK, index: 0 }))
+  it('BLOCK at exactly MAX_CHUNK_SIZE', () => {
+    const msg = decodeXfer(encodeXfer({ type: T.BLOCK, index: 9, data: new Uint8Array(MAX_CHUNK_SIZE).fill(1) }))
+    expect(msg.data.byteLength).toBe(MAX_CHUNK_SIZE)
+    expect(msg.index).toBe(9)
+  })
+  it('CANCEL', () => roundTrip({ type: T.CANCEL, index: 17 }))
+  it('NOT_FOUND with and without index', () => {
+    roundTrip({ type: T.NOT_FOUND })
+    roundTrip({ type: T.NOT_FOUND, index: 5 })
+  })
+  it('ERROR with a message', () => roundTrip({ type: T.ERROR, message: 'disk on fire 🔥' }))
+  it('ERROR without a message', () => roundTrip({ type: T.ERROR }))
+
+  it('wire bytes match the .proto field numbers', () => {
+    // type=REQUEST(5) → 08 05; index=300 → 18 ac 02
+    expect(Array.from(encodeXfer({ type: T.REQUEST, index: 300 }))).toEqual([0x08, 0x05, 0x18, 0xac, 0x02])
+    expect(Array.from(encodeXfer({ type: T.HELLO, root: Uint8Array.of(9) }))).toEqual([0x08, 0x01, 0x12, 0x01, 0x09])
+  })
+
+  it('skips unknown fields (forward compatibility)', () => {
+    const bytes = concat(encodeXfer({ type: T.HAVE, index: 1 }), [0x30, 0x07], [0x3a, 0x02, 0xaa, 0xbb])
+    const msg = decodeXfer(bytes)
+    expect(msg.type).toBe(T.HAVE)
+    expect(msg.index).toBe(1)
+  })
+})
+
+describe('decodeXfer rejections (PROTOCOL_ERROR)', () => {
+  it('type UNKNOWN, explicit or by omission', () => {
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.UNKNOWN })), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(new Uint8Array(0)), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 0x00)), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.UNKNOWN, index: 1, root })), 'PROTOCOL_ERROR')
+  })
+
+  it('unknown enum numbers', () => {
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 99)), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 10)), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(concat([0x08], varint(2 ** 31 - 1))), 'PROTOCOL_ERROR')
+    // -1 as a 10-byte varint
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)), 'PROTOCOL_ERROR')
+  })
+
+  for (const type of [T.REQUEST, T.BLOCK, T.HAVE, T.CANCEL]) {
+    it(`${type} without index`, () => {
+      const e = expectShoalError(() => decodeXfer(encodeXfer({ type, data: Uint8Array.of(1) })), 'PROTOCOL_ERROR')
+      expect(e.message).toMatch(/index/)
+    })
+  }
+
+  it('HELLO without root, or with an oversized root', () => {
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.HELLO })), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.HELLO, root: new Uint8Array(0) })), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.HELLO, root: new Uint8Array(129) })), 'PROTOCOL_ERROR')
+  })
+
+  it('BLOCK larger than MAX_CHUNK_SIZE', () => {
+    const e = expectShoalError(() => decodeXfer(encodeXfer({ type: T.BLOCK, index: 0, data: new Uint8Array(MAX_CHUNK_SIZE + 1) })), 'PROTOCOL_ERROR')
+    expect(e.message).toMatch(/larger/)
+  })
+
+  it('BITFIELD larger than MAX_CHUNK_SIZE', () => {
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.BITFIELD, data: new Uint8Array(MAX_CHUNK_SIZE + 1) })), 'PROTOCOL_ERROR')
+  })
+
+  it('truncated and malformed protobuf', () => {
+    const block = encodeXfer({ type: T.BLOCK, index: 3, data: new Uint8Array(100) })
+    expectShoalError(() => decodeXfer(block.subarray(0, block.byteLength - 1)), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08)), 'PROTOCOL_ERROR') // tag, no value
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 0x05, 0x18)), 'PROTOCOL_ERROR') // index tag, no value
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 0x06, 0x18, 0x01, 0x22, 0xff, 0xff, 0xff, 0xff, 0x0f)), 'PROTOCOL_ERROR') // data length past the end
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 0x05, 0x18, 0x01, 0x0f)), 'PROTOCOL_ERROR') // wire type 7
+  })
+
+  it('random garbage either decodes to a well-formed message or throws ShoalError', () => {
+    const rand = prng(0x5c0a1)
+    let decoded = 0
+    for (let i = 0; i < 3000; i++) {
+      const bytes = randomBytes(rand, Math.floor(rand() * 24))
+      // bias some inputs toward a valid type tag so the per-type checks get exercised
+      if (i % 2 === 0 && bytes.byteLength >= 2) { bytes[0] = 0x08; bytes[1] = 1 + Math.floor(rand() * 9) }
+      try {
+        const msg = decodeXfer(bytes)
+        decoded++
+        expect(Object.values(T)).toContain(msg.type)
+        expect(msg.type).not.toBe(T.UNKNOWN)
+        if ([T.HAVE, T.REQUEST, T.BLOCK, T.CANCEL].includes(msg.type)) expect(msg.index).toBeTypeOf('number')
+        if (msg.type === T.HELLO) expect(msg.root.byteLength).toBeGreaterThan(0)
+      } catch (err) {
+        expect(err).toBeInstanceOf(ShoalError)
+        expect((err as ShoalError).code).toBe('PROTOCOL_ERROR')
+      }
+    }
+    expect(decoded).toBeGreaterThan(0)
+  })
+})
+
+describe('manifest protocol messages', () => {
+  it('request round-trips; an empty or oversized root is rejected', () => {
+    expect(Array.from(decodeManifestRequest(ManifestRequest.encode({ root })).root)).toEqual(Array.from(root))
+    expectShoalError(() => decodeManifestRequest(ManifestRequest.encode({ root: new Uint8Array(0) })), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeManifestRequest(new Uint8Array(0)), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeManifestRequest(ManifestRequest.encode({ root: new Uint8Array(129) })), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeManifestRequest(Uint8Array.of(0x0a, 0x05, 1)), 'PROTOCOL_ERROR')
+  })
+
+  it('response round-trips for each status; unknown status is rejected', () => {
+    const manifest = Uint8Array.of(1, 2, 3)
+    const ok = decodeManifestResponse(ManifestResponse.encode({ status: ManifestResponse.Status.OK, manifest, name: 'n', message: '' }))
+    expect(ok.status).toBe(ManifestResponse.Status.OK)
+    expect(Array.from(ok.manifest)).toEqual([1, 2, 3])
+    expect(ok.name).toBe('n')
+    const nf = decodeManifestResponse(ManifestResponse.encode({ status: ManifestResponse.Status.NOT_FOUND, manifest: new Uint8Array(0), name: '', message: 'gone' }))
+    expect(nf.status).toBe(ManifestResponse.Status.NOT_FOUND)
+    expect(nf.message).toBe('gone')
+    expectShoalError(() => decodeManifestResponse(Uint8Array.of(0x08, 0x07)), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeManifestResponse(Uint8Array.of(0x12, 0x09, 0x00)), 'PROTOCOL_ERROR')
+  })
+})
