@@ -7,10 +7,10 @@ import {
 import { concat, expectShoalError, fileManifest, prng, randomBytes, varint } from './helpers.js'
 
 const T = XferMessage.Type
-let root: Uint8Array
+let root: Uint8Array<ArrayBuffer>
 
 beforeAll(async () => {
-  root = (await sealManifest(fileManifest(1))).cid.bytes
+  root = Uint8Array.from((await sealManifest(fileManifest(1))).cid.bytes)
 })
 
 /** The shape decodeXfer returns: unset bytes/strings are empty, unset index is absent. */

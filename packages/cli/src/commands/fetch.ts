@@ -36,10 +36,10 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       if (output.json) output.data(event)
       switch (event.type) {
         case 'resolving':
-          if (!output.json) output.info(`looking for ${event.cid} (${event.providers} candidate peer${event.providers === 1 ? '' : 's'})`)
+          if (output.interactive) output.info(`looking for ${event.cid} (${event.providers} candidate peer${event.providers === 1 ? '' : 's'})`)
           break
         case 'manifest':
-          if (!output.json) output.info(`fetching ${event.name}: ${event.kind === 'dir' ? `${event.files} files, ` : ''}${formatBytes(event.size)} in ${event.chunks} chunks -> ${event.path}`)
+          if (output.interactive) output.info(`fetching ${event.name}: ${event.kind === 'dir' ? `${event.files} files, ` : ''}${formatBytes(event.size)} in ${event.chunks} chunks -> ${event.path}`)
           break
         case 'progress':
           if (output.interactive) {
