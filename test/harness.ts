@@ -70,7 +70,7 @@ export async function startDaemon (repo: string, extraArgs: string[] = []): Prom
         try {
           const event = JSON.parse(line) as { event?: string, peerId: string, addrs: string[] }
           if (event.event === 'ready') resolve(event)
-        } catch {}
+        } catch { /* not a JSON line: diagnostics */ }
       }
     })
     proc.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })

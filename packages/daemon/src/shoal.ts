@@ -76,7 +76,7 @@ class ShoalNode implements Shoal {
       log('started %p in %s', node.peerId, repo.dir)
     } catch (err) {
       this.running = undefined
-      try { await node?.stop() } catch {}
+      try { await node?.stop() } catch { /* already failing: the original error is what matters */ }
       await datastore?.close().catch(() => {})
       await repo.close()
       if (err instanceof ShoalError) throw err

@@ -23,7 +23,7 @@ export async function registerXferProtocol (node: ShoalLibp2p, lookup: SourceLoo
       log('xfer stream from %p ended: %e', connection.remotePeer, err)
       if (err instanceof ShoalError && stream.status === 'open') {
         // tell a misbehaving peer why before resetting (best effort)
-        try { stream.send(frame(encodeXfer({ type: XferMessage.Type.ERROR, message: err.message.slice(0, 200) }))) } catch {}
+        try { stream.send(frame(encodeXfer({ type: XferMessage.Type.ERROR, message: err.message.slice(0, 200) }))) } catch { /* the stream is going away anyway */ }
       }
       abortStream(stream, err)
     })

@@ -87,9 +87,12 @@ export function validateManifest (manifest: Manifest): void {
     for (const dir of manifest.dirs) {
       if (filePaths.has(dir)) fail(`${JSON.stringify(dir)} is both a file and a directory`)
     }
+    // dirs lists only empty leaf directories: one tree, one encoding, one id
+    const dirPaths = new Set(manifest.dirs)
     for (const path of [...filePaths, ...manifest.dirs]) {
       for (const ancestor of ancestorsOf(path)) {
         if (filePaths.has(ancestor)) fail(`${JSON.stringify(ancestor)} is a file but also a directory of ${JSON.stringify(path)}`)
+        if (dirPaths.has(ancestor)) fail(`${JSON.stringify(ancestor)} is listed as an empty directory but holds ${JSON.stringify(path)}`)
       }
     }
   }

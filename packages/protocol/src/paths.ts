@@ -9,10 +9,11 @@ const encoder = new TextEncoder()
  * INVALID_MANIFEST naming the problem.
  */
 export function validateRelativePath (path: string): void {
+  if (typeof path !== 'string') throw new ShoalError(ErrorCode.INVALID_MANIFEST, `invalid path: not a string (${typeof path})`)
   const fail = (why: string): never => {
     throw new ShoalError(ErrorCode.INVALID_MANIFEST, `invalid path ${JSON.stringify(path.slice(0, 200))}: ${why}`)
   }
-  if (typeof path !== 'string' || path.length === 0) fail('empty')
+  if (path.length === 0) fail('empty')
   if (encoder.encode(path).byteLength > MAX_PATH_BYTES) fail(`longer than ${MAX_PATH_BYTES} bytes`)
   if (path.includes('\0')) fail('contains NUL')
   if (path.includes('\\')) fail('contains a backslash')

@@ -5,6 +5,10 @@ import { MAX_TICKET_ADDRS, MAX_TICKET_LENGTH, TICKET_PREFIX } from './constants.
 import { contentIdFromBytes } from './content-id.js'
 import { ErrorCode, ShoalError } from './errors.js'
 
+const MAX_PEER_ID_LENGTH = 128
+const MAX_ADDR_LENGTH = 1024
+const MAX_NAME_LENGTH = 255
+
 /**
  * A ticket: the content id plus where to find it (the sharer's peer id and
  * addresses) and a suggested name, in one pasteable string. Peer ids and
@@ -20,15 +24,21 @@ export interface Ticket {
 
 /** Encode a ticket: `shoal1` + base32 of a dag-cbor map. */
 export function encodeTicket (ticket: Ticket): string {
-  const body: Record<string, unknown> = {
-    v: 1,
-    cid: ticket.cid.bytes,
-    peer: ticket.peerId,
-    addrs: ticket.addrs.slice(0, MAX_TICKET_ADDRS)
+  if (ticket.peerId.length === 0 || ticket.peerId.length > MAX_PEER_ID_LENGTH) {
+    throw new ShoalError(ErrorCode.INVALID_TICKET, `cannot make a ticket: peer id of ${ticket.peerId.length} characters`)
   }
-  if (ticket.name !== undefined && ticket.name !== '') body.name = ticket.name
-  // base32.baseEncode: rfc4648 lower-case, no padding, no multibase prefix
-  return TICKET_PREFIX + base32.baseEncode(dagCbor.encode(body))
+  // keep what decodeTicket accepts: drop over-long addresses and names, then
+  // drop addresses from the end until the ticket fits
+  const addrs = ticket.addrs.filter(a => a.length < MAX_ADDR_LENGTH).slice(0, MAX_TICKET_ADDRS)
+  const name = ticket.name !== undefined && ticket.name !== '' && ticket.name.length <= MAX_NAME_LENGTH ? ticket.name : undefined
+  while (true) {
+    const body: Record<string, unknown> = { v: 1, cid: ticket.cid.bytes, peer: ticket.peerId, addrs }
+    if (name !== undefined) body.name = name
+    // base32.baseEncode: rfc4648 lower-case, no padding, no multibase prefix
+    const text = TICKET_PREFIX + base32.baseEncode(dagCbor.encode(body))
+    if (text.length <= MAX_TICKET_LENGTH || addrs.length === 0) return text
+    addrs.pop()
+  }
 }
 
 /** True when `text` looks like a ticket (rather than a content id). */
@@ -54,11 +64,11 @@ export function decodeTicket (text: string): Ticket {
   const obj = raw as Record<string, unknown>
   if (obj.v !== 1) fail(`unsupported version ${String(obj.v)}`)
   if (!(obj.cid instanceof Uint8Array)) fail('missing content id')
-  if (typeof obj.peer !== 'string' || obj.peer.length === 0 || obj.peer.length > 128) fail('missing or bad peer id')
-  if (!Array.isArray(obj.addrs) || obj.addrs.length > MAX_TICKET_ADDRS || !obj.addrs.every(a => typeof a === 'string' && a.length < 1024)) {
+  if (typeof obj.peer !== 'string' || obj.peer.length === 0 || obj.peer.length > MAX_PEER_ID_LENGTH) fail('missing or bad peer id')
+  if (!Array.isArray(obj.addrs) || obj.addrs.length > MAX_TICKET_ADDRS || !obj.addrs.every(a => typeof a === 'string' && a.length < MAX_ADDR_LENGTH)) {
     fail('bad address list')
   }
-  if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length > 255)) fail('bad name')
+  if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length > MAX_NAME_LENGTH)) fail('bad name')
   let cid: CID
   try {
     cid = contentIdFromBytes(obj.cid as Uint8Array)

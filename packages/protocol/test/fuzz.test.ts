@@ -111,10 +111,15 @@ const validDirManifestArb: fc.Arbitrary<Manifest> = fc.record({
     { maxLength: 8, selector: f => [...f.dirs, f.name].join('/') }
   ),
   dirs: fc.uniqueArray(fc.array(dirSegment, { minLength: 1, maxLength: 3 }).map(s => s.join('/')), { maxLength: 3 })
-}).map(({ files, dirs }) => dirManifest(
-  files.map(f => file([...f.dirs, f.name].join('/'), f.size, f.seed)),
-  dirs
-))
+}).map(({ files, dirs }) => {
+  const filePaths = files.map(f => [...f.dirs, f.name].join('/'))
+  // `dirs` holds only empty leaf directories: drop any that hold a file or
+  // another listed dir, or that collide with a file or a file's parent
+  const all = [...filePaths, ...dirs]
+  const leafDirs = dirs.filter(d => !all.some(p => p !== d && p.startsWith(d + '/')) &&
+    !filePaths.some(p => p === d || d.startsWith(p + '/')))
+  return dirManifest(files.map(f => file([...f.dirs, f.name].join('/'), f.size, f.seed)), leafDirs)
+})
 
 describe('fuzz: decodeManifest', () => {
   it('arbitrary bytes: a valid canonical manifest or INVALID_MANIFEST', () => {
