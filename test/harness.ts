@@ -53,7 +53,7 @@ const running = new Set<Daemon>()
 
 /** Start `shoal daemon` in a fresh or given repo and wait for its ready event. */
 export async function startDaemon (repo: string, extraArgs: string[] = []): Promise<Daemon> {
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--repo', repo, '--listen', '/ip4/127.0.0.1/tcp/0', '--json', ...extraArgs], {
+  const proc = spawn(process.execPath, [CLI, 'daemon', '--repo', repo, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

@@ -107,7 +107,7 @@ describe('two daemons: share and fetch by ticket through the CLI', () => {
     expect(ls.shares.map(s => s.cid)).toContain(cid)
 
     expect((await a.cli(['unshare', cid])).code).toBe(0)
-    const fetched = await b.cli(['fetch', ticket, '-o', path.join(dir, 'gone-copy.txt')])
+    const fetched = await b.cli(['fetch', ticket, '-o', path.join(dir, 'gone-copy.txt'), '--timeout', '2'])
     expect(fetched.code).toBe(1)
     expect(fetched.stderr).toMatch(/no providers/i)
     await expect(fs.access(path.join(dir, 'gone-copy.txt'))).rejects.toThrow()

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { logger } from '@libp2p/logger'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
-import type { ChunkLayout } from '@shoal/protocol'
+import type { Bitfield, ChunkLayout } from '@shoal/protocol'
 import { MAX_OPEN_FILES_PER_SOURCE } from './constants.js'
 import { readFully } from './manifest-builder.js'
 import type { FileStamp } from './records.js'
@@ -23,7 +23,17 @@ export interface ChunkSource {
   hasAll(): boolean
   /** The chunk bytes, verified against the manifest hash. */
   readChunk(index: number): Promise<Uint8Array>
+  /** What can be served: every chunk, or the chunks set in a bitfield. */
+  holdings(): 'all' | Bitfield
+  /** Be told of chunks gained later ('all' once complete); returns an unsubscribe. */
+  subscribe(listener: (index: number | 'all') => void): () => void
   close(): Promise<void>
+}
+
+/** SHA-256 check of chunk bytes against the manifest. */
+export function chunkMatches (layout: ChunkLayout, index: number, data: Uint8Array): boolean {
+  if (data.byteLength !== layout.locate(index).length) return false
+  return timingSafeEqual(createHash('sha256').update(data).digest(), layout.hashOf(index))
 }
 
 export interface FileSourceInit {
@@ -73,6 +83,14 @@ export class FileSource implements ChunkSource {
     return !this.stale
   }
 
+  holdings (): 'all' {
+    return 'all'
+  }
+
+  subscribe (): () => void {
+    return () => {} // a complete share never gains chunks
+  }
+
   async readChunk (index: number): Promise<Uint8Array> {
     if (this.stale) throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: its source changed on disk`)
     const loc = this.layout.locate(index)
@@ -93,9 +111,7 @@ export class FileSource implements ChunkSource {
     } finally {
       entry.users--
     }
-    const actual = createHash('sha256').update(buffer).digest()
-    const expected = this.layout.hashOf(index)
-    if (!timingSafeEqual(actual, expected)) {
+    if (!chunkMatches(this.layout, index, buffer)) {
       this.markStale(`chunk ${index} of ${filePath} no longer matches its hash`)
       throw new ShoalError(ErrorCode.HASH_MISMATCH, `share ${this.cid} is stale: chunk ${index} changed on disk`)
     }

@@ -33,3 +33,34 @@ export const REPO_FILES = {
   datastore: 'datastore',
   config: 'config.json'
 } as const
+/** Shoal's DHT protocol id: a private swarm never mixes with the public IPFS DHT. */
+export const DHT_PROTOCOL = '/shoal/kad/1.0.0'
+/** mDNS service name, so Shoal nodes find each other and not every libp2p node. */
+export const MDNS_SERVICE_TAG = '_shoal-p2p._udp.local'
+/** How often mDNS queries the LAN. */
+export const MDNS_INTERVAL_MS = 1_000
+/** How long one DHT provider lookup may take. */
+export const FIND_PROVIDERS_TIMEOUT_MS = 10_000
+/** How long a fetch by bare content id looks for a first provider before giving up. */
+export const RESOLVE_TIMEOUT_MS = 20_000
+/** How often a running download looks for new providers (first, and at most). */
+export const PROVIDER_SEARCH_MIN_MS = 500
+export const PROVIDER_SEARCH_MAX_MS = 5_000
+/** How long before asking a peer that had nothing again. */
+export const RETRY_EMPTY_PEER_MS = 5_000
+/** Chunks served at once across all peers (upload slots, granted in FIFO order). */
+export const MAX_CONCURRENT_UPLOADS = 4
+/** Request window bounds per peer; sized between them from the measured rate. */
+export const MIN_REQUEST_WINDOW = 2
+export const MAX_REQUEST_WINDOW = 32
+/** Seconds of transfer a peer's window should cover at its measured rate. */
+export const WINDOW_SECONDS = 0.25
+/** Failures in a row after which a peer is not asked for a while (circuit breaker). */
+export const BREAKER_FAILURES = 3
+/** Backoff after a failure: base, doubling per consecutive failure, capped. */
+export const BACKOFF_BASE_MS = 1_000
+export const BACKOFF_MAX_MS = 30_000
+/** End-game: when this few chunks are missing, ask a second peer for chunks in flight. */
+export const ENDGAME_CHUNKS = 16
+/** A download fails when no peer has sent a chunk for this long (discovery keeps looking meanwhile). */
+export const STALL_TIMEOUT_MS = 30_000

@@ -137,6 +137,7 @@ export class ControlServer {
       await this.shoal.fetch(body.id, {
         ...(body.out !== undefined ? { out: body.out } : {}),
         force: body.force === true,
+        ...(body.timeout !== undefined ? { resolveTimeoutMs: body.timeout * 1000 } : {}),
         onProgress: write
       })
     } catch (err) {
@@ -187,7 +188,7 @@ async function drain (req: http.IncomingMessage): Promise<void> {
   }
 }
 
-type FieldType = 'string' | 'boolean'
+type FieldType = 'string' | 'boolean' | 'number'
 
 /** Check a JSON object against the fields a route takes; unknown fields are an error. */
 function parseObject (raw: unknown, fields: Record<string, { type: FieldType, required?: boolean }>): Record<string, unknown> {
@@ -204,6 +205,7 @@ function parseObject (raw: unknown, fields: Record<string, { type: FieldType, re
     }
     if (typeof value !== spec.type) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" must be a ${spec.type}`)
     if (spec.type === 'string' && (value as string).length > 16384) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" is too long`)
+    if (spec.type === 'number' && (!Number.isFinite(value) || (value as number) < 0)) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" must be a non-negative number`)
   }
   return obj
 }
@@ -217,7 +219,7 @@ function parseConnect (raw: unknown): ConnectRequest {
 }
 
 function parseFetch (raw: unknown): FetchRequest {
-  return parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, force: { type: 'boolean' } }) as unknown as FetchRequest
+  return parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'number' } }) as unknown as FetchRequest
 }
 
 function toShoalError (err: unknown): ShoalError {

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { logger } from '@libp2p/logger'
 import { Bitfield, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
-import { CHUNK_TIMEOUT_MS, DEFAULT_REQUEST_WINDOW, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS } from './constants.js'
+import { chunkMatches } from './chunk-source.js'
+import { CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, STALL_TIMEOUT_MS } from './constants.js'
 import type { PartFiles } from './part-files.js'
 import type { DownloadRecord, Records } from './records.js'
 import type { PeerSession, SessionEvents } from './xfer-session.js'
@@ -24,17 +24,20 @@ export interface DownloadInit {
   records: Records
   /** Chunks already on disk (resume). */
   have?: Bitfield
-  /** Chunks requested from one peer at once. @default DEFAULT_REQUEST_WINDOW */
-  requestWindow?: number
+  /** Fail when no peer has given us anything for this long. @default STALL_TIMEOUT_MS */
+  stallTimeoutMs?: number
   onDownloaded?: (peer: PeerId, bytes: number) => void
   /** A peer sent a chunk that failed its hash. */
   onBadPeer?: (peer: PeerId) => void
+  /** Chunk `index` is verified and on disk (serve it, announce us). */
+  onChunk?: (index: number) => void
 }
 
 /**
- * One download: schedules chunk requests across peer sessions, verifies
- * every chunk against the manifest, writes it into the part files, and
- * makes progress durable in the order data → sync → bitfield.
+ * One download: schedules chunk requests across peer sessions (rarest first,
+ * per-peer windows sized to measured rates, end-game duplicates, timeouts with
+ * backoff), verifies every chunk against the manifest, writes it into the part
+ * files, and makes progress durable in the order data → sync → bitfield.
  */
 export class Download implements SessionEvents {
   readonly record: DownloadRecord
@@ -43,26 +46,28 @@ export class Download implements SessionEvents {
   readonly result: Promise<DownloadResult>
   private readonly part: PartFiles
   private readonly records: Records
-  private readonly window: number
+  private readonly init: DownloadInit
   private readonly sessions = new Set<PeerSession>()
   /** chunk index → sessions it is requested from */
   private readonly requested = new Map<number, Set<PeerSession>>()
-  /** chunk index → failed attempts */
+  /** chunk index → failed attempts (timeouts, bad data) */
   private readonly failures = new Map<number, number>()
   /** per session: chunks it said it cannot give */
   private readonly lacks = new WeakMap<PeerSession, Set<number>>()
+  /** chunks verified and being written */
+  private readonly writing = new Set<number>()
+  /** per chunk: how many partial holders have it (seeds counted in `seeds`) */
+  private readonly availability: Uint16Array
+  private seeds = 0
   private readonly startedAt = Date.now()
-  private readonly init: DownloadInit
   private resolve!: (r: DownloadResult) => void
   private reject!: (err: unknown) => void
   private timer?: NodeJS.Timeout
-  /** chunks verified and being written */
-  private readonly writing = new Set<number>()
   private flushing?: Promise<void>
   private finished = false
   private receivedBytes = 0
   private rateWindow: Array<{ t: number, bytes: number }> = []
-  private nextCursor = 0
+  private lastProgressAt = Date.now()
 
   constructor (init: DownloadInit) {
     this.init = init
@@ -70,8 +75,8 @@ export class Download implements SessionEvents {
     this.layout = init.layout
     this.part = init.part
     this.records = init.records
-    this.window = init.requestWindow ?? DEFAULT_REQUEST_WINDOW
     this.have = init.have ?? new Bitfield(init.layout.chunkCount)
+    this.availability = new Uint16Array(init.layout.chunkCount)
     for (let i = 0; i < this.layout.chunkCount; i++) {
       if (this.have.has(i)) this.receivedBytes += this.layout.locate(i).length
     }
@@ -83,6 +88,7 @@ export class Download implements SessionEvents {
   start (): void {
     this.timer = setInterval(() => { this.tick() }, Math.min(FLUSH_INTERVAL_MS, 1000))
     this.timer.unref()
+    this.lastProgressAt = Date.now()
     this.maybeFinish()
   }
 
@@ -119,9 +125,10 @@ export class Download implements SessionEvents {
   }
 
   addSession (session: PeerSession): void {
-    if (this.finished) { session.close(); return }
+    if (this.finished || session.isClosed) { session.close(); return }
     this.sessions.add(session)
     this.lacks.set(session, new Set())
+    this.count(session, +1)
     this.schedule()
   }
 
@@ -140,10 +147,8 @@ export class Download implements SessionEvents {
 
   onBlock (session: PeerSession, index: number, data: Uint8Array): void {
     this.unrequest(index, session)
-    if (this.finished || this.have.has(index) || this.writing.has(index)) return
-    const loc = this.layout.locate(index)
-    const actual = createHash('sha256').update(data).digest()
-    if (data.byteLength !== loc.length || !timingSafeEqual(actual, this.layout.hashOf(index))) {
+    if (this.finished || this.have.has(index) || this.writing.has(index)) { this.schedule(); return }
+    if (!chunkMatches(this.layout, index, data)) {
       log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
       this.init.onBadPeer?.(session.peer)
       session.close(new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} failed its hash`))
@@ -156,11 +161,13 @@ export class Download implements SessionEvents {
     for (const other of this.requested.get(index) ?? []) other.cancel(index)
     this.requested.delete(index)
     this.writing.add(index)
+    this.lastProgressAt = Date.now()
     this.part.write(index, data).then(() => {
       this.writing.delete(index)
       if (this.have.set(index)) {
         this.receivedBytes += data.byteLength
         this.rateWindow.push({ t: Date.now(), bytes: data.byteLength })
+        this.init.onChunk?.(index)
       }
       this.maybeFinish()
     }, err => {
@@ -176,11 +183,45 @@ export class Download implements SessionEvents {
     this.schedule()
   }
 
+  onHave (session: PeerSession, index: number | 'all', previous?: Bitfield): void {
+    if (index === 'all') {
+      // a partial holder completed: its per-chunk counts become one seed
+      if (this.countedPartial.delete(session) && previous !== undefined) {
+        for (let i = 0; i < this.availability.length; i++) {
+          if (previous.has(i)) this.availability[i] = Math.max(0, (this.availability[i] as number) - 1)
+        }
+      }
+      if (this.sessions.has(session)) this.seeds++
+      this.lacks.get(session)?.clear()
+    } else {
+      if (this.countedPartial.has(session)) this.availability[index] = (this.availability[index] as number) + 1
+      this.lacks.get(session)?.delete(index)
+    }
+    this.schedule()
+  }
+
   onClosed (session: PeerSession, err?: unknown): void {
-    this.sessions.delete(session)
-    for (const index of session.inflight.keys()) this.unrequest(index, session)
+    if (this.sessions.delete(session)) this.count(session, -1)
+    for (const index of [...session.inflight.keys()]) this.unrequest(index, session)
     if (err !== undefined) log('session with %p closed: %e', session.peer, err)
     this.schedule()
+  }
+
+  // ---- availability
+
+  /** Partial sessions whose bitfield is counted in `availability`. */
+  private readonly countedPartial = new Set<PeerSession>()
+
+  private count (session: PeerSession, delta: 1 | -1): void {
+    if (session.isSeed && !this.countedPartial.has(session)) {
+      this.seeds += delta
+      return
+    }
+    if (delta > 0) this.countedPartial.add(session)
+    else this.countedPartial.delete(session)
+    for (let i = 0; i < this.availability.length; i++) {
+      if (session.has(i)) this.availability[i] = Math.max(0, (this.availability[i] as number) + delta)
+    }
   }
 
   // ---- scheduling
@@ -193,17 +234,20 @@ export class Download implements SessionEvents {
   }
 
   private countFailure (index: number): void {
-    const n = (this.failures.get(index) ?? 0) + 1
-    this.failures.set(index, n)
+    this.failures.set(index, (this.failures.get(index) ?? 0) + 1)
   }
 
   private schedule (): void {
     if (this.finished) return
-    for (const session of this.sessions) {
-      if (session.isClosed) continue
+    const now = Date.now()
+    // best peers first
+    const ordered = [...this.sessions].sort((a, b) => b.score - a.score)
+    for (const session of ordered) {
+      if (!session.available(now)) continue
       const lacks = this.lacks.get(session) ?? new Set<number>()
-      while (session.inflight.size < this.window) {
-        const index = this.pickFor(lacks)
+      const window = session.window
+      while (session.inflight.size < window) {
+        const index = this.pickFor(session, lacks) ?? this.pickEndgame(session, lacks)
         if (index === undefined) break
         let set = this.requested.get(index)
         if (set === undefined) { set = new Set(); this.requested.set(index, set) }
@@ -211,46 +255,80 @@ export class Download implements SessionEvents {
         session.request(index)
       }
     }
-    this.checkStuck()
+    this.checkExhausted()
   }
 
-  /** Next missing chunk nobody is fetching and this peer has not refused. */
-  private pickFor (lacks: Set<number>): number | undefined {
+  private wanted (index: number, session: PeerSession, lacks: Set<number>): boolean {
+    return !this.have.has(index) && !this.writing.has(index) && session.has(index) && !lacks.has(index) &&
+      (this.failures.get(index) ?? 0) < MAX_CHUNK_ATTEMPTS
+  }
+
+  /**
+   * Rarest first: the missing, unrequested chunk this peer has that the
+   * fewest peers hold. The scan starts at a random place, so peers fetching
+   * at once spread over different chunks.
+   */
+  private pickFor (session: PeerSession, lacks: Set<number>): number | undefined {
     const count = this.layout.chunkCount
+    if (count === 0) return undefined
+    const start = Math.floor(Math.random() * count)
+    // nothing can be rarer than only this peer having it
+    const floor = this.seeds + (session.isSeed ? 0 : 1)
+    let best: number | undefined
+    let bestAvail = Infinity
     for (let n = 0; n < count; n++) {
-      const index = (this.nextCursor + n) % count
-      if (this.have.has(index) || this.requested.has(index) || this.writing.has(index) || lacks.has(index)) continue
-      if ((this.failures.get(index) ?? 0) >= MAX_CHUNK_ATTEMPTS) continue
-      this.nextCursor = index + 1
+      const index = (start + n) % count
+      if (this.requested.has(index) || !this.wanted(index, session, lacks)) continue
+      const avail = this.seeds + (this.availability[index] as number)
+      if (avail < bestAvail) {
+        best = index
+        bestAvail = avail
+        if (avail <= floor) break
+      }
+    }
+    return best
+  }
+
+  /** End-game: near the end, ask a second peer for a chunk already in flight elsewhere. */
+  private pickEndgame (session: PeerSession, lacks: Set<number>): number | undefined {
+    const missing = this.layout.chunkCount - this.have.count - this.writing.size
+    if (missing > ENDGAME_CHUNKS) return undefined
+    for (const [index, askedOf] of this.requested) {
+      if (askedOf.size >= 2 || askedOf.has(session) || !this.wanted(index, session, lacks)) continue
       return index
     }
-    this.nextCursor = 0
     return undefined
   }
 
-  /** Fail when no live peer can give a missing chunk. */
-  private checkStuck (): void {
-    if (this.finished || this.have.complete || this.writing.size > 0 || this.requested.size > 0) return
-    const missing = this.layout.chunkCount - this.have.count
-    if (missing === 0) return
-    if (this.sessions.size === 0) {
-      void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no peer is serving ${this.record.cid} any more (${missing} of ${this.layout.chunkCount} chunks missing); progress is kept, fetch again to resume`))
-      return
+  /** Fail when a missing chunk has failed too often everywhere. */
+  private checkExhausted (): void {
+    if (this.finished || this.have.complete) return
+    for (const [index, n] of this.failures) {
+      if (n >= MAX_CHUNK_ATTEMPTS && !this.have.has(index) && !this.writing.has(index)) {
+        void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `chunk ${index} of ${this.record.cid} failed ${n} times from every peer that offered it; progress is kept, fetch again to resume`))
+        return
+      }
     }
-    void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `the connected peers cannot provide ${missing} chunk(s) of ${this.record.cid}; progress is kept, fetch again to resume`))
   }
 
   private tick (): void {
     const now = Date.now()
     for (const session of this.sessions) {
-      for (const [index, at] of session.inflight) {
+      for (const [index, at] of [...session.inflight]) {
         if (now - at > CHUNK_TIMEOUT_MS) {
           log('chunk %d from %p timed out', index, session.peer)
           session.cancel(index)
           this.unrequest(index, session)
           this.countFailure(index)
+          session.recordFailure(now)
         }
       }
+    }
+    const stallMs = this.init.stallTimeoutMs ?? STALL_TIMEOUT_MS
+    if (!this.finished && this.writing.size === 0 && now - this.lastProgressAt > stallMs) {
+      const missing = this.layout.chunkCount - this.have.count
+      void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no peer sent any of the ${missing} missing chunk(s) of ${this.record.cid} in ${Math.round(stallMs / 1000)} s (${this.sessions.size} connected provider(s)); progress is kept, fetch again to resume`))
+      return
     }
     void this.flush().catch(err => this.fail(err))
     this.schedule()
@@ -275,7 +353,7 @@ export class Download implements SessionEvents {
     if (this.finished || !this.have.complete || this.writing.size > 0) return
     this.finished = true
     this.stopTimer()
-    for (const s of this.sessions) s.close()
+    for (const s of [...this.sessions]) s.close()
     void (async () => {
       try {
         await this.part.finalize(this.record.out, this.record.force)

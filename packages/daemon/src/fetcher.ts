@@ -8,7 +8,10 @@ import {
 } from '@shoal/protocol'
 import type { CID, FetchEvent, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
-import { PROGRESS_INTERVAL_MS } from './constants.js'
+import { PROGRESS_INTERVAL_MS, PROVIDER_SEARCH_MAX_MS, PROVIDER_SEARCH_MIN_MS, RESOLVE_TIMEOUT_MS, RETRY_EMPTY_PEER_MS } from './constants.js'
+import type { ChunkSource } from './chunk-source.js'
+import type { Discovery } from './discovery.js'
+import { PartialSource } from './partial-source.js'
 import { Download } from './download.js'
 import type { DownloadResult } from './download.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
@@ -30,21 +33,28 @@ export interface FetchOptions {
   signal?: AbortSignal
   /** Typed progress events. */
   onProgress?: (event: FetchEvent) => void
+  /** How long to look for a provider before NO_PROVIDERS. @default RESOLVE_TIMEOUT_MS */
+  resolveTimeoutMs?: number
 }
 
 export interface FetcherComponents {
   node: ShoalLibp2p
   records: Records
   shares: ShareRegistry
+  discovery: Discovery
   stats: { onDownloaded(peer: PeerId, bytes: number): void }
 }
 
 export interface FetcherInit {
-  requestWindow?: number
+  /** Fail a download when no chunk arrived for this long. @default STALL_TIMEOUT_MS */
+  stallTimeoutMs?: number
+  /** How long a bare content id is looked up before NO_PROVIDERS. @default RESOLVE_TIMEOUT_MS */
+  resolveTimeoutMs?: number
 }
 
 interface ActiveFetch {
   download: Download
+  source: PartialSource
   listeners: Set<(e: FetchEvent) => void>
   done: Promise<DownloadResult>
 }
@@ -65,6 +75,11 @@ export class Fetcher {
     return [...this.active.values()].map(a => a.download.info())
   }
 
+  /** The verified part of a download in progress, for serving to others. */
+  partialSource (cid: string): ChunkSource | undefined {
+    return this.active.get(cid)?.source
+  }
+
   async fetch (id: string, options: FetchOptions = {}): Promise<DownloadResult> {
     const emit = options.onProgress ?? (() => {})
     const { cid, hints, name: ticketName } = parseId(id)
@@ -74,21 +89,15 @@ export class Fetcher {
     if (running !== undefined) return await this.attach(running, options)
 
     const self = this.c.node.peerId
-    const candidates: PeerId[] = []
+    const hinted: PeerId[] = []
     for (const hint of hints) {
       const peer = peerIdFromString(hint.peerId)
       if (peer.equals(self)) continue
       const addrs = hint.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
       if (addrs.length > 0) await this.c.node.peerStore.merge(peer, { multiaddrs: addrs })
-      candidates.push(peer)
+      hinted.push(peer)
     }
-    for (const peer of this.c.node.getPeers()) {
-      if (!candidates.some(p => p.equals(peer))) candidates.push(peer)
-    }
-    const usable = candidates.filter(p => !this.banned.has(p.toString()))
-    emit({ type: 'resolving', cid: cidText, providers: usable.length })
-
-    const { fetched, providers } = await this.findManifest(cid, usable, options.signal)
+    const { fetched, providers } = await this.resolve(cid, hinted, emit, options.resolveTimeoutMs ?? this.init.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS, options.signal)
     const name = safeName(ticketName ?? fetched.name, cidText)
     const out = await resolveOut(options.out, name)
     const layout = new ChunkLayout(fetched.manifest)
@@ -128,13 +137,27 @@ export class Fetcher {
       part,
       records: this.c.records,
       ...(have !== undefined ? { have } : {}),
-      ...(this.init.requestWindow !== undefined ? { requestWindow: this.init.requestWindow } : {}),
+      ...(this.init.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.init.stallTimeoutMs } : {}),
       onDownloaded: (peer, bytes) => { this.c.stats.onDownloaded(peer, bytes) },
-      onBadPeer: (peer) => { this.banned.add(peer.toString()) }
+      onBadPeer: (peer) => { this.banned.add(peer.toString()) },
+      onChunk: (index) => {
+        source.gained(index)
+        // a downloader is a provider as soon as it holds a verified chunk
+        this.c.discovery.announce(cid)
+      }
+    })
+    const source = new PartialSource({
+      cid: cidText,
+      name,
+      layout,
+      manifestBytes: fetched.bytes,
+      have: download.have,
+      part,
+      finished: () => this.c.shares.lookup(cidText)
     })
     const listeners = new Set<(e: FetchEvent) => void>([emit])
-    const done = this.run(download, fetched, providers, options.signal)
-    const entry: ActiveFetch = { download, listeners, done }
+    const done = this.run(download, source, fetched, providers, options.signal)
+    const entry: ActiveFetch = { download, source, listeners, done }
     this.active.set(cidText, entry)
 
     const broadcast = (e: FetchEvent): void => { for (const l of listeners) l(e) }
@@ -171,41 +194,104 @@ export class Fetcher {
     }
   }
 
-  private async run (download: Download, fetched: FetchedManifest, providers: PeerId[], signal?: AbortSignal): Promise<DownloadResult> {
+  private async run (download: Download, source: PartialSource, fetched: FetchedManifest, providers: PeerId[], signal?: AbortSignal): Promise<DownloadResult> {
     const onAbort = (): void => { void download.abort(new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept')) }
     signal?.addEventListener('abort', onAbort, { once: true })
+    const searching = new AbortController()
     try {
       download.start()
       if (!download.isFinished) {
-        const opened = await Promise.allSettled(providers.map(async peer => {
-          const session = await PeerSession.open(this.c.node, peer, parseContentId(download.record.cid), download.layout.chunkCount, download, signal)
-          if (session !== undefined) download.addSession(session)
-          return session
-        }))
-        const sessions = opened.filter(r => r.status === 'fulfilled' && r.value !== undefined).length
-        if (sessions === 0 && !download.isFinished) {
-          const reasons = opened.flatMap(r => r.status === 'rejected' ? [(r.reason as Error)?.message] : [])
-          await download.abort(new ShoalError(ErrorCode.NO_PROVIDERS, `no peer would send the chunks of ${download.record.cid}${reasons.length > 0 ? `: ${reasons[0]}` : ''}`))
-        }
+        const cid = parseContentId(download.record.cid)
+        await this.openSessions(download, cid, providers, new Map(), signal)
+        void this.searchWhileDownloading(download, cid, searching.signal)
       }
       const result = await download.result
       const stamps = await stampsOf(result.path, fetched)
       await this.c.shares.addFetched(download.record.cid, download.record.name, result.path, fetched.bytes, stamps)
+      source.markComplete()
+      this.c.discovery.announce(parseContentId(download.record.cid))
       await this.c.records.deleteDownload(download.record.cid)
       return result
     } finally {
+      searching.abort()
       signal?.removeEventListener('abort', onAbort)
+      await source.close()
     }
   }
 
-  private async findManifest (cid: CID, candidates: PeerId[], signal?: AbortSignal): Promise<{ fetched: FetchedManifest, providers: PeerId[] }> {
-    if (candidates.length === 0) {
-      throw new ShoalError(ErrorCode.NO_PROVIDERS, `no providers for ${cid.toString()}: not connected to any peer (use a ticket, or \`shoal connect\` a peer that has it)`)
+  /** Open xfer sessions to `peers` (skipping banned, ourselves, peers already in the download). */
+  private async openSessions (download: Download, cid: CID, peers: PeerId[], tried: Map<string, number>, signal?: AbortSignal): Promise<void> {
+    const now = Date.now()
+    const fresh = peers.filter(p => {
+      const key = p.toString()
+      if (this.banned.has(key) || p.equals(this.c.node.peerId) || download.hasSessionWith(p)) return false
+      const last = tried.get(key)
+      return last === undefined || now - last > RETRY_EMPTY_PEER_MS
+    })
+    await Promise.allSettled(fresh.map(async peer => {
+      tried.set(peer.toString(), Date.now())
+      try {
+        const session = await PeerSession.open(this.c.node, peer, cid, download.layout, download, signal)
+        if (session !== undefined) download.addSession(session)
+      } catch (err) {
+        log('no session with %p: %e', peer, err)
+      }
+    }))
+  }
+
+  /**
+   * Keep looking for providers while downloading (DHT and connected peers),
+   * quickly at first, then every PROVIDER_SEARCH_MAX_MS: new sources join.
+   */
+  private async searchWhileDownloading (download: Download, cid: CID, signal: AbortSignal): Promise<void> {
+    const tried = new Map<string, number>()
+    let delay = PROVIDER_SEARCH_MIN_MS
+    while (!signal.aborted && !download.isFinished) {
+      await waitFor(delay, signal)
+      if (signal.aborted || download.isFinished) return
+      const found: PeerId[] = [...this.c.node.getPeers()]
+      for await (const peer of this.c.discovery.findProviders(cid, signal)) found.push(peer)
+      await this.openSessions(download, cid, found, tried, signal)
+      delay = Math.min(PROVIDER_SEARCH_MAX_MS, delay * 2)
     }
+  }
+
+  /**
+   * Find the manifest: ask ticket hints and connected peers, then DHT
+   * providers, until one sends a manifest that hashes to the id.
+   */
+  private async resolve (cid: CID, hinted: PeerId[], emit: (e: FetchEvent) => void, timeoutMs: number, signal?: AbortSignal): Promise<{ fetched: FetchedManifest, providers: PeerId[] }> {
+    const deadline = Date.now() + timeoutMs
+    const asked = new Set<string>()
+    const errors: string[] = []
+    const usable = (peers: PeerId[]): PeerId[] => peers.filter(p => !this.banned.has(p.toString()) && !p.equals(this.c.node.peerId) && !asked.has(p.toString()))
+    const first = usable([...hinted, ...this.c.node.getPeers()].filter((p, i, all) => all.findIndex(q => q.equals(p)) === i))
+    emit({ type: 'resolving', cid: cid.toString(), providers: first.length })
+    let round = first
+    let delay = PROVIDER_SEARCH_MIN_MS
+    while (true) {
+      signal?.throwIfAborted()
+      for (const p of round) asked.add(p.toString())
+      const got = await this.findManifest(cid, round, errors, signal)
+      if (got !== undefined) return got
+      if (Date.now() >= deadline) {
+        const why = errors.length > 0 ? `; last error: ${errors[errors.length - 1]}` : ''
+        throw new ShoalError(ErrorCode.NO_PROVIDERS, `no providers found for ${cid.toString()} after ${Math.round(timeoutMs / 1000)} s (asked ${asked.size} peer(s))${why}`)
+      }
+      await waitFor(Math.min(delay, Math.max(0, deadline - Date.now())), signal)
+      delay = Math.min(PROVIDER_SEARCH_MAX_MS, delay * 2)
+      const found: PeerId[] = [...this.c.node.getPeers()]
+      for await (const peer of this.c.discovery.findProviders(cid, signal)) found.push(peer)
+      // peers that had nothing may have it by now
+      if (found.length > 0 && usable(found).length === 0) asked.clear()
+      round = usable(found)
+    }
+  }
+
+  private async findManifest (cid: CID, candidates: PeerId[], errors: string[], signal?: AbortSignal): Promise<{ fetched: FetchedManifest, providers: PeerId[] } | undefined> {
     const answers = await Promise.allSettled(candidates.map(async peer => ({ peer, got: await requestManifest(this.c.node, peer, cid, signal) })))
     let fetched: FetchedManifest | undefined
     const providers: PeerId[] = []
-    const errors: string[] = []
     for (const a of answers) {
       if (a.status === 'rejected') {
         errors.push((a.reason as Error)?.message ?? String(a.reason))
@@ -218,12 +304,18 @@ export class Fetcher {
       fetched ??= a.value.got
       providers.push(a.value.peer)
     }
-    if (fetched === undefined) {
-      const why = errors.length > 0 ? `; last error: ${errors[errors.length - 1]}` : ''
-      throw new ShoalError(ErrorCode.NO_PROVIDERS, `no providers found for ${cid.toString()} among ${candidates.length} peer(s)${why}`)
-    }
-    return { fetched, providers }
+    return fetched === undefined ? undefined : { fetched, providers }
   }
+}
+
+/** Resolve after `ms`, or at once when `signal` aborts. */
+async function waitFor (ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, ms)
+    function done (): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
 
 function isShoalErr (err: unknown, code: ErrorCode): boolean {

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout } from '@shoal/protocol'
 import { fsError } from './fs-errors.js'
+import { readFully } from './manifest-builder.js'
 
 /** Open handles kept at once while downloading a many-file share. */
 const MAX_OPEN_PART_FILES = 64
@@ -76,6 +77,22 @@ export class PartFiles {
     } finally {
       entry.users--
     }
+  }
+
+  /** Read chunk bytes back (to serve them to other peers while downloading). */
+  async read (index: number): Promise<Uint8Array> {
+    const loc = this.layout.locate(index)
+    const file = this.layout.manifest.files[loc.fileIndex]
+    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
+    const filePath = this.pathOf(file.path)
+    const entry = await this.acquire(loc.fileIndex, filePath)
+    const buffer = new Uint8Array(loc.length)
+    try {
+      await readFully(await entry.handle, buffer, loc.length, loc.offset, filePath)
+    } finally {
+      entry.users--
+    }
+    return buffer
   }
 
   /** Make every write so far durable (before progress that claims it is recorded). */

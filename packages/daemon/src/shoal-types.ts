@@ -12,8 +12,16 @@ export interface ShoalOptions {
   controlSocket?: boolean
   /** Chunk size for new shares, a power of two from 256 KiB to 4 MiB. @default 1048576 */
   chunkSize?: number
-  /** Chunk requests kept in flight per peer. @default 16 */
-  requestWindow?: number
+  /** Multiaddrs dialed at start to join a swarm. @default [] */
+  bootstrap?: string[]
+  /** Find peers on the LAN with mDNS. @default true */
+  mdns?: boolean
+  /** 'lan': private swarm, DHT keeps private/loopback addresses; 'public': kad-dht's filtering. @default 'lan' */
+  network?: 'lan' | 'public'
+  /** Fail a download when no chunk arrived for this long (ms). @default 30000 */
+  stallTimeoutMs?: number
+  /** How long a fetch looks for providers before NO_PROVIDERS (ms). @default 20000 */
+  resolveTimeoutMs?: number
   /** Called when a client asks the daemon to stop (`shoal stop`). @default stops the node */
   onStopRequested?: () => void
 }
@@ -33,6 +41,8 @@ export interface FetchCallOptions {
   signal?: AbortSignal
   /** Typed progress events (the same objects the control API streams). */
   onProgress?: (event: FetchEvent) => void
+  /** How long to look for providers before NO_PROVIDERS (ms). @default the node's resolveTimeoutMs */
+  resolveTimeoutMs?: number
 }
 
 export interface FetchResult {

@@ -6,7 +6,10 @@ import {
 } from '@shoal/protocol'
 import type { ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult, TransferInfo } from '@shoal/protocol'
 import { ControlServer } from './control-server.js'
-import { DEFAULT_LISTEN } from './constants.js'
+import type { ChunkSource } from './chunk-source.js'
+import { DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
+import { Discovery } from './discovery.js'
+import { UploadSlots } from './upload-slots.js'
 import { Fetcher } from './fetcher.js'
 import { createShoalLibp2p } from './libp2p-node.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
@@ -29,8 +32,11 @@ interface Running {
   node: ShoalLibp2p
   shares: ShareRegistry
   fetcher: Fetcher
+  discovery: Discovery
   control?: ControlServer
   startedAt: number
+  /** What dialing each bootstrap address gave. */
+  bootstrapped: Array<{ addr: string, peerId?: string, error?: string }>
 }
 
 /** The composition root: builds the parts in order, stops them in reverse. */
@@ -61,18 +67,31 @@ class ShoalNode implements Shoal {
       const records = new Records(datastore)
       const shares = new ShareRegistry(records)
       await shares.load()
-      node = await createShoalLibp2p({ privateKey: repo.privateKey, listen: this.options.listen ?? DEFAULT_LISTEN, datastore })
-      const lookup = (cid: string): ReturnType<ShareRegistry['lookup']> => shares.lookup(cid)
+      node = await createShoalLibp2p({
+        privateKey: repo.privateKey,
+        listen: this.options.listen ?? DEFAULT_LISTEN,
+        datastore,
+        network: this.options.network ?? 'lan',
+        mdns: this.options.mdns ?? true
+      })
+      const discovery = new Discovery(node, { bootstrap: this.options.bootstrap ?? [] })
+      const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic }, {
+        ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
+        ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})
+      })
+      // complete shares first, then the verified part of downloads in progress
+      const lookup = (cid: string): ChunkSource | undefined => shares.lookup(cid) ?? fetcher.partialSource(cid)
       await registerManifestProtocol(node, lookup)
-      await registerXferProtocol(node, lookup, this.traffic)
-      const fetcher = new Fetcher({ node, records, shares, stats: this.traffic }, this.options.requestWindow !== undefined ? { requestWindow: this.options.requestWindow } : {})
+      await registerXferProtocol(node, lookup, this.traffic, new UploadSlots(MAX_CONCURRENT_UPLOADS))
       await node.start()
-      const running: Running = { repo, datastore, records, node, shares, fetcher, startedAt: Date.now() }
+      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, startedAt: Date.now(), bootstrapped: [] }
       this.running = running
       if (this.options.controlSocket !== false) {
         running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }))
         await running.control.start()
       }
+      running.bootstrapped = await discovery.start()
+      for (const share of shares.list()) if (!share.stale) discovery.announce(parseContentId(share.cid))
       log('started %p in %s', node.peerId, repo.dir)
     } catch (err) {
       this.running = undefined
@@ -96,6 +115,7 @@ class ShoalNode implements Shoal {
     if (r === undefined) return
     await r.control?.stop().catch(err => { log.error('control stop: %e', err) })
     await r.fetcher.stop()
+    r.discovery.stop()
     try { await r.node.stop() } catch (err) { log.error('libp2p stop: %e', err) }
     await r.shares.close()
     await r.datastore.close().catch(err => { log.error('datastore close: %e', err) })
@@ -111,6 +131,7 @@ class ShoalNode implements Shoal {
   async share (path: string, options: ShareOptions = {}): Promise<ShareResult> {
     const r = this.parts()
     const { record } = await r.shares.addPath(path, options)
+    r.discovery.announce(parseContentId(record.cid))
     return {
       cid: record.cid,
       ticket: this.ticketFor(record.cid, record.name),
@@ -139,6 +160,7 @@ class ShoalNode implements Shoal {
       shares: r.shares.size,
       transfers: r.fetcher.transfers(),
       uptimeSeconds: Math.round((Date.now() - r.startedAt) / 1000),
+      dhtPeers: r.discovery.routingTableSize,
       uploaded: this.traffic.uploaded,
       downloaded: this.traffic.downloaded
     }
@@ -194,6 +216,7 @@ class ShoalNode implements Shoal {
     const r = this.parts()
     const parsed = parseContentId(cid).toString()
     await r.shares.remove(parsed)
+    await r.discovery.withdraw(parseContentId(parsed))
     return { cid: parsed, removed: true }
   }
 

@@ -8,6 +8,7 @@ import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_ST
 import type { ShoalLibp2p } from './libp2p-node.js'
 import type { SourceLookup } from './manifest-protocol.js'
 import { abortStream, framesOf, nextFrame, sendFrame } from './stream-io.js'
+import type { UploadSlots } from './upload-slots.js'
 
 const log = logger('shoal:xfer:server')
 
@@ -17,9 +18,9 @@ export interface UploadStats {
 }
 
 /** Serve chunks of whatever `lookup` finds over /shoal/xfer/1.0.0. */
-export async function registerXferProtocol (node: ShoalLibp2p, lookup: SourceLookup, stats: UploadStats): Promise<void> {
+export async function registerXferProtocol (node: ShoalLibp2p, lookup: SourceLookup, stats: UploadStats, slots: UploadSlots): Promise<void> {
   await node.handle(XFER_PROTOCOL, (stream: Stream, connection: Connection) => {
-    serveXfer(stream, connection.remotePeer, lookup, stats).catch(err => {
+    serveXfer(stream, connection.remotePeer, lookup, stats, slots).catch(err => {
       log('xfer stream from %p ended: %e', connection.remotePeer, err)
       if (err instanceof ShoalError && stream.status === 'open') {
         // tell a misbehaving peer why before resetting (best effort)
@@ -35,7 +36,7 @@ export async function registerXferProtocol (node: ShoalLibp2p, lookup: SourceLoo
  * answered in order with BLOCK or NOT_FOUND. At most
  * MAX_PENDING_REQUESTS_PER_STREAM requests may wait; more is a protocol error.
  */
-async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, stats: UploadStats): Promise<void> {
+async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, stats: UploadStats, slots: UploadSlots): Promise<void> {
   const frames = framesOf(stream, MAX_XFER_FRAME_BYTES)
   const first = await nextFrame(frames, stream, HELLO_TIMEOUT_MS, 'HELLO')
   if (first === undefined) return
@@ -48,7 +49,19 @@ async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, st
     await stream.close()
     return
   }
-  await sendFrame(stream, encodeXfer({ type: XferMessage.Type.HAVE_ALL }))
+  const holdings = source.holdings()
+  await sendFrame(stream, holdings === 'all'
+    ? encodeXfer({ type: XferMessage.Type.HAVE_ALL })
+    : encodeXfer({ type: XferMessage.Type.BITFIELD, data: holdings.bytes }))
+  // a partial holder tells the peer about every chunk it gains
+  const unsubscribe = source.subscribe(gained => {
+    if (stream.status !== 'open') return
+    try {
+      stream.send(frame(gained === 'all' ? encodeXfer({ type: XferMessage.Type.HAVE_ALL }) : encodeXfer({ type: XferMessage.Type.HAVE, index: gained })))
+    } catch (err) {
+      log('cannot tell %p about chunk %s: %e', peer, gained, err)
+    }
+  })
 
   const queue: number[] = []
   let inputDone = false
@@ -96,25 +109,39 @@ async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, st
     }
   })()
 
-  while (true) {
-    if (inputError !== undefined) throw inputError
-    const index = queue.shift()
-    if (index === undefined) {
-      if (inputDone) break
-      await new Promise<void>(resolve => { wake = resolve })
-      continue
+  try {
+    while (true) {
+      if (inputError !== undefined) throw inputError
+      const index = queue.shift()
+      if (index === undefined) {
+        if (inputDone) break
+        await new Promise<void>(resolve => { wake = resolve })
+        continue
+      }
+      if (!source.has(index)) {
+        await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
+        continue
+      }
+      // one slot per stream at a time, granted in arrival order: peers take turns
+      const release = await slots.acquire()
+      try {
+        let data: Uint8Array
+        try {
+          data = await source.readChunk(index)
+        } catch (err) {
+          log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
+          await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
+          continue
+        }
+        await sendFrame(stream, encodeXfer({ type: XferMessage.Type.BLOCK, index, data }))
+        stats.onUploaded(peer, data.byteLength)
+      } finally {
+        release()
+      }
     }
-    let data: Uint8Array
-    try {
-      data = await source.readChunk(index)
-    } catch (err) {
-      log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
-      await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
-      continue
-    }
-    await sendFrame(stream, encodeXfer({ type: XferMessage.Type.BLOCK, index, data }))
-    stats.onUploaded(peer, data.byteLength)
+    await reader
+    if (stream.status === 'open') await stream.close()
+  } finally {
+    unsubscribe()
   }
-  await reader
-  if (stream.status === 'open') await stream.close()
 }

@@ -1,10 +1,13 @@
 import { logger } from '@libp2p/logger'
 import {
-  ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, decodeXfer, encodeXfer
+  Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, decodeXfer, encodeXfer
 } from '@shoal/protocol'
 import type { CID } from '@shoal/protocol'
 import type { PeerId, Stream } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS } from './constants.js'
+import {
+  BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DEFAULT_REQUEST_WINDOW, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS,
+  MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, WINDOW_SECONDS
+} from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import { abortStream, framesOf, nextFrame, sendFrame } from './stream-io.js'
 
@@ -14,31 +17,47 @@ const log = logger('shoal:xfer:session')
 export interface SessionEvents {
   onBlock(session: PeerSession, index: number, data: Uint8Array): void
   onNotFound(session: PeerSession, index: number): void
+  /** The peer gained chunk `index`, or everything ('all'). */
+  onHave(session: PeerSession, index: number | 'all', previous?: Bitfield): void
   onClosed(session: PeerSession, err?: unknown): void
 }
 
 /**
- * The downloading side of one xfer stream to one peer for one root:
- * sends REQUESTs and CANCELs, hands BLOCKs to the download.
+ * The downloading side of one xfer stream to one peer for one root: knows
+ * what the peer holds, sends REQUESTs and CANCELs, hands BLOCKs to the
+ * download, and keeps the peer's measured rate, failures and score.
  */
 export class PeerSession {
   readonly peer: PeerId
   /** Chunk indexes requested and not yet answered, with request time. */
   readonly inflight = new Map<number, number>()
+  /** 'all' for a seed, else the chunks the peer holds. */
+  holdings: 'all' | Bitfield
+  /** Consecutive failures (timeouts); reset by a good block. */
+  failures = 0
+  /** Good blocks minus failures: sessions are asked in score order. */
+  score = 0
+  /** No new requests before this time (circuit breaker / backoff). */
+  pausedUntil = 0
   private readonly stream: Stream
   private readonly events: SessionEvents
   private readonly chunkCount: number
+  private readonly chunkSize: number
   private closed = false
+  private rateBytesPerSec = 0
+  private lastBlockAt = 0
 
-  private constructor (peer: PeerId, stream: Stream, chunkCount: number, events: SessionEvents) {
+  private constructor (peer: PeerId, stream: Stream, chunkCount: number, chunkSize: number, holdings: 'all' | Bitfield, events: SessionEvents) {
     this.peer = peer
     this.stream = stream
     this.chunkCount = chunkCount
+    this.chunkSize = chunkSize
+    this.holdings = holdings
     this.events = events
   }
 
-  /** Open a stream, say HELLO, and wait for the peer's holdings. */
-  static async open (node: ShoalLibp2p, peer: PeerId, cid: CID, chunkCount: number, events: SessionEvents, signal?: AbortSignal): Promise<PeerSession | undefined> {
+  /** Open a stream, say HELLO, and learn what the peer holds; undefined when it has nothing of the root. */
+  static async open (node: ShoalLibp2p, peer: PeerId, cid: CID, layout: { chunkCount: number, manifest: { chunkSize: number } }, events: SessionEvents, signal?: AbortSignal): Promise<PeerSession | undefined> {
     const dialSignal = signal !== undefined ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS)
     const stream = await node.dialProtocol(peer, XFER_PROTOCOL, { signal: dialSignal })
     try {
@@ -47,14 +66,18 @@ export class PeerSession {
       const first = await nextFrame(frames, stream, HELLO_TIMEOUT_MS, 'the answer to HELLO')
       if (first === undefined) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'peer closed the stream after HELLO')
       const msg = decodeXfer(first)
+      let holdings: 'all' | Bitfield
       if (msg.type === XferMessage.Type.NOT_FOUND) {
         await stream.close().catch(() => {})
         return undefined
+      } else if (msg.type === XferMessage.Type.HAVE_ALL) {
+        holdings = 'all'
+      } else if (msg.type === XferMessage.Type.BITFIELD) {
+        holdings = bitfieldFrom(msg.data, layout.chunkCount)
+      } else {
+        throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HAVE_ALL or BITFIELD after HELLO, got ${msg.type}`)
       }
-      if (msg.type !== XferMessage.Type.HAVE_ALL) {
-        throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HAVE_ALL after HELLO, got ${msg.type}`)
-      }
-      const session = new PeerSession(peer, stream, chunkCount, events)
+      const session = new PeerSession(peer, stream, layout.chunkCount, layout.manifest.chunkSize, holdings, events)
       session.readLoop(frames)
       return session
     } catch (err) {
@@ -65,6 +88,41 @@ export class PeerSession {
 
   get isClosed (): boolean {
     return this.closed
+  }
+
+  has (index: number): boolean {
+    return this.holdings === 'all' || this.holdings.has(index)
+  }
+
+  get isSeed (): boolean {
+    return this.holdings === 'all'
+  }
+
+  /** Bytes per second measured over recent blocks (0 until the first). */
+  get rate (): number {
+    return this.rateBytesPerSec
+  }
+
+  /** Requests to keep in flight: enough for WINDOW_SECONDS at the measured rate. */
+  get window (): number {
+    if (this.rateBytesPerSec === 0) return DEFAULT_REQUEST_WINDOW
+    const wanted = Math.ceil(this.rateBytesPerSec * WINDOW_SECONDS / this.chunkSize)
+    return Math.max(MIN_REQUEST_WINDOW, Math.min(MAX_REQUEST_WINDOW, wanted))
+  }
+
+  /** True when the circuit breaker lets us ask this peer now. */
+  available (now: number): boolean {
+    return !this.closed && now >= this.pausedUntil
+  }
+
+  /** A request timed out: back off exponentially; past BREAKER_FAILURES, stop asking for a while. */
+  recordFailure (now: number): void {
+    this.failures++
+    this.score--
+    if (this.failures >= BREAKER_FAILURES) {
+      this.pausedUntil = now + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - BREAKER_FAILURES + 1))
+      log('pausing %p for %d ms after %d failures', this.peer, this.pausedUntil - now, this.failures)
+    }
   }
 
   /** Ask for chunk `index`. */
@@ -94,6 +152,18 @@ export class PeerSession {
     sendFrame(this.stream, bytes).catch(err => { this.close(err) })
   }
 
+  private measure (bytes: number): void {
+    const now = Date.now()
+    if (this.lastBlockAt !== 0) {
+      const elapsed = Math.max(1, now - this.lastBlockAt) / 1000
+      const instant = bytes / elapsed
+      this.rateBytesPerSec = this.rateBytesPerSec === 0 ? instant : this.rateBytesPerSec * 0.8 + instant * 0.2
+    }
+    this.lastBlockAt = now
+    this.failures = 0
+    this.score++
+  }
+
   private readLoop (frames: AsyncGenerator<Uint8Array>): void {
     void (async () => {
       try {
@@ -108,12 +178,23 @@ export class PeerSession {
                 throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `${msg.type} for chunk ${String(index)} out of range`)
               }
               if (!this.inflight.delete(index)) break // cancelled or unasked: ignore
-              if (msg.type === XferMessage.Type.BLOCK) this.events.onBlock(this, index, msg.data)
-              else this.events.onNotFound(this, index)
+              if (msg.type === XferMessage.Type.BLOCK) {
+                this.measure(msg.data.byteLength)
+                this.events.onBlock(this, index, msg.data)
+              } else {
+                this.events.onNotFound(this, index)
+              }
               break
             case XferMessage.Type.HAVE:
+              if (index === undefined || index >= this.chunkCount) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `HAVE for chunk ${String(index)} out of range`)
+              if (this.holdings !== 'all' && this.holdings.set(index)) this.events.onHave(this, index)
+              break
             case XferMessage.Type.HAVE_ALL:
-            case XferMessage.Type.BITFIELD:
+              if (this.holdings !== 'all') {
+                const previous = this.holdings
+                this.holdings = 'all'
+                this.events.onHave(this, 'all', previous)
+              }
               break
             case XferMessage.Type.ERROR:
               throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer reported: ${msg.message.slice(0, 200)}`)
@@ -127,5 +208,13 @@ export class PeerSession {
         this.close(err)
       }
     })()
+  }
+}
+
+function bitfieldFrom (bytes: Uint8Array, chunkCount: number): Bitfield {
+  try {
+    return new Bitfield(chunkCount, bytes)
+  } catch (err) {
+    throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `BITFIELD of ${bytes.byteLength} bytes for ${chunkCount} chunks`, { cause: err })
   }
 }

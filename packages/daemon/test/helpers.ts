@@ -14,14 +14,14 @@ export async function tempDir (): Promise<string> {
 
 /** A Shoal node on loopback in its own repo, started. */
 export async function startNode (dir: string, name: string): Promise<Shoal> {
-  const shoal = await createShoal({ repo: path.join(dir, name), listen: ['/ip4/127.0.0.1/tcp/0'], controlSocket: false })
+  const shoal = await createShoal({ repo: path.join(dir, name), listen: ['/ip4/127.0.0.1/tcp/0'], controlSocket: false, mdns: false, stallTimeoutMs: 5_000, resolveTimeoutMs: 3_000 })
   await shoal.start()
   return shoal
 }
 
 /** A bare libp2p host with the same transport stack: plays hostile or fake peers. */
 export async function startBareHost (): Promise<ShoalLibp2p> {
-  const node = await createShoalLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], datastore: new MemoryDatastore() })
+  const node = await createShoalLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], datastore: new MemoryDatastore(), mdns: false })
   await node.start()
   return node
 }

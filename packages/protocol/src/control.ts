@@ -34,6 +34,8 @@ export interface StatusInfo {
   shares: number
   transfers: TransferInfo[]
   uptimeSeconds: number
+  /** Peers in the DHT routing table. */
+  dhtPeers: number
   /** Chunk payload bytes sent since the daemon started. */
   uploaded: number
   /** Chunk payload bytes received (verified) since the daemon started. */
@@ -114,6 +116,8 @@ export interface FetchRequest {
   out?: string
   /** Replace an existing output path. */
   force?: boolean
+  /** Seconds to look for providers before giving up. */
+  timeout?: number
 }
 
 /** NDJSON events streamed by POST /v1/fetch, one object per line. */

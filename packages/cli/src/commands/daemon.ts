@@ -5,6 +5,8 @@ import { outputOf, repoDirOf } from '../context.js'
 interface DaemonArgs extends GlobalArgs {
   listen: string[]
   bootstrap: string[]
+  mdns: boolean
+  network: 'lan' | 'public'
 }
 
 export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
@@ -12,7 +14,10 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
   describe: 'Run the Shoal node in the foreground (until Ctrl-C / SIGTERM / `shoal stop`)',
   builder: (y: Argv<GlobalArgs>) => y
     .option('listen', { type: 'string', array: true, default: ['/ip4/0.0.0.0/tcp/0'], describe: 'Multiaddr to listen on (repeatable)' })
-    .option('bootstrap', { type: 'string', array: true, default: [], describe: 'Multiaddr of a peer to connect to at start (repeatable)' })
+    .option('bootstrap', { type: 'string', array: true, default: [], describe: 'Multiaddr of a peer to join the swarm through (repeatable)' })
+    .option('mdns', { type: 'boolean', default: true, describe: 'Find peers on the LAN with mDNS (--no-mdns to turn off)' })
+    .option('network', { choices: ['lan', 'public'] as const, default: 'lan' as const, describe: 'lan: private swarm (keeps private addresses in the DHT); public: internet-style address filtering' })
+    .example('$0 daemon --repo /tmp/b --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...', 'join a swarm through a known peer')
     .example('$0 daemon', 'start with the repo in ~/.shoal')
     .example('$0 daemon --repo /tmp/a --listen /ip4/127.0.0.1/tcp/4001', 'a second node on a fixed port') as Argv<DaemonArgs>,
   handler: async (args) => {
@@ -21,7 +26,15 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     const { createShoal } = await import('@shoal/daemon')
     let stopRequested: () => void = () => {}
     const stopped = new Promise<void>(resolve => { stopRequested = resolve })
-    const shoal = await createShoal({ repo: repoDirOf(args), listen: args.listen, controlSocket: true, onStopRequested: () => { stopRequested() } })
+    const shoal = await createShoal({
+      repo: repoDirOf(args),
+      listen: args.listen,
+      bootstrap: args.bootstrap,
+      mdns: args.mdns,
+      network: args.network,
+      controlSocket: true,
+      onStopRequested: () => { stopRequested() }
+    })
     await shoal.start()
     const onSignal = (): void => { stopRequested() }
     process.once('SIGINT', onSignal)
@@ -37,13 +50,8 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       for (const a of status.addrs) output.out(`  listening on ${a}`)
       output.out(`  other nodes connect with: shoal connect ${status.addrs[0] ?? '<addr>'}`)
     }
-    for (const addr of args.bootstrap) {
-      try {
-        const { peerId } = await shoal.connect(addr)
-        output.info(`connected to bootstrap peer ${peerId}`)
-      } catch (err) {
-        output.info(`warning: bootstrap peer ${addr}: ${(err as Error).message}`)
-      }
+    if (args.bootstrap.length > 0 && !output.json) {
+      output.out(`  bootstrap: connected to ${status.peers} of ${args.bootstrap.length} peer(s)`)
     }
     await stopped
     output.info('stopping...')

@@ -10,6 +10,7 @@ interface FetchArgs extends GlobalArgs {
   id: string
   output?: string
   force: boolean
+  timeout?: number
 }
 
 export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
@@ -19,6 +20,7 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
     .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...)' })
     .option('output', { alias: 'o', type: 'string', describe: 'Where to save it; end with / to save into a directory (default: ./<name>)' })
     .option('force', { type: 'boolean', default: false, describe: 'Replace the output path if it exists' })
+    .option('timeout', { type: 'number', describe: 'Seconds to look for providers before giving up (default 20)' })
     .example('$0 fetch shoal1abc...', 'save into the current directory')
     .example('$0 fetch bafy... -o ~/Downloads/', 'save into ~/Downloads') as Argv<FetchArgs>,
   handler: async (args) => {
@@ -29,7 +31,7 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
     const out = args.output === undefined
       ? process.cwd() + path.sep
       : path.resolve(args.output) + (/[/\\]$/.test(args.output) ? path.sep : '')
-    const events = clientOf(args).stream<FetchEvent>('POST', ControlRoute.fetch, { id: args.id, out, force: args.force })
+    const events = clientOf(args).stream<FetchEvent>('POST', ControlRoute.fetch, { id: args.id, out, force: args.force, ...(args.timeout !== undefined ? { timeout: args.timeout } : {}) })
     let lastLineLength = 0
     let done: Extract<FetchEvent, { type: 'done' }> | undefined
     for await (const event of events) {

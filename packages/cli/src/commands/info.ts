@@ -17,7 +17,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     output.out(`repo:        ${s.repo}`)
     output.out(`addresses:   ${s.addrs.length === 0 ? '(none)' : s.addrs[0] ?? ''}`)
     for (const a of s.addrs.slice(1)) output.out(`             ${a}`)
-    output.out(`peers:       ${s.peers} (${s.connections} connection${s.connections === 1 ? '' : 's'})`)
+    output.out(`peers:       ${s.peers} (${s.connections} connection${s.connections === 1 ? '' : 's'}), ${s.dhtPeers} in the DHT table`)
     output.out(`shares:      ${s.shares}`)
     output.out(`traffic:     up ${formatBytes(s.uploaded)}, down ${formatBytes(s.downloaded)}`)
     output.out(`uptime:      ${formatDuration(s.uptimeSeconds)}`)

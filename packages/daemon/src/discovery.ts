@@ -1,0 +1,99 @@
+import { logger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { CID } from '@shoal/protocol'
+import type { PeerId, PeerInfo } from '@libp2p/interface'
+import { DIAL_TIMEOUT_MS, FIND_PROVIDERS_TIMEOUT_MS } from './constants.js'
+import type { ShoalLibp2p } from './libp2p-node.js'
+
+const log = logger('shoal:discovery')
+
+/** How long one provide() may take. */
+const PROVIDE_TIMEOUT_MS = 30_000
+
+export interface DiscoveryInit {
+  /** Multiaddrs dialed at start. */
+  bootstrap?: string[]
+}
+
+/**
+ * Finding peers and content: bootstrap dials, dialing peers that mDNS finds,
+ * announcing roots in the DHT (kad-dht re-provides them on its own timer)
+ * and looking providers up.
+ */
+export class Discovery {
+  private readonly node: ShoalLibp2p
+  private readonly bootstrap: string[]
+  private readonly provided = new Set<string>()
+  private readonly onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
+    const peer = evt.detail
+    if (peer.id.equals(this.node.peerId) || this.node.getConnections(peer.id).length > 0) return
+    this.node.dial(peer.id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(err => { log('cannot dial discovered %p: %e', peer.id, err) })
+  }
+
+  constructor (node: ShoalLibp2p, init: DiscoveryInit = {}) {
+    this.node = node
+    this.bootstrap = init.bootstrap ?? []
+  }
+
+  /** Start listening for discovered peers; dial bootstrap peers (errors are returned, not thrown). */
+  async start (): Promise<Array<{ addr: string, peerId?: string, error?: string }>> {
+    this.node.addEventListener('peer:discovery', this.onDiscovery)
+    return await Promise.all(this.bootstrap.map(async addr => {
+      try {
+        const conn = await this.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        return { addr, peerId: conn.remotePeer.toString() }
+      } catch (err) {
+        log.error('bootstrap peer %s: %e', addr, err)
+        return { addr, error: (err as Error).message }
+      }
+    }))
+  }
+
+  stop (): void {
+    this.node.removeEventListener('peer:discovery', this.onDiscovery)
+  }
+
+  /** Announce that we provide `cid` (once per root; kad-dht keeps re-providing it). */
+  announce (cid: CID): void {
+    const key = cid.toString()
+    if (this.provided.has(key)) return
+    this.provided.add(key)
+    this.node.contentRouting.provide(cid, { signal: AbortSignal.timeout(PROVIDE_TIMEOUT_MS) }).then(() => {
+      log('announced %c', cid)
+    }, err => {
+      // no peers yet: the record stays in our own DHT store, which peers query
+      log('announcing %c: %e', cid, err)
+    })
+  }
+
+  /** Stop announcing `cid`. */
+  async withdraw (cid: CID): Promise<void> {
+    this.provided.delete(cid.toString())
+    await this.node.services.dht.cancelReprovide(cid).catch(err => { log('withdrawing %c: %e', cid, err) })
+  }
+
+  /** Providers of `cid` from the DHT, with their addresses added to the peer store. */
+  async * findProviders (cid: CID, signal?: AbortSignal): AsyncGenerator<PeerId> {
+    const timeout = AbortSignal.timeout(FIND_PROVIDERS_TIMEOUT_MS)
+    const opSignal = signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout
+    const seen = new Set<string>()
+    try {
+      for await (const provider of this.node.contentRouting.findProviders(cid, { signal: opSignal })) {
+        if (provider.id.equals(this.node.peerId) || seen.has(provider.id.toString())) continue
+        seen.add(provider.id.toString())
+        if (provider.multiaddrs.length > 0) {
+          await this.node.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(() => {})
+        }
+        yield provider.id
+      }
+    } catch (err) {
+      if (!opSignal.aborted) log('finding providers of %c: %e', cid, err)
+    }
+  }
+
+  /** Peers in the DHT routing table. */
+  get routingTableSize (): number {
+    const dht = this.node.services.dht as unknown as { routingTable?: { size: number } }
+    return dht.routingTable?.size ?? 0
+  }
+}

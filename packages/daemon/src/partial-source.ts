@@ -1,0 +1,89 @@
+import { ErrorCode, ShoalError } from '@shoal/protocol'
+import type { Bitfield, ChunkLayout } from '@shoal/protocol'
+import { chunkMatches } from './chunk-source.js'
+import type { ChunkSource } from './chunk-source.js'
+import type { PartFiles } from './part-files.js'
+
+export interface PartialSourceInit {
+  cid: string
+  name: string
+  layout: ChunkLayout
+  manifestBytes: Uint8Array
+  have: Bitfield
+  part: PartFiles
+  /** The complete share, once the download has been moved into place. */
+  finished: () => ChunkSource | undefined
+}
+
+/**
+ * Serves the verified chunks of a download in progress, so leechers feed
+ * each other. Chunks are re-hashed before they leave, like every source.
+ */
+export class PartialSource implements ChunkSource {
+  readonly cid: string
+  readonly name: string
+  readonly layout: ChunkLayout
+  readonly manifestBytes: Uint8Array
+  private readonly have: Bitfield
+  private readonly part: PartFiles
+  private readonly finished: () => ChunkSource | undefined
+  private readonly listeners = new Set<(index: number | 'all') => void>()
+  private complete = false
+
+  constructor (init: PartialSourceInit) {
+    this.cid = init.cid
+    this.name = init.name
+    this.layout = init.layout
+    this.manifestBytes = init.manifestBytes
+    this.have = init.have
+    this.part = init.part
+    this.finished = init.finished
+  }
+
+  has (index: number): boolean {
+    return this.complete || this.have.has(index)
+  }
+
+  hasAll (): boolean {
+    return this.complete || this.have.complete
+  }
+
+  holdings (): 'all' | Bitfield {
+    return this.hasAll() ? 'all' : this.have
+  }
+
+  subscribe (listener: (index: number | 'all') => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /** The download verified and wrote chunk `index`. */
+  gained (index: number): void {
+    for (const l of this.listeners) l(index)
+  }
+
+  /** The download is complete and in place: serve from the final share now. */
+  markComplete (): void {
+    this.complete = true
+    for (const l of this.listeners) l('all')
+    this.listeners.clear()
+  }
+
+  async readChunk (index: number): Promise<Uint8Array> {
+    if (this.complete) {
+      const final = this.finished()
+      if (final === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `${this.cid} is no longer served`)
+      return await final.readChunk(index)
+    }
+    if (!this.have.has(index)) throw new ShoalError(ErrorCode.NOT_FOUND, `chunk ${index} of ${this.cid} is not here yet`)
+    const data = await this.part.read(index)
+    if (!chunkMatches(this.layout, index, data)) {
+      throw new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} of ${this.cid} changed on disk while downloading`)
+    }
+    return data
+  }
+
+  async close (): Promise<void> {
+    this.listeners.clear()
+  }
+}
