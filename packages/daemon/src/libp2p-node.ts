@@ -7,7 +7,7 @@ import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import type { Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { DHT_PROTOCOL, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
 
@@ -40,7 +40,7 @@ export type ShoalLibp2p = Libp2p<{
  */
 export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
   const lan = (init.network ?? 'lan') === 'lan'
-  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  const peerDiscovery: Array<ReturnType<typeof mdns>> = []
   if (init.mdns !== false) peerDiscovery.push(mdns({ interval: MDNS_INTERVAL_MS, serviceTag: MDNS_SERVICE_TAG }))
   return await createLibp2p({
     privateKey: init.privateKey,
