@@ -3,7 +3,7 @@
 /** Default listen address: every interface, an ephemeral TCP port. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 /** Chunks a fetcher keeps requested from one peer at once. */
-export const DEFAULT_REQUEST_WINDOW = 16
+export const DEFAULT_REQUEST_WINDOW = 8
 /** Requests a server queues per stream before it calls the peer abusive. */
 export const MAX_PENDING_REQUESTS_PER_STREAM = 64
 /** Xfer streams one peer may have open to us. */
@@ -61,6 +61,17 @@ export const BREAKER_FAILURES = 3
 export const BACKOFF_BASE_MS = 1_000
 export const BACKOFF_MAX_MS = 30_000
 /** End-game: when this few chunks are missing, ask a second peer for chunks in flight. */
-export const ENDGAME_CHUNKS = 16
+export const ENDGAME_CHUNKS = 4
 /** A download fails when no peer has sent a chunk for this long (discovery keeps looking meanwhile). */
 export const STALL_TIMEOUT_MS = 30_000
+/** A peer with requests in flight that sends nothing for this long is treated as stalled: its requests move to others. */
+export const SESSION_STALL_MS = 5_000
+/**
+ * Super-seeding: while at least this many other peers fetch a root from us,
+ * a chunk we sent to someone else within SUPERSEED_HOLD_MS is refused
+ * (NOT_FOUND): the requester gets it from the peer that has it.
+ */
+export const SUPERSEED_MIN_SWARM = 2
+export const SUPERSEED_HOLD_MS = 2_000
+/** How long a NOT_FOUND from a peer keeps us from asking it for that chunk again. */
+export const NOT_FOUND_RETRY_MS = 1_500

@@ -3,7 +3,7 @@ import { Bitfield, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
 import { chunkMatches } from './chunk-source.js'
-import { CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, STALL_TIMEOUT_MS } from './constants.js'
+import { CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, STALL_TIMEOUT_MS } from './constants.js'
 import type { PartFiles } from './part-files.js'
 import type { DownloadRecord, Records } from './records.js'
 import type { PeerSession, SessionEvents } from './xfer-session.js'
@@ -31,6 +31,8 @@ export interface DownloadInit {
   onBadPeer?: (peer: PeerId) => void
   /** Chunk `index` is verified and on disk (serve it, announce us). */
   onChunk?: (index: number) => void
+  /** A peer suggested other peers for this root (peer exchange). */
+  onPeers?: (addrs: string[]) => void
 }
 
 /**
@@ -52,8 +54,8 @@ export class Download implements SessionEvents {
   private readonly requested = new Map<number, Set<PeerSession>>()
   /** chunk index → failed attempts (timeouts, bad data) */
   private readonly failures = new Map<number, number>()
-  /** per session: chunks it said it cannot give */
-  private readonly lacks = new WeakMap<PeerSession, Set<number>>()
+  /** per session: chunks it said it cannot give, until when */
+  private readonly lacks = new WeakMap<PeerSession, Map<number, number>>()
   /** chunks verified and being written */
   private readonly writing = new Set<number>()
   /** per chunk: how many partial holders have it (seeds counted in `seeds`) */
@@ -68,6 +70,8 @@ export class Download implements SessionEvents {
   private receivedBytes = 0
   private rateWindow: Array<{ t: number, bytes: number }> = []
   private lastProgressAt = Date.now()
+  /** Where this download's rarest-first scan starts (random, fixed). */
+  private readonly scanStart: number
 
   constructor (init: DownloadInit) {
     this.init = init
@@ -77,6 +81,7 @@ export class Download implements SessionEvents {
     this.records = init.records
     this.have = init.have ?? new Bitfield(init.layout.chunkCount)
     this.availability = new Uint16Array(init.layout.chunkCount)
+    this.scanStart = Math.floor(Math.random() * Math.max(1, init.layout.chunkCount))
     for (let i = 0; i < this.layout.chunkCount; i++) {
       if (this.have.has(i)) this.receivedBytes += this.layout.locate(i).length
     }
@@ -127,7 +132,7 @@ export class Download implements SessionEvents {
   addSession (session: PeerSession): void {
     if (this.finished || session.isClosed) { session.close(); return }
     this.sessions.add(session)
-    this.lacks.set(session, new Set())
+    this.lacks.set(session, new Map())
     this.count(session, +1)
     this.schedule()
   }
@@ -179,7 +184,7 @@ export class Download implements SessionEvents {
 
   onNotFound (session: PeerSession, index: number): void {
     this.unrequest(index, session)
-    this.lacks.get(session)?.add(index)
+    this.lacks.get(session)?.set(index, Date.now() + NOT_FOUND_RETRY_MS)
     this.schedule()
   }
 
@@ -196,8 +201,27 @@ export class Download implements SessionEvents {
     } else {
       if (this.countedPartial.has(session)) this.availability[index] = (this.availability[index] as number) + 1
       this.lacks.get(session)?.delete(index)
+      this.moveFromSeed(session, index)
     }
     this.schedule()
+  }
+
+  /**
+   * A partial holder just got a chunk we are waiting on from a seed: ask the
+   * partial holder instead and cancel at the seed, sparing the seed's upload.
+   */
+  private moveFromSeed (holder: PeerSession, index: number): void {
+    const askedOf = this.requested.get(index)
+    if (askedOf === undefined || askedOf.has(holder) || !holder.available(Date.now()) || holder.inflight.size >= holder.window) return
+    const seeds = [...askedOf].filter(s => s.isSeed)
+    if (seeds.length !== askedOf.size) return
+    for (const seed of seeds) { seed.cancel(index); askedOf.delete(seed) }
+    askedOf.add(holder)
+    holder.request(index)
+  }
+
+  onPeers (_session: PeerSession, addrs: string[]): void {
+    if (!this.finished) this.init.onPeers?.(addrs)
   }
 
   onClosed (session: PeerSession, err?: unknown): void {
@@ -244,7 +268,7 @@ export class Download implements SessionEvents {
     const ordered = [...this.sessions].sort((a, b) => b.score - a.score)
     for (const session of ordered) {
       if (!session.available(now)) continue
-      const lacks = this.lacks.get(session) ?? new Set<number>()
+      const lacks = this.lacks.get(session) ?? new Map<number, number>()
       const window = session.window
       while (session.inflight.size < window) {
         const index = this.pickFor(session, lacks) ?? this.pickEndgame(session, lacks)
@@ -258,27 +282,37 @@ export class Download implements SessionEvents {
     this.checkExhausted()
   }
 
-  private wanted (index: number, session: PeerSession, lacks: Set<number>): boolean {
-    return !this.have.has(index) && !this.writing.has(index) && session.has(index) && !lacks.has(index) &&
+  private wanted (index: number, session: PeerSession, lacks: Map<number, number>): boolean {
+    const refusedUntil = lacks.get(index)
+    if (refusedUntil !== undefined) {
+      if (refusedUntil > Date.now()) return false
+      lacks.delete(index)
+    }
+    return !this.have.has(index) && !this.writing.has(index) && session.has(index) &&
       (this.failures.get(index) ?? 0) < MAX_CHUNK_ATTEMPTS
   }
 
   /**
    * Rarest first: the missing, unrequested chunk this peer has that the
-   * fewest peers hold. The scan starts at a random place, so peers fetching
-   * at once spread over different chunks.
+   * fewest peers hold; ties go to the first after this download's own random
+   * starting point. Peers fetching at once so take different stretches of the
+   * file and meet only at the edges, where HAVEs steer them to each other.
    */
-  private pickFor (session: PeerSession, lacks: Set<number>): number | undefined {
+  private pickFor (session: PeerSession, lacks: Map<number, number>): number | undefined {
     const count = this.layout.chunkCount
     if (count === 0) return undefined
-    const start = Math.floor(Math.random() * count)
+    const start = this.scanStart
     // nothing can be rarer than only this peer having it
     const floor = this.seeds + (session.isSeed ? 0 : 1)
     let best: number | undefined
     let bestAvail = Infinity
+    // a seed is asked only for what no partial holder we talk to has: seeds
+    // upload each chunk about once and leechers spread it (super-seeding)
+    const spare = session.isSeed && this.countedPartial.size > 0
     for (let n = 0; n < count; n++) {
       const index = (start + n) % count
       if (this.requested.has(index) || !this.wanted(index, session, lacks)) continue
+      if (spare && (this.availability[index] as number) > 0) continue
       const avail = this.seeds + (this.availability[index] as number)
       if (avail < bestAvail) {
         best = index
@@ -290,7 +324,7 @@ export class Download implements SessionEvents {
   }
 
   /** End-game: near the end, ask a second peer for a chunk already in flight elsewhere. */
-  private pickEndgame (session: PeerSession, lacks: Set<number>): number | undefined {
+  private pickEndgame (session: PeerSession, lacks: Map<number, number>): number | undefined {
     const missing = this.layout.chunkCount - this.have.count - this.writing.size
     if (missing > ENDGAME_CHUNKS) return undefined
     for (const [index, askedOf] of this.requested) {
@@ -314,8 +348,11 @@ export class Download implements SessionEvents {
   private tick (): void {
     const now = Date.now()
     for (const session of this.sessions) {
+      // a peer that answers nothing at all while we wait on it: move everything it owes us
+      const stalled = session.inflight.size > 0 && now - session.lastActivityAt > SESSION_STALL_MS
+      if (stalled) log('%p sent nothing for %d ms: re-requesting its %d chunk(s) elsewhere', session.peer, now - session.lastActivityAt, session.inflight.size)
       for (const [index, at] of [...session.inflight]) {
-        if (now - at > CHUNK_TIMEOUT_MS) {
+        if (stalled || now - at > CHUNK_TIMEOUT_MS) {
           log('chunk %d from %p timed out', index, session.peer)
           session.cancel(index)
           this.unrequest(index, session)
@@ -323,6 +360,7 @@ export class Download implements SessionEvents {
           session.recordFailure(now)
         }
       }
+      if (stalled) session.lastActivityAt = now
     }
     const stallMs = this.init.stallTimeoutMs ?? STALL_TIMEOUT_MS
     if (!this.finished && this.writing.size === 0 && now - this.lastProgressAt > stallMs) {

@@ -55,6 +55,8 @@ export interface FetcherInit {
 interface ActiveFetch {
   download: Download
   source: PartialSource
+  /** peer → when we last tried to open a session with it */
+  tried: Map<string, number>
   listeners: Set<(e: FetchEvent) => void>
   done: Promise<DownloadResult>
 }
@@ -140,6 +142,7 @@ export class Fetcher {
       ...(this.init.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.init.stallTimeoutMs } : {}),
       onDownloaded: (peer, bytes) => { this.c.stats.onDownloaded(peer, bytes) },
       onBadPeer: (peer) => { this.banned.add(peer.toString()) },
+      onPeers: (addrs) => { void this.suggested(download, cid, addrs) },
       onChunk: (index) => {
         source.gained(index)
         // a downloader is a provider as soon as it holds a verified chunk
@@ -156,8 +159,9 @@ export class Fetcher {
       finished: () => this.c.shares.lookup(cidText)
     })
     const listeners = new Set<(e: FetchEvent) => void>([emit])
-    const done = this.run(download, source, fetched, providers, options.signal)
-    const entry: ActiveFetch = { download, source, listeners, done }
+    const tried = new Map<string, number>()
+    const done = this.run(download, source, fetched, providers, tried, options.signal)
+    const entry: ActiveFetch = { download, source, tried, listeners, done }
     this.active.set(cidText, entry)
 
     const broadcast = (e: FetchEvent): void => { for (const l of listeners) l(e) }
@@ -194,7 +198,7 @@ export class Fetcher {
     }
   }
 
-  private async run (download: Download, source: PartialSource, fetched: FetchedManifest, providers: PeerId[], signal?: AbortSignal): Promise<DownloadResult> {
+  private async run (download: Download, source: PartialSource, fetched: FetchedManifest, providers: PeerId[], tried: Map<string, number>, signal?: AbortSignal): Promise<DownloadResult> {
     const onAbort = (): void => { void download.abort(new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept')) }
     signal?.addEventListener('abort', onAbort, { once: true })
     const searching = new AbortController()
@@ -202,8 +206,9 @@ export class Fetcher {
       download.start()
       if (!download.isFinished) {
         const cid = parseContentId(download.record.cid)
-        await this.openSessions(download, cid, providers, new Map(), signal)
-        void this.searchWhileDownloading(download, cid, searching.signal)
+        // sessions open in the background: a slow provider never holds up the others
+        void this.openSessions(download, cid, providers, tried, signal)
+        void this.searchWhileDownloading(download, cid, tried, searching.signal)
       }
       const result = await download.result
       const stamps = await stampsOf(result.path, fetched)
@@ -217,6 +222,26 @@ export class Fetcher {
       signal?.removeEventListener('abort', onAbort)
       await source.close()
     }
+  }
+
+  /** Peer exchange: dial the peers another peer says fetch the same root. */
+  private async suggested (download: Download, cid: CID, addrs: string[]): Promise<void> {
+    const peers: PeerId[] = []
+    for (const text of addrs) {
+      try {
+        const ma = multiaddr(text)
+        const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+        if (id === undefined) continue
+        const peer = peerIdFromString(id)
+        if (peer.equals(this.c.node.peerId)) continue
+        await this.c.node.peerStore.merge(peer, { multiaddrs: [ma.decapsulateCode(421)] })
+        if (!peers.some(p => p.equals(peer))) peers.push(peer)
+      } catch (err) {
+        log('ignoring suggested peer %s: %e', text.slice(0, 200), err)
+      }
+    }
+    const entry = this.active.get(download.record.cid)
+    if (entry !== undefined && peers.length > 0) await this.openSessions(download, cid, peers, entry.tried)
   }
 
   /** Open xfer sessions to `peers` (skipping banned, ourselves, peers already in the download). */
@@ -243,15 +268,17 @@ export class Fetcher {
    * Keep looking for providers while downloading (DHT and connected peers),
    * quickly at first, then every PROVIDER_SEARCH_MAX_MS: new sources join.
    */
-  private async searchWhileDownloading (download: Download, cid: CID, signal: AbortSignal): Promise<void> {
-    const tried = new Map<string, number>()
+  private async searchWhileDownloading (download: Download, cid: CID, tried: Map<string, number>, signal: AbortSignal): Promise<void> {
     let delay = PROVIDER_SEARCH_MIN_MS
     while (!signal.aborted && !download.isFinished) {
       await waitFor(delay, signal)
       if (signal.aborted || download.isFinished) return
-      const found: PeerId[] = [...this.c.node.getPeers()]
-      for await (const peer of this.c.discovery.findProviders(cid, signal)) found.push(peer)
-      await this.openSessions(download, cid, found, tried, signal)
+      // connected peers first (cheap), then each DHT provider as it is found
+      const opening = [this.openSessions(download, cid, this.c.node.getPeers(), tried, signal)]
+      for await (const peer of this.c.discovery.findProviders(cid, signal)) {
+        opening.push(this.openSessions(download, cid, [peer], tried, signal))
+      }
+      await Promise.all(opening)
       delay = Math.min(PROVIDER_SEARCH_MAX_MS, delay * 2)
     }
   }

@@ -9,6 +9,7 @@ import { ControlServer } from './control-server.js'
 import type { ChunkSource } from './chunk-source.js'
 import { DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
 import { Discovery } from './discovery.js'
+import { PeerExchange } from './peer-exchange.js'
 import { UploadSlots } from './upload-slots.js'
 import { Fetcher } from './fetcher.js'
 import { createShoalLibp2p } from './libp2p-node.js'
@@ -20,7 +21,7 @@ import type { Repo } from './repo.js'
 import { ShareRegistry } from './share-registry.js'
 import type { FetchCallOptions, FetchResult, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
 import { Traffic } from './traffic.js'
-import { registerXferProtocol } from './xfer-server.js'
+import { SentTracker, registerXferProtocol } from './xfer-server.js'
 
 const log = logger('shoal:daemon')
 const VERSION = '0.1.0'
@@ -82,7 +83,7 @@ class ShoalNode implements Shoal {
       // complete shares first, then the verified part of downloads in progress
       const lookup = (cid: string): ChunkSource | undefined => shares.lookup(cid) ?? fetcher.partialSource(cid)
       await registerManifestProtocol(node, lookup)
-      await registerXferProtocol(node, lookup, this.traffic, new UploadSlots(MAX_CONCURRENT_UPLOADS))
+      await registerXferProtocol(node, { lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker() })
       await node.start()
       const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, startedAt: Date.now(), bootstrapped: [] }
       this.running = running

@@ -4,10 +4,11 @@ import {
   contentIdFromBytes, decodeXfer, encodeXfer, frame
 } from '@shoal/protocol'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM } from './constants.js'
+import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import type { SourceLookup } from './manifest-protocol.js'
 import { abortStream, framesOf, nextFrame, sendFrame } from './stream-io.js'
+import type { PeerExchange } from './peer-exchange.js'
 import type { UploadSlots } from './upload-slots.js'
 
 const log = logger('shoal:xfer:server')
@@ -18,9 +19,57 @@ export interface UploadStats {
 }
 
 /** Serve chunks of whatever `lookup` finds over /shoal/xfer/1.0.0. */
-export async function registerXferProtocol (node: ShoalLibp2p, lookup: SourceLookup, stats: UploadStats, slots: UploadSlots): Promise<void> {
+export interface XferServerComponents {
+  lookup: SourceLookup
+  stats: UploadStats
+  slots: UploadSlots
+  pex: PeerExchange
+  sentTracker: SentTracker
+}
+
+/** Per root and chunk: how often, when and to whom it was last uploaded. */
+export class SentTracker {
+  private readonly roots = new Map<string, { counts: Uint8Array, at: Float64Array, to: Array<string | undefined> }>()
+
+  of (cid: string, chunkCount: number): SentLog {
+    let r = this.roots.get(cid)
+    if (r?.counts.length !== chunkCount) {
+      r = { counts: new Uint8Array(chunkCount), at: new Float64Array(chunkCount), to: new Array<string | undefined>(chunkCount) }
+      this.roots.set(cid, r)
+    }
+    const { counts, at, to } = r
+    return {
+      record: (index, peer) => {
+        if ((counts[index] as number) < 255) counts[index] = (counts[index] as number) + 1
+        at[index] = Date.now()
+        to[index] = peer
+      },
+      count: (index) => counts[index] ?? 0,
+      sentElsewhereSince: (index, peer, since) => (at[index] as number) >= since && to[index] !== undefined && to[index] !== peer
+    }
+  }
+}
+
+export interface SentLog {
+  record(index: number, peer: string): void
+  count(index: number): number
+  /** True when chunk `index` went to a peer other than `peer` at or after `since`. */
+  sentElsewhereSince(index: number, peer: string, since: number): boolean
+}
+
+/**
+ * The next request to serve: a chunk never uploaded before goes first, so a
+ * seed spreads new pieces and leechers trade the ones already out there.
+ */
+function takeNext (queue: number[], sent: { count(index: number): number }): number | undefined {
+  const fresh = queue.findIndex(i => sent.count(i) === 0)
+  const at = fresh >= 0 ? fresh : 0
+  return queue.length === 0 ? undefined : queue.splice(at, 1)[0]
+}
+
+export async function registerXferProtocol (node: ShoalLibp2p, components: XferServerComponents): Promise<void> {
   await node.handle(XFER_PROTOCOL, (stream: Stream, connection: Connection) => {
-    serveXfer(stream, connection.remotePeer, lookup, stats, slots).catch(err => {
+    serveXfer(stream, connection.remotePeer, components).catch(err => {
       log('xfer stream from %p ended: %e', connection.remotePeer, err)
       if (err instanceof ShoalError && stream.status === 'open') {
         // tell a misbehaving peer why before resetting (best effort)
@@ -36,7 +85,7 @@ export async function registerXferProtocol (node: ShoalLibp2p, lookup: SourceLoo
  * answered in order with BLOCK or NOT_FOUND. At most
  * MAX_PENDING_REQUESTS_PER_STREAM requests may wait; more is a protocol error.
  */
-async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, stats: UploadStats, slots: UploadSlots): Promise<void> {
+async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, pex, sentTracker }: XferServerComponents): Promise<void> {
   const frames = framesOf(stream, MAX_XFER_FRAME_BYTES)
   const first = await nextFrame(frames, stream, HELLO_TIMEOUT_MS, 'HELLO')
   if (first === undefined) return
@@ -53,6 +102,15 @@ async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, st
   await sendFrame(stream, holdings === 'all'
     ? encodeXfer({ type: XferMessage.Type.HAVE_ALL })
     : encodeXfer({ type: XferMessage.Type.BITFIELD, data: holdings.bytes }))
+  // peer exchange: whoever else fetches this root from us
+  const leave = await pex.join(cid, peer, peers => {
+    if (stream.status !== 'open') return
+    try {
+      stream.send(frame(encodeXfer({ type: XferMessage.Type.PEERS, peers })))
+    } catch (err) {
+      log('cannot send peers to %p: %e', peer, err)
+    }
+  })
   // a partial holder tells the peer about every chunk it gains
   const unsubscribe = source.subscribe(gained => {
     if (stream.status !== 'open') return
@@ -64,6 +122,11 @@ async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, st
   })
 
   const queue: number[] = []
+  const sent = sentTracker.of(cid, source.layout.chunkCount)
+  const peerKey = peer.toString()
+  // while others fetch this root too, a chunk just sent elsewhere is theirs to pass on
+  const superseeding = (index: number): boolean =>
+    pex.swarmSize(cid) > SUPERSEED_MIN_SWARM && sent.sentElsewhereSince(index, peerKey, Date.now() - SUPERSEED_HOLD_MS)
   let inputDone = false
   let inputError: unknown
   let wake: (() => void) | undefined
@@ -112,13 +175,13 @@ async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, st
   try {
     while (true) {
       if (inputError !== undefined) throw inputError
-      const index = queue.shift()
+      const index = takeNext(queue, sent)
       if (index === undefined) {
         if (inputDone) break
         await new Promise<void>(resolve => { wake = resolve })
         continue
       }
-      if (!source.has(index)) {
+      if (!source.has(index) || superseeding(index)) {
         await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
         continue
       }
@@ -134,6 +197,7 @@ async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, st
           continue
         }
         await sendFrame(stream, encodeXfer({ type: XferMessage.Type.BLOCK, index, data }))
+        sent.record(index, peerKey)
         stats.onUploaded(peer, data.byteLength)
       } finally {
         release()
@@ -143,5 +207,6 @@ async function serveXfer (stream: Stream, peer: PeerId, lookup: SourceLookup, st
     if (stream.status === 'open') await stream.close()
   } finally {
     unsubscribe()
+    leave()
   }
 }

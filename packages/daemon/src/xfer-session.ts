@@ -19,6 +19,8 @@ export interface SessionEvents {
   onNotFound(session: PeerSession, index: number): void
   /** The peer gained chunk `index`, or everything ('all'). */
   onHave(session: PeerSession, index: number | 'all', previous?: Bitfield): void
+  /** The peer suggests other peers fetching this root (multiaddrs ending in /p2p/<id>). */
+  onPeers(session: PeerSession, addrs: string[]): void
   onClosed(session: PeerSession, err?: unknown): void
 }
 
@@ -46,6 +48,8 @@ export class PeerSession {
   private closed = false
   private rateBytesPerSec = 0
   private lastBlockAt = 0
+  /** Last time this peer answered anything, or we started waiting on it. */
+  lastActivityAt = Date.now()
 
   private constructor (peer: PeerId, stream: Stream, chunkCount: number, chunkSize: number, holdings: 'all' | Bitfield, events: SessionEvents) {
     this.peer = peer
@@ -128,6 +132,7 @@ export class PeerSession {
   /** Ask for chunk `index`. */
   request (index: number): void {
     if (this.closed) return
+    if (this.inflight.size === 0) this.lastActivityAt = Date.now()
     this.inflight.set(index, Date.now())
     this.sendNow(encodeXfer({ type: XferMessage.Type.REQUEST, index }))
   }
@@ -169,6 +174,7 @@ export class PeerSession {
       try {
         for await (const bytes of frames) {
           if (this.closed) return
+          this.lastActivityAt = Date.now()
           const msg = decodeXfer(bytes)
           const index = msg.index
           switch (msg.type) {
@@ -195,6 +201,9 @@ export class PeerSession {
                 this.holdings = 'all'
                 this.events.onHave(this, 'all', previous)
               }
+              break
+            case XferMessage.Type.PEERS:
+              this.events.onPeers(this, msg.peers)
               break
             case XferMessage.Type.ERROR:
               throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer reported: ${msg.message.slice(0, 200)}`)

@@ -39,3 +39,6 @@ export const TICKET_PREFIX = 'shoal1'
 export const MAX_TICKET_LENGTH = 8192
 /** Most addresses carried in a ticket. */
 export const MAX_TICKET_ADDRS = 32
+
+/** Most peers one PEERS (peer exchange) message may carry. */
+export const MAX_PEX_PEERS = 50

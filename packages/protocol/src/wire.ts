@@ -1,5 +1,5 @@
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { MAX_CHUNK_SIZE } from './constants.js'
+import { MAX_CHUNK_SIZE, MAX_PEX_PEERS } from './constants.js'
 import { ErrorCode, ShoalError } from './errors.js'
 import { ManifestRequest, ManifestResponse } from './pb/manifest.js'
 import { XferMessage } from './pb/xfer.js'
@@ -13,11 +13,12 @@ export interface XferFields {
   index?: number
   data?: Uint8Array
   message?: string
+  peers?: string[]
 }
 
 /** Encode an xfer message (without length prefix). */
 export function encodeXfer (msg: XferFields): Uint8Array {
-  return XferMessage.encode(msg as XferMessage)
+  return XferMessage.encode({ peers: [], ...msg } as XferMessage)
 }
 
 /**
@@ -51,6 +52,10 @@ export function decodeXfer (bytes: Uint8Array | Uint8ArrayList): XferMessage {
     case XferMessage.Type.BLOCK:
       need(msg.index !== undefined, 'missing index')
       need(msg.data.byteLength <= MAX_CHUNK_SIZE, 'block larger than the largest chunk')
+      break
+    case XferMessage.Type.PEERS:
+      need(msg.peers.length <= MAX_PEX_PEERS, `more than ${MAX_PEX_PEERS} peers`)
+      need(msg.peers.every(p => p.length <= 1024), 'peer address too long')
       break
     case XferMessage.Type.NOT_FOUND:
     case XferMessage.Type.ERROR:

@@ -15,7 +15,7 @@ beforeAll(async () => {
 
 /** The shape decodeXfer returns: unset bytes/strings are empty, unset index is absent. */
 function expected (msg: Partial<XferMessage> & Pick<XferMessage, 'type'>): XferMessage {
-  const out: XferMessage = { type: msg.type, root: new Uint8Array(0), data: new Uint8Array(0), message: '' }
+  const out: XferMessage = { type: msg.type, root: new Uint8Array(0), data: new Uint8Array(0), message: '', peers: [] }
   if (msg.root !== undefined) out.root = msg.root as XferMessage['root']
   if (msg.data !== undefined) out.data = msg.data as XferMessage['data']
   if (msg.message !== undefined) out.message = msg.message
@@ -66,7 +66,7 @@ describe('xfer messages round-trip', () => {
   })
 
   it('skips unknown fields (forward compatibility)', () => {
-    const bytes = concat(encodeXfer({ type: T.HAVE, index: 1 }), [0x30, 0x07], [0x3a, 0x02, 0xaa, 0xbb])
+    const bytes = concat(encodeXfer({ type: T.HAVE, index: 1 }), [0x38, 0x07], [0x42, 0x02, 0xaa, 0xbb])
     const msg = decodeXfer(bytes)
     expect(msg.type).toBe(T.HAVE)
     expect(msg.index).toBe(1)
@@ -83,7 +83,7 @@ describe('decodeXfer rejections (PROTOCOL_ERROR)', () => {
 
   it('unknown enum numbers', () => {
     expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 99)), 'PROTOCOL_ERROR')
-    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 10)), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 11)), 'PROTOCOL_ERROR')
     expectShoalError(() => decodeXfer(concat([0x08], varint(2 ** 31 - 1))), 'PROTOCOL_ERROR')
     // -1 as a 10-byte varint
     expectShoalError(() => decodeXfer(Uint8Array.of(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)), 'PROTOCOL_ERROR')
@@ -163,5 +163,21 @@ describe('manifest protocol messages', () => {
     expect(nf.message).toBe('gone')
     expectShoalError(() => decodeManifestResponse(Uint8Array.of(0x08, 0x07)), 'PROTOCOL_ERROR')
     expectShoalError(() => decodeManifestResponse(Uint8Array.of(0x12, 0x09, 0x00)), 'PROTOCOL_ERROR')
+  })
+})
+
+describe('peer exchange messages', () => {
+  it('PEERS round-trips its addresses', async () => {
+    const { decodeXfer, encodeXfer, XferMessage } = await import('../src/index.js')
+    const peers = ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp']
+    const back = decodeXfer(encodeXfer({ type: XferMessage.Type.PEERS, peers }))
+    expect(back.type).toBe(XferMessage.Type.PEERS)
+    expect(back.peers).toEqual(peers)
+  })
+
+  it('PEERS with more than MAX_PEX_PEERS addresses is a protocol error', async () => {
+    const { decodeXfer, encodeXfer, XferMessage, MAX_PEX_PEERS } = await import('../src/index.js')
+    const peers = Array.from({ length: MAX_PEX_PEERS + 1 }, (_, i) => `/ip4/127.0.0.1/tcp/${1000 + i}`)
+    expect(() => decodeXfer(encodeXfer({ type: XferMessage.Type.PEERS, peers }))).toThrow(expect.objectContaining({ code: 'PROTOCOL_ERROR' }))
   })
 })

@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, enumeration, message, streamMessage } from 'protons-runtime'
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -9,6 +9,7 @@ export interface XferMessage {
   index?: number
   data: Uint8Array<ArrayBuffer>
   message: string
+  peers: string[]
 }
 
 export namespace XferMessage {
@@ -22,7 +23,8 @@ export namespace XferMessage {
     BLOCK = 'BLOCK',
     CANCEL = 'CANCEL',
     NOT_FOUND = 'NOT_FOUND',
-    ERROR = 'ERROR'
+    ERROR = 'ERROR',
+    PEERS = 'PEERS'
   }
 
   enum __TypeValues {
@@ -35,7 +37,8 @@ export namespace XferMessage {
     BLOCK = 6,
     CANCEL = 7,
     NOT_FOUND = 8,
-    ERROR = 9
+    ERROR = 9,
+    PEERS = 10
   }
 
   export namespace Type {
@@ -78,6 +81,13 @@ export namespace XferMessage {
           w.string(obj.message)
         }
 
+        if (obj.peers != null && obj.peers.length > 0) {
+          for (const value of obj.peers) {
+            w.uint32(50)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -86,7 +96,8 @@ export namespace XferMessage {
           type: Type.UNKNOWN,
           root: uint8ArrayAlloc(0),
           data: uint8ArrayAlloc(0),
-          message: ''
+          message: '',
+          peers: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -115,6 +126,14 @@ export namespace XferMessage {
               obj.message = reader.string()
               break
             }
+            case 6: {
+              if (opts.limits?.peers != null && obj.peers.length === opts.limits.peers) {
+                throw new MaxLengthError('Decode error - repeated field "peers" had too many elements')
+              }
+
+              obj.peers.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -124,6 +143,10 @@ export namespace XferMessage {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          peers: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -165,6 +188,21 @@ export namespace XferMessage {
               }
               break
             }
+            case 6: {
+              if (opts.limits?.peers != null && obj.peers === opts.limits.peers) {
+                throw new MaxLengthError('Streaming decode error - repeated field "peers" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.peers[]`,
+                index: obj.peers,
+                value: reader.string()
+              }
+
+              obj.peers++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -202,6 +240,12 @@ export namespace XferMessage {
     value: string
   }
 
+  export interface XferMessagePeersFieldEvent {
+    field: '$.peers[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<XferMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, XferMessage.codec())
   }
@@ -210,7 +254,7 @@ export namespace XferMessage {
     return decodeMessage(buf, XferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<XferMessage>): Generator<XferMessageTypeFieldEvent | XferMessageRootFieldEvent | XferMessageIndexFieldEvent | XferMessageDataFieldEvent | XferMessageMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<XferMessage>): Generator<XferMessageTypeFieldEvent | XferMessageRootFieldEvent | XferMessageIndexFieldEvent | XferMessageDataFieldEvent | XferMessageMessageFieldEvent | XferMessagePeersFieldEvent> {
     return streamMessage(buf, XferMessage.codec(), opts)
   }
 }
