@@ -461,6 +461,7 @@ interface FetchOutcome {
 
 async function fetchOne (node: Daemon, cid: string, out: string): Promise<FetchOutcome> {
   const run = await runCli(['fetch', cid, '--repo', node.repo, '-o', out, '--json'], FETCH_TIMEOUT_MS)
+  if (interrupted) throw new Error('interrupted')
   // kept with --keep, next to the daemon logs
   await fs.writeFile(path.join(path.dirname(out), `fetch-${node.index}.log`),
     `$ shoal fetch ${cid} --repo ${node.repo} -o ${out} --json\n${run.stdout}[stderr]\n${run.stderr}[${describeRun(run)} after ${run.seconds.toFixed(2)} s]\n`)
@@ -488,6 +489,7 @@ async function main (opts: Options): Promise<boolean> {
   const seeder = await startDaemon(tmp, 0)
   const bootstrap = dialAddr(seeder)
   const peers = await Promise.all(Array.from({ length: opts.nodes - 1 }, async (_, i) => await startDaemon(tmp, i + 1, bootstrap)))
+  if (interrupted) throw new Error('interrupted')
   progress(`${opts.nodes} daemons ready; bootstrap ${bootstrap}`)
   // a node whose bootstrap dial failed is alone and cannot find anything: say so now, not 20 s later
   const lonely = (await Promise.all(peers.map(async d => {
@@ -501,6 +503,7 @@ async function main (opts: Options): Promise<boolean> {
   const file = path.join(tmp, 'source.bin')
   progress(`writing ${formatSize(opts.size)} of random data...`)
   const sourceHash = await writeRandomFile(file, opts.size)
+  if (interrupted) throw new Error('interrupted')
   progress(`sharing ${formatSize(opts.size)}...`)
   const shared = await cliJson<ShareResult>(['share', file, '--repo', seeder.repo])
   if (typeof shared.cid !== 'string') throw new Error(`shoal share printed no cid: ${JSON.stringify(shared)}`)
@@ -511,6 +514,7 @@ async function main (opts: Options): Promise<boolean> {
   const swarmStart = performance.now()
   const outcomes = await Promise.all(fetchers.map(async d => await fetchOne(d, shared.cid, path.join(tmp, `out-${d.index}.bin`))))
   const swarmSeconds = (performance.now() - swarmStart) / 1000
+  if (interrupted) throw new Error('interrupted')
   const failed = outcomes.filter(o => o.run.code !== 0).length
   progress(`${fetchers.length} fetchers done in ${swarmSeconds.toFixed(2)} s${failed > 0 ? ` (${failed} failed)` : ''}`)
 
@@ -521,16 +525,18 @@ async function main (opts: Options): Promise<boolean> {
     if (o.run.code === 0 && !o.verified) progress(`node${o.node.index}: ${o.out} ${digest === undefined ? 'is missing' : `has SHA-256 ${digest}, expected ${sourceHash}`}`)
   }))
 
+  if (interrupted) throw new Error('interrupted')
   const statuses = await Promise.all(daemons.map(async d => {
     try {
       const status = await cliJson<StatusInfo>(['status', '--repo', d.repo])
       await fs.writeFile(path.join(tmp, `status-${d.index}.json`), JSON.stringify(status, null, 2) + '\n')
       return status
     } catch (err) {
-      progress(`node${d.index}: no status: ${err instanceof Error ? err.message : String(err)}`)
+      if (!interrupted) progress(`node${d.index}: no status: ${err instanceof Error ? err.message : String(err)}`)
       return undefined
     }
   }))
+  if (interrupted) throw new Error('interrupted')
 
   const byNode = new Map(outcomes.map(o => [o.node.index, o]))
   const mib = (n: number | undefined): string => n === undefined ? '?' : (n / MiB).toFixed(1)

@@ -8,6 +8,7 @@ import type { ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, Unsh
 import { ControlServer } from './control-server.js'
 import type { ChunkSource } from './chunk-source.js'
 import { DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
+import { readRepoConfig } from './config.js'
 import { Discovery } from './discovery.js'
 import { PeerExchange } from './peer-exchange.js'
 import { UploadSlots } from './upload-slots.js'
@@ -68,14 +69,16 @@ class ShoalNode implements Shoal {
       const records = new Records(datastore)
       const shares = new ShareRegistry(records)
       await shares.load()
+      // options (flags) override <repo>/config.json, which overrides defaults
+      const config = await readRepoConfig(repo.dir)
       node = await createShoalLibp2p({
         privateKey: repo.privateKey,
-        listen: this.options.listen ?? DEFAULT_LISTEN,
+        listen: this.options.listen ?? config.listen ?? DEFAULT_LISTEN,
         datastore,
-        network: this.options.network ?? 'lan',
-        mdns: this.options.mdns ?? true
+        network: this.options.network ?? config.network ?? 'lan',
+        mdns: this.options.mdns ?? config.mdns ?? true
       })
-      const discovery = new Discovery(node, { bootstrap: this.options.bootstrap ?? [] })
+      const discovery = new Discovery(node, { bootstrap: this.options.bootstrap ?? config.bootstrap ?? [] })
       const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic }, {
         ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
         ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})

@@ -3,20 +3,20 @@ import type { GlobalArgs } from '../context.js'
 import { outputOf, repoDirOf } from '../context.js'
 
 interface DaemonArgs extends GlobalArgs {
-  listen: string[]
-  bootstrap: string[]
-  mdns: boolean
-  network: 'lan' | 'public'
+  listen?: string[]
+  bootstrap?: string[]
+  mdns?: boolean
+  network?: 'lan' | 'public'
 }
 
 export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
   command: 'daemon',
   describe: 'Run the Shoal node in the foreground (until Ctrl-C / SIGTERM / `shoal stop`)',
   builder: (y: Argv<GlobalArgs>) => y
-    .option('listen', { type: 'string', array: true, default: ['/ip4/0.0.0.0/tcp/0'], describe: 'Multiaddr to listen on (repeatable)' })
-    .option('bootstrap', { type: 'string', array: true, default: [], describe: 'Multiaddr of a peer to join the swarm through (repeatable)' })
-    .option('mdns', { type: 'boolean', default: true, describe: 'Find peers on the LAN with mDNS (--no-mdns to turn off)' })
-    .option('network', { choices: ['lan', 'public'] as const, default: 'lan' as const, describe: 'lan: private swarm (keeps private addresses in the DHT); public: internet-style address filtering' })
+    .option('listen', { type: 'string', array: true, describe: 'Multiaddr to listen on (repeatable; default /ip4/0.0.0.0/tcp/0, or "listen" in <repo>/config.json)' })
+    .option('bootstrap', { type: 'string', array: true, describe: 'Multiaddr of a peer to join the swarm through (repeatable; or "bootstrap" in config.json)' })
+    .option('mdns', { type: 'boolean', describe: 'Find peers on the LAN with mDNS (default on; --no-mdns to turn off)' })
+    .option('network', { choices: ['lan', 'public'] as const, describe: 'lan (default): private swarm, keeps private addresses in the DHT; public: internet-style address filtering' })
     .example('$0 daemon --repo /tmp/b --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...', 'join a swarm through a known peer')
     .example('$0 daemon', 'start with the repo in ~/.shoal')
     .example('$0 daemon --repo /tmp/a --listen /ip4/127.0.0.1/tcp/4001', 'a second node on a fixed port') as Argv<DaemonArgs>,
@@ -28,10 +28,10 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     const stopped = new Promise<void>(resolve => { stopRequested = resolve })
     const shoal = await createShoal({
       repo: repoDirOf(args),
-      listen: args.listen,
-      bootstrap: args.bootstrap,
-      mdns: args.mdns,
-      network: args.network,
+      ...(args.listen !== undefined ? { listen: args.listen } : {}),
+      ...(args.bootstrap !== undefined ? { bootstrap: args.bootstrap } : {}),
+      ...(args.mdns !== undefined ? { mdns: args.mdns } : {}),
+      ...(args.network !== undefined ? { network: args.network } : {}),
       controlSocket: true,
       onStopRequested: () => { stopRequested() }
     })
@@ -50,9 +50,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       for (const a of status.addrs) output.out(`  listening on ${a}`)
       output.out(`  other nodes connect with: shoal connect ${status.addrs[0] ?? '<addr>'}`)
     }
-    if (args.bootstrap.length > 0 && !output.json) {
-      output.out(`  bootstrap: connected to ${status.peers} of ${args.bootstrap.length} peer(s)`)
-    }
+    if (status.peers > 0 && !output.json) output.out(`  connected to ${status.peers} peer(s)`)
     await stopped
     output.info('stopping...')
     await shoal.stop()
