@@ -75,3 +75,12 @@ export const SUPERSEED_MIN_SWARM = 2
 export const SUPERSEED_HOLD_MS = 2_000
 /** How long a NOT_FOUND from a peer keeps us from asking it for that chunk again. */
 export const NOT_FOUND_RETRY_MS = 1_500
+/** Make progress durable after this many newly written chunks too (bounds what a kill -9 loses). */
+export const FLUSH_EVERY_CHUNKS = 16
+/** LAN mode: inbound connections accepted per second from one host (libp2p's default is 5). */
+export const LAN_INBOUND_CONNECTIONS_PER_SECOND = 256
+/** LAN mode: inbound connections still upgrading at once (libp2p's default is 10). */
+export const LAN_MAX_PENDING_INBOUND = 64
+/** Bootstrap dials that failed are retried with this backoff (first, and at most). */
+export const BOOTSTRAP_RETRY_MIN_MS = 1_000
+export const BOOTSTRAP_RETRY_MAX_MS = 60_000

@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { CID } from '@shoal/protocol'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MS, FIND_PROVIDERS_TIMEOUT_MS } from './constants.js'
+import { BOOTSTRAP_RETRY_MAX_MS, BOOTSTRAP_RETRY_MIN_MS, DIAL_TIMEOUT_MS, FIND_PROVIDERS_TIMEOUT_MS } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 
 const log = logger('shoal:discovery')
@@ -24,6 +24,8 @@ export class Discovery {
   private readonly node: ShoalLibp2p
   private readonly bootstrap: string[]
   private readonly provided = new Set<string>()
+  private readonly retries = new Set<NodeJS.Timeout>()
+  private stopped = false
   private readonly onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
     const peer = evt.detail
     if (peer.id.equals(this.node.peerId) || this.node.getConnections(peer.id).length > 0) return
@@ -35,22 +37,48 @@ export class Discovery {
     this.bootstrap = init.bootstrap ?? []
   }
 
-  /** Start listening for discovered peers; dial bootstrap peers (errors are returned, not thrown). */
+  /**
+   * Start listening for discovered peers; dial bootstrap peers. Failed
+   * bootstrap dials are retried in the background with backoff while we have
+   * no connection to that peer (errors are returned, not thrown).
+   */
   async start (): Promise<Array<{ addr: string, peerId?: string, error?: string }>> {
     this.node.addEventListener('peer:discovery', this.onDiscovery)
     return await Promise.all(this.bootstrap.map(async addr => {
-      try {
-        const conn = await this.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-        return { addr, peerId: conn.remotePeer.toString() }
-      } catch (err) {
-        log.error('bootstrap peer %s: %e', addr, err)
-        return { addr, error: (err as Error).message }
-      }
+      const result = await this.dialBootstrap(addr)
+      if (result.error !== undefined) this.retryBootstrap(addr, BOOTSTRAP_RETRY_MIN_MS)
+      return result
     }))
   }
 
   stop (): void {
+    this.stopped = true
+    for (const t of this.retries) clearTimeout(t)
+    this.retries.clear()
     this.node.removeEventListener('peer:discovery', this.onDiscovery)
+  }
+
+  private async dialBootstrap (addr: string): Promise<{ addr: string, peerId?: string, error?: string }> {
+    try {
+      const conn = await this.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      return { addr, peerId: conn.remotePeer.toString() }
+    } catch (err) {
+      log.error('bootstrap peer %s: %e', addr, err)
+      return { addr, error: (err as Error).message }
+    }
+  }
+
+  private retryBootstrap (addr: string, delay: number): void {
+    if (this.stopped) return
+    const timer = setTimeout(() => {
+      this.retries.delete(timer)
+      void this.dialBootstrap(addr).then(r => {
+        if (r.error !== undefined) this.retryBootstrap(addr, Math.min(BOOTSTRAP_RETRY_MAX_MS, delay * 2))
+        else log('bootstrap peer %s reached on retry', addr)
+      })
+    }, delay)
+    timer.unref()
+    this.retries.add(timer)
   }
 
   /** Announce that we provide `cid` (once per root; kad-dht keeps re-providing it). */

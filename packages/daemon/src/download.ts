@@ -3,7 +3,7 @@ import { Bitfield, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
 import { chunkMatches } from './chunk-source.js'
-import { CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, STALL_TIMEOUT_MS } from './constants.js'
+import { CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_EVERY_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from './constants.js'
 import type { PartFiles } from './part-files.js'
 import type { DownloadRecord, Records } from './records.js'
 import type { PeerSession, SessionEvents } from './xfer-session.js'
@@ -26,6 +26,8 @@ export interface DownloadInit {
   have?: Bitfield
   /** Fail when no peer has given us anything for this long. @default STALL_TIMEOUT_MS */
   stallTimeoutMs?: number
+  /** Fail when no provider at all is connected for this long. @default RESOLVE_TIMEOUT_MS */
+  noProviderTimeoutMs?: number
   onDownloaded?: (peer: PeerId, bytes: number) => void
   /** A peer sent a chunk that failed its hash. */
   onBadPeer?: (peer: PeerId) => void
@@ -70,6 +72,10 @@ export class Download implements SessionEvents {
   private receivedBytes = 0
   private rateWindow: Array<{ t: number, bytes: number }> = []
   private lastProgressAt = Date.now()
+  /** last time at least one provider session was open */
+  private lastSessionAt = Date.now()
+  /** chunks written since the last flush */
+  private unflushed = 0
   /** Where this download's rarest-first scan starts (random, fixed). */
   private readonly scanStart: number
 
@@ -94,6 +100,7 @@ export class Download implements SessionEvents {
     this.timer = setInterval(() => { this.tick() }, Math.min(FLUSH_INTERVAL_MS, 1000))
     this.timer.unref()
     this.lastProgressAt = Date.now()
+    this.lastSessionAt = Date.now()
     this.maybeFinish()
   }
 
@@ -173,6 +180,7 @@ export class Download implements SessionEvents {
         this.receivedBytes += data.byteLength
         this.rateWindow.push({ t: Date.now(), bytes: data.byteLength })
         this.init.onChunk?.(index)
+        if (++this.unflushed >= FLUSH_EVERY_CHUNKS && !this.have.complete) void this.flush().catch(err => this.fail(err))
       }
       this.maybeFinish()
     }, err => {
@@ -362,6 +370,13 @@ export class Download implements SessionEvents {
       }
       if (stalled) session.lastActivityAt = now
     }
+    if (this.sessions.size > 0) this.lastSessionAt = now
+    const noProviderMs = this.init.noProviderTimeoutMs ?? RESOLVE_TIMEOUT_MS
+    if (!this.finished && this.writing.size === 0 && now - this.lastSessionAt > noProviderMs) {
+      const missing = this.layout.chunkCount - this.have.count
+      void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no provider of ${this.record.cid} for ${Math.round(noProviderMs / 1000)} s (${missing} of ${this.layout.chunkCount} chunks missing); progress is kept, fetch again to resume`))
+      return
+    }
     const stallMs = this.init.stallTimeoutMs ?? STALL_TIMEOUT_MS
     if (!this.finished && this.writing.size === 0 && now - this.lastProgressAt > stallMs) {
       const missing = this.layout.chunkCount - this.have.count
@@ -375,6 +390,7 @@ export class Download implements SessionEvents {
   /** Data → sync → bitfield: the stored bitfield never claims an unwritten chunk. */
   private async flush (): Promise<void> {
     if (this.flushing !== undefined) return await this.flushing
+    this.unflushed = 0
     this.flushing = (async () => {
       const snapshot = Uint8Array.from(this.have.bytes)
       await this.part.sync()

@@ -4,7 +4,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  Bitfield, ChunkLayout, ErrorCode, ShoalError, decodeTicket, isTicket, parseContentId
+  Bitfield, ChunkLayout, ErrorCode, ShoalError, decodeManifest, decodeTicket, isTicket, manifestMatches, parseContentId
 } from '@shoal/protocol'
 import type { CID, FetchEvent, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
@@ -67,6 +67,7 @@ export class Fetcher {
   private readonly init: FetcherInit
   private readonly active = new Map<string, ActiveFetch>()
   private readonly banned = new Set<string>()
+  private stopping = false
 
   constructor (components: FetcherComponents, init: FetcherInit = {}) {
     this.c = components
@@ -83,12 +84,32 @@ export class Fetcher {
   }
 
   async fetch (id: string, options: FetchOptions = {}): Promise<DownloadResult> {
+    const { cid, hints, name } = parseId(id)
+    return await this.begin(cid, hints, name, options)
+  }
+
+  /**
+   * Resume every download that was running when the daemon last stopped or
+   * was killed (as a torrent client does). Failures are recorded, not thrown.
+   */
+  async resumeAll (): Promise<number> {
+    const pending = (await this.c.records.listDownloads()).filter(d => d.state === 'active')
+    for (const d of pending) {
+      log('resuming %s into %s', d.cid, d.out)
+      this.begin(parseContentId(d.cid), d.providers, d.name, { out: d.out, force: d.force }).catch(err => {
+        log.error('resuming %s failed: %e', d.cid, err)
+      })
+    }
+    return pending.length
+  }
+
+  private async begin (cid: CID, hints: ProviderHint[], ticketName: string | undefined, options: FetchOptions): Promise<DownloadResult> {
     const emit = options.onProgress ?? (() => {})
-    const { cid, hints, name: ticketName } = parseId(id)
     const cidText = cid.toString()
 
     const running = this.active.get(cidText)
     if (running !== undefined) return await this.attach(running, options)
+    if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
 
     const self = this.c.node.peerId
     const hinted: PeerId[] = []
@@ -99,12 +120,23 @@ export class Fetcher {
       if (addrs.length > 0) await this.c.node.peerStore.merge(peer, { multiaddrs: addrs })
       hinted.push(peer)
     }
-    const { fetched, providers } = await this.resolve(cid, hinted, emit, options.resolveTimeoutMs ?? this.init.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS, options.signal)
+    // an interrupted download of this id: its manifest is already here and verified
+    const previous = await this.c.records.getDownload(cidText)
+    const known = previous !== undefined ? await this.storedManifest(cid, previous.name) : undefined
+    let fetched: FetchedManifest
+    let providers: PeerId[]
+    if (known !== undefined && previous !== undefined && (options.out === undefined || (await resolveOut(options.out, previous.name)) === previous.out)) {
+      emit({ type: 'resolving', cid: cidText, providers: hinted.length })
+      fetched = known
+      providers = [...hinted, ...previous.providers.flatMap(h => { try { return [peerIdFromString(h.peerId)] } catch { return [] } })]
+      options = { ...options, out: previous.out }
+    } else {
+      ({ fetched, providers } = await this.resolve(cid, hinted, emit, options.resolveTimeoutMs ?? this.init.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS, options.signal))
+    }
     const name = safeName(ticketName ?? fetched.name, cidText)
     const out = await resolveOut(options.out, name)
     const layout = new ChunkLayout(fetched.manifest)
 
-    const previous = await this.c.records.getDownload(cidText)
     const partPath = `${out}.part`
     const resume = previous !== undefined && previous.partPath === partPath && await exists(partPath)
     if (options.force !== true) {
@@ -140,6 +172,7 @@ export class Fetcher {
       records: this.c.records,
       ...(have !== undefined ? { have } : {}),
       ...(this.init.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.init.stallTimeoutMs } : {}),
+      noProviderTimeoutMs: options.resolveTimeoutMs ?? this.init.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS,
       onDownloaded: (peer, bytes) => { this.c.stats.onDownloaded(peer, bytes) },
       onBadPeer: (peer) => { this.banned.add(peer.toString()) },
       onPeers: (addrs) => { void this.suggested(download, cid, addrs) },
@@ -174,7 +207,8 @@ export class Fetcher {
       return result
     } catch (err) {
       const error = err instanceof ShoalError ? err : new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
-      await this.c.records.putDownload({ ...record, state: 'failed', error: error.toJSON() }).catch(() => {})
+      // stopped with the daemon: stays 'active' and resumes at the next start
+      if (!this.stopping) await this.c.records.putDownload({ ...record, state: 'failed', error: error.toJSON() }).catch(() => {})
       throw error
     } finally {
       clearInterval(progressTimer)
@@ -184,8 +218,20 @@ export class Fetcher {
 
   /** Stop every download, keeping progress. */
   async stop (): Promise<void> {
+    this.stopping = true
     const stopping = new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume')
     await Promise.allSettled([...this.active.values()].map(async a => { await a.download.abort(stopping) }))
+  }
+
+  /** The stored manifest of an interrupted download, checked against its id again. */
+  private async storedManifest (cid: CID, name: string): Promise<FetchedManifest | undefined> {
+    const bytes = await this.c.records.getManifest(cid.toString())
+    if (bytes === undefined || !(await manifestMatches(cid, bytes))) return undefined
+    try {
+      return { manifest: decodeManifest(bytes), bytes, name }
+    } catch {
+      return undefined
+    }
   }
 
   private async attach (running: ActiveFetch, options: FetchOptions): Promise<DownloadResult> {

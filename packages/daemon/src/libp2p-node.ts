@@ -9,7 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import { DHT_PROTOCOL, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
+import { DHT_PROTOCOL, LAN_INBOUND_CONNECTIONS_PER_SECOND, LAN_MAX_PENDING_INBOUND, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
 
 /**
  * `lan`: a private swarm on a LAN or one machine — DHT servers that keep
@@ -50,6 +50,12 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    // libp2p refuses more than 5 inbound connections a second from one host;
+    // on a LAN or one machine a whole swarm can be "one host" (every daemon
+    // on 127.0.0.1), so bootstrapping a swarm at once would be refused
+    connectionManager: lan
+      ? { inboundConnectionThreshold: LAN_INBOUND_CONNECTIONS_PER_SECOND, maxIncomingPendingConnections: LAN_MAX_PENDING_INBOUND }
+      : {},
     // A saturating transfer can delay the monitor's ping past its deadline and
     // the monitor would then kill a healthy connection (shared/STACK.md):
     // keep pinging for liveness data but never abort on a missed ping.

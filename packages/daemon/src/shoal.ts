@@ -96,6 +96,8 @@ class ShoalNode implements Shoal {
       }
       running.bootstrapped = await discovery.start()
       for (const share of shares.list()) if (!share.stale) discovery.announce(parseContentId(share.cid))
+      const resumed = await fetcher.resumeAll()
+      if (resumed > 0) log('resuming %d download(s)', resumed)
       log('started %p in %s', node.peerId, repo.dir)
     } catch (err) {
       this.running = undefined

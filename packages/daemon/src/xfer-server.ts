@@ -181,6 +181,12 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
         await new Promise<void>(resolve => { wake = resolve })
         continue
       }
+      if (lookup(cid) === undefined) {
+        // unshared, or its file changed on disk: say so, so the peer looks elsewhere
+        await sendFrame(stream, encodeXfer({ type: XferMessage.Type.ERROR, message: 'no longer shared here' }))
+        await stream.close()
+        return
+      }
       if (!source.has(index) || superseeding(index)) {
         await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
         continue
