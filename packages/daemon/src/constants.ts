@@ -84,3 +84,5 @@ export const LAN_MAX_PENDING_INBOUND = 64
 /** Bootstrap dials that failed are retried with this backoff (first, and at most). */
 export const BOOTSTRAP_RETRY_MIN_MS = 1_000
 export const BOOTSTRAP_RETRY_MAX_MS = 60_000
+/** A peer that does not read what we send for this long is cut off (slow-loris). */
+export const SEND_TIMEOUT_MS = 20_000

@@ -4,7 +4,7 @@ import {
   contentIdFromBytes, decodeXfer, encodeXfer, frame
 } from '@shoal/protocol'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
+import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_TIMEOUT_MS, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import type { SourceLookup } from './manifest-protocol.js'
 import { abortStream, framesOf, nextFrame, sendFrame } from './stream-io.js'
@@ -191,22 +191,34 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
         await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
         continue
       }
-      // one slot per stream at a time, granted in arrival order: peers take turns
+      // one slot per stream at a time, granted in arrival order: peers take
+      // turns. The slot covers reading, hashing and queueing the block, not
+      // waiting for a slow reader to drain it, so a peer that reads nothing
+      // cannot hold slots (and it is cut off after SEND_TIMEOUT_MS).
       const release = await slots.acquire()
+      let needsDrain: boolean
       try {
         let data: Uint8Array
         try {
           data = await source.readChunk(index)
         } catch (err) {
           log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
-          await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
+          await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }), AbortSignal.timeout(SEND_TIMEOUT_MS))
           continue
         }
-        await sendFrame(stream, encodeXfer({ type: XferMessage.Type.BLOCK, index, data }))
+        if (stream.status !== 'open') break
+        needsDrain = !stream.send(frame(encodeXfer({ type: XferMessage.Type.BLOCK, index, data })))
         sent.record(index, peerKey)
         stats.onUploaded(peer, data.byteLength)
       } finally {
         release()
+      }
+      if (needsDrain) {
+        try {
+          await stream.onDrain({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
+        } catch (err) {
+          throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer read nothing for ${SEND_TIMEOUT_MS / 1000} s`, { cause: err })
+        }
       }
     }
     await reader

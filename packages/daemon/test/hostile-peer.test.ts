@@ -105,6 +105,29 @@ describe('a Shoal node facing a hostile peer', () => {
     expect(error).toBeDefined()
   })
 
+  it('serves an honest peer while slow-loris peers hold streams and read nothing', async () => {
+    // more stalled streams than upload slots, each with requests queued and reading paused
+    const stalled: Stream[] = []
+    for (let i = 0; i < 8; i++) {
+      const stream = await open()
+      stream.pause()
+      stream.send(frame(encodeXfer({ type: XferMessage.Type.HELLO, root: rootBytes })))
+      for (let j = 0; j < 16; j++) stream.send(frame(encodeXfer({ type: XferMessage.Type.REQUEST, index: j % 4 })))
+      stalled.push(stream)
+    }
+    const other = await startNode(dir, 'patient')
+    try {
+      const out = path.join(dir, 'while-stalled.bin')
+      await other.fetch(ticket, { out })
+      expect(Buffer.compare(await fs.readFile(out), await fs.readFile(src()))).toBe(0)
+      // the honest fetch finished while the stalled streams were still held open
+      expect(stalled.filter(s => s.status === 'open').length).toBeGreaterThan(0)
+    } finally {
+      for (const s of stalled) s.abort(new Error('test over'))
+      await other.stop()
+    }
+  })
+
   it('still serves an honest fetch after all that', async () => {
     const other = await startNode(dir, 'honest')
     try {
