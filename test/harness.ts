@@ -44,6 +44,8 @@ export interface Daemon {
   log(): string
   /** Resolves with the exit code. */
   exited: Promise<number | null>
+  /** Resolves with the first --json event line from the daemon that matches. */
+  waitForEvent(match: (event: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
   /** Run the CLI against this daemon's repo. */
   cli(args: string[]): Promise<CliResult>
   kill(signal?: NodeJS.Signals): Promise<number | null>
@@ -53,10 +55,14 @@ const running = new Set<Daemon>()
 
 /** Start `shoal daemon` in a fresh or given repo and wait for its ready event. */
 export async function startDaemon (repo: string, extraArgs: string[] = []): Promise<Daemon> {
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--repo', repo, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json', ...extraArgs], {
+  // mDNS off unless a test asks for it: parallel daemons must not find each other by accident
+  const mdns = extraArgs.includes('--mdns') ? [] : ['--no-mdns']
+  const proc = spawn(process.execPath, [CLI, 'daemon', '--repo', repo, '--listen', '/ip4/127.0.0.1/tcp/0', ...mdns, '--json', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
+  const events: Array<Record<string, unknown>> = []
+  const waiters: Array<{ match: (e: Record<string, unknown>) => boolean, resolve: (e: Record<string, unknown>) => void }> = []
   const exited = new Promise<number | null>(resolve => { proc.once('exit', code => { resolve(code) }) })
   const ready = await new Promise<{ peerId: string, addrs: string[] }>((resolve, reject) => {
     let buffered = ''
@@ -69,6 +75,10 @@ export async function startDaemon (repo: string, extraArgs: string[] = []): Prom
         buffered = buffered.slice(nl + 1)
         try {
           const event = JSON.parse(line) as { event?: string, peerId: string, addrs: string[] }
+          events.push(event as unknown as Record<string, unknown>)
+          for (const w of [...waiters]) {
+            if (w.match(event as unknown as Record<string, unknown>)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(event as unknown as Record<string, unknown>) }
+          }
           if (event.event === 'ready') resolve(event)
         } catch { /* not a JSON line: diagnostics */ }
       }
@@ -83,6 +93,11 @@ export async function startDaemon (repo: string, extraArgs: string[] = []): Prom
     proc,
     log: () => output,
     exited,
+    waitForEvent: async (match) => {
+      const seen = events.find(match)
+      if (seen !== undefined) return seen
+      return await new Promise(resolve => { waiters.push({ match, resolve }) })
+    },
     cli: async (args) => await shoal([...args, '--repo', repo]),
     kill: async (signal = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)

@@ -43,6 +43,23 @@ describe('swarm', () => {
     expect(await sha256File(out)).toBe(await sha256File(src))
   })
 
+  it('finds a peer on the LAN with mDNS, with no bootstrap address', async () => {
+    dir ??= await tempDir()
+    const a = await startDaemon(path.join(dir, 'mdns-a'), ['--mdns'])
+    const b = await startDaemon(path.join(dir, 'mdns-b'), ['--mdns'])
+    // each sees the other connect (discovery dials; either side may win)
+    await Promise.all([
+      a.waitForEvent(e => e.event === 'peer:connect' && e.peerId === b.peerId),
+      b.waitForEvent(e => e.event === 'peer:connect' && e.peerId === a.peerId)
+    ])
+    const src = path.join(dir, 'mdns.bin')
+    await writeRandomFile(src, 2 * MiB, 14)
+    const { cid } = JSON.parse((await a.cli(['share', src, '--json'])).stdout) as { cid: string }
+    const res = await b.cli(['fetch', cid, '-o', path.join(dir, 'mdns-copy.bin')])
+    expect(res.code, res.stderr).toBe(0)
+    expect(await sha256File(path.join(dir, 'mdns-copy.bin'))).toBe(await sha256File(src))
+  })
+
   it('one seeder and four leechers at once: all verified, leechers feed each other', async () => {
     dir ??= await tempDir()
     const base = path.join(dir, 'fan')

@@ -24,6 +24,8 @@ export interface ShoalOptions {
   resolveTimeoutMs?: number
   /** Called when a client asks the daemon to stop (`shoal stop`). @default stops the node */
   onStopRequested?: () => void
+  /** Called when a peer connects or its last connection closes. */
+  onPeerEvent?: (event: { type: 'peer:connect' | 'peer:disconnect', peerId: string }) => void
 }
 
 export interface ShareOptions {

@@ -87,6 +87,11 @@ class ShoalNode implements Shoal {
       const lookup = (cid: string): ChunkSource | undefined => shares.lookup(cid) ?? fetcher.partialSource(cid)
       await registerManifestProtocol(node, lookup)
       await registerXferProtocol(node, { lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker() })
+      const onPeerEvent = this.options.onPeerEvent
+      if (onPeerEvent !== undefined) {
+        node.addEventListener('peer:connect', e => { onPeerEvent({ type: 'peer:connect', peerId: e.detail.toString() }) })
+        node.addEventListener('peer:disconnect', e => { onPeerEvent({ type: 'peer:disconnect', peerId: e.detail.toString() }) })
+      }
       await node.start()
       const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, startedAt: Date.now(), bootstrapped: [] }
       this.running = running

@@ -33,6 +33,8 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       ...(args.mdns !== undefined ? { mdns: args.mdns } : {}),
       ...(args.network !== undefined ? { network: args.network } : {}),
       controlSocket: true,
+      // --json: one line per peer event, for scripts that wait on the swarm
+      ...(output.json ? { onPeerEvent: (e: { type: string, peerId: string }) => { output.data({ event: e.type, peerId: e.peerId }) } } : {}),
       onStopRequested: () => { stopRequested() }
     })
     await shoal.start()
