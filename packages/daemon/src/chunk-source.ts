@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { logger } from '@libp2p/logger'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Bitfield, ChunkLayout } from '@shoal/protocol'
-import { MAX_OPEN_FILES_PER_SOURCE } from './constants.js'
+import { MAX_OPEN_FILES_PER_SOURCE, STAT_CHECK_INTERVAL_MS } from './constants.js'
+import { chunkMatches } from './hashing.js'
 import { readFully } from './manifest-builder.js'
 import type { FileStamp } from './records.js'
 
@@ -30,11 +30,8 @@ export interface ChunkSource {
   close(): Promise<void>
 }
 
-/** SHA-256 check of chunk bytes against the manifest. */
-export function chunkMatches (layout: ChunkLayout, index: number, data: Uint8Array): boolean {
-  if (data.byteLength !== layout.locate(index).length) return false
-  return timingSafeEqual(createHash('sha256').update(data).digest(), layout.hashOf(index))
-}
+/** An open file of a share: the handle, how many reads use it, when its stamp was last checked. */
+interface OpenSource { handle: Promise<fs.FileHandle>, users: number, checkedAt: number }
 
 export interface FileSourceInit {
   cid: string
@@ -62,7 +59,7 @@ export class FileSource implements ChunkSource {
   private readonly root: string
   private readonly stamps: FileStamp[]
   private readonly onStale: (reason: string) => void
-  private readonly handles = new Map<number, { handle: Promise<fs.FileHandle>, users: number }>()
+  private readonly handles = new Map<number, OpenSource>()
   private stale = false
 
   constructor (init: FileSourceInit) {
@@ -98,20 +95,26 @@ export class FileSource implements ChunkSource {
     if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
     const filePath = this.pathOf(file.path)
     const entry = await this.acquire(loc.fileIndex, filePath)
-    const buffer = new Uint8Array(loc.length)
+    const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
     try {
       const handle = await entry.handle
+      // size/mtime catch most changes cheaply (checked at most every
+      // STAT_CHECK_INTERVAL_MS); the hash below is what guarantees the bytes
       const stamp = this.stamps[loc.fileIndex]
-      const st = await handle.stat()
-      if (stamp !== undefined && (st.size !== stamp.size || st.mtimeMs !== stamp.mtimeMs)) {
-        this.markStale(`${filePath} changed on disk (size or modification time)`)
-        throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} changed on disk`)
+      const now = Date.now()
+      if (stamp !== undefined && now - entry.checkedAt > STAT_CHECK_INTERVAL_MS) {
+        const st = await handle.stat()
+        if (st.size !== stamp.size || st.mtimeMs !== stamp.mtimeMs) {
+          this.markStale(`${filePath} changed on disk (size or modification time)`)
+          throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} changed on disk`)
+        }
+        entry.checkedAt = now
       }
       await readFully(handle, buffer, loc.length, loc.offset, filePath)
     } finally {
       entry.users--
     }
-    if (!chunkMatches(this.layout, index, buffer)) {
+    if (!(chunkMatches(this.layout, index, buffer))) {
       this.markStale(`chunk ${index} of ${filePath} no longer matches its hash`)
       throw new ShoalError(ErrorCode.HASH_MISMATCH, `share ${this.cid} is stale: chunk ${index} changed on disk`)
     }
@@ -129,11 +132,11 @@ export class FileSource implements ChunkSource {
   }
 
   /** An open handle for file `fileIndex`, counted as in use until the caller decrements `users`. */
-  private async acquire (fileIndex: number, filePath: string): Promise<{ handle: Promise<fs.FileHandle>, users: number }> {
+  private async acquire (fileIndex: number, filePath: string): Promise<OpenSource> {
     let entry = this.handles.get(fileIndex)
     if (entry === undefined) {
       this.evictIdle()
-      entry = { handle: fs.open(filePath, 'r'), users: 0 }
+      entry = { handle: fs.open(filePath, 'r'), users: 0, checkedAt: 0 }
       this.handles.set(fileIndex, entry)
     }
     entry.users++

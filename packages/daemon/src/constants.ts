@@ -86,3 +86,7 @@ export const BOOTSTRAP_RETRY_MIN_MS = 1_000
 export const BOOTSTRAP_RETRY_MAX_MS = 60_000
 /** A peer that does not read what we send for this long is cut off (slow-loris). */
 export const SEND_TIMEOUT_MS = 20_000
+/** How often a shared file's size and mtime are re-checked while serving it. */
+export const STAT_CHECK_INTERVAL_MS = 1_000
+/** Requests one xfer stream works on at once (reads and hashes overlap). */
+export const STREAM_CONCURRENCY = 4

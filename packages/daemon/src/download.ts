@@ -2,7 +2,8 @@ import { logger } from '@libp2p/logger'
 import { Bitfield, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
-import { chunkMatches } from './chunk-source.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { chunkMatches } from './hashing.js'
 import { CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_EVERY_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from './constants.js'
 import type { PartFiles } from './part-files.js'
 import type { DownloadRecord, Records } from './records.js'
@@ -95,6 +96,26 @@ export class Download implements SessionEvents {
     this.result.catch(() => {}) // observed by callers; never an unhandled rejection
   }
 
+  /**
+   * Resume: re-hash every chunk the stored bitfield claims and forget those
+   * that do not match (an OS crash can lose writes the bitfield recorded).
+   * Returns how many claimed chunks were dropped.
+   */
+  async verifyHeld (): Promise<number> {
+    let dropped = 0
+    for (let i = 0; i < this.layout.chunkCount; i++) {
+      if (!this.have.has(i)) continue
+      const data = await this.part.read(i)
+      if (!chunkMatches(this.layout, i, data)) {
+        this.have.clear(i)
+        this.receivedBytes -= this.layout.locate(i).length
+        dropped++
+      }
+    }
+    if (dropped > 0) log('resume of %s: %d claimed chunk(s) failed their hash and will be fetched again', this.record.cid, dropped)
+    return dropped
+  }
+
   /** Start: sets up timers; completes at once when nothing is missing. */
   start (): void {
     this.timer = setInterval(() => { this.tick() }, Math.min(FLUSH_INTERVAL_MS, 1000))
@@ -157,10 +178,21 @@ export class Download implements SessionEvents {
 
   // ---- SessionEvents
 
-  onBlock (session: PeerSession, index: number, data: Uint8Array): void {
+  onBlock (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void {
     this.unrequest(index, session)
     if (this.finished || this.have.has(index) || this.writing.has(index)) { this.schedule(); return }
-    if (!chunkMatches(this.layout, index, data)) {
+    // verifying and writing: nobody else is asked for it meanwhile
+    this.writing.add(index)
+    this.lastProgressAt = Date.now()
+    void this.verifyAndWrite(session, index, data)
+    this.schedule()
+  }
+
+  private async verifyAndWrite (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
+    const ok = chunkMatches(this.layout, index, data)
+    if (this.finished) { this.writing.delete(index); return }
+    if (!ok) {
+      this.writing.delete(index)
       log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
       this.init.onBadPeer?.(session.peer)
       session.close(new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} failed its hash`))
@@ -172,22 +204,21 @@ export class Download implements SessionEvents {
     // others asked for the same chunk (end-game): withdraw
     for (const other of this.requested.get(index) ?? []) other.cancel(index)
     this.requested.delete(index)
-    this.writing.add(index)
-    this.lastProgressAt = Date.now()
-    this.part.write(index, data).then(() => {
-      this.writing.delete(index)
-      if (this.have.set(index)) {
-        this.receivedBytes += data.byteLength
-        this.rateWindow.push({ t: Date.now(), bytes: data.byteLength })
-        this.init.onChunk?.(index)
-        if (++this.unflushed >= FLUSH_EVERY_CHUNKS && !this.have.complete) void this.flush().catch(err => this.fail(err))
-      }
-      this.maybeFinish()
-    }, err => {
+    try {
+      await this.part.write(index, data)
+    } catch (err) {
       this.writing.delete(index)
       void this.fail(err)
-    })
-    this.schedule()
+      return
+    }
+    this.writing.delete(index)
+    if (this.have.set(index)) {
+      this.receivedBytes += data.byteLength
+      this.rateWindow.push({ t: Date.now(), bytes: data.byteLength })
+      this.init.onChunk?.(index)
+      if (++this.unflushed >= FLUSH_EVERY_CHUNKS && !this.have.complete) void this.flush().catch(err => this.fail(err))
+    }
+    this.maybeFinish()
   }
 
   onNotFound (session: PeerSession, index: number): void {
@@ -364,11 +395,15 @@ export class Download implements SessionEvents {
           log('chunk %d from %p timed out', index, session.peer)
           session.cancel(index)
           this.unrequest(index, session)
-          this.countFailure(index)
-          session.recordFailure(now)
+          // a silent peer is the peer's failure, not the chunk's: only a
+          // request that timed out on its own counts toward giving up
+          if (!stalled) this.countFailure(index)
         }
       }
-      if (stalled) session.lastActivityAt = now
+      if (stalled) {
+        session.recordFailure(now)
+        session.lastActivityAt = now
+      }
     }
     if (this.sessions.size > 0) this.lastSessionAt = now
     const noProviderMs = this.init.noProviderTimeoutMs ?? RESOLVE_TIMEOUT_MS
@@ -387,14 +422,17 @@ export class Download implements SessionEvents {
     this.schedule()
   }
 
-  /** Data → sync → bitfield: the stored bitfield never claims an unwritten chunk. */
+  /**
+   * Record progress. A bit is set only after its chunk's write completed, so
+   * the stored bitfield never claims a chunk that is not in the file (the
+   * page cache survives a killed daemon). Data is not fsynced on this hot
+   * path: after an OS crash, resume re-verifies every claimed chunk.
+   */
   private async flush (): Promise<void> {
     if (this.flushing !== undefined) return await this.flushing
     this.unflushed = 0
     this.flushing = (async () => {
-      const snapshot = Uint8Array.from(this.have.bytes)
-      await this.part.sync()
-      await this.records.putBitfield(this.record.cid, snapshot)
+      await this.records.putBitfield(this.record.cid, Uint8Array.from(this.have.bytes))
     })()
     try {
       await this.flushing

@@ -4,11 +4,12 @@ import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout } from '@shoal/protocol'
 import { fsError } from './fs-errors.js'
 import { readFully } from './manifest-builder.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Open handles kept at once while downloading a many-file share. */
 const MAX_OPEN_PART_FILES = 64
 
-interface OpenFile { handle: Promise<fs.FileHandle>, users: number, dirty: boolean }
+interface OpenFile { handle: Promise<fs.FileHandle>, users: number }
 
 /**
  * The bytes of a download in progress: `<out>.part` (a file, or a directory
@@ -57,8 +58,8 @@ export class PartFiles {
     }
   }
 
-  /** Write chunk bytes at their place. */
-  async write (index: number, data: Uint8Array): Promise<void> {
+  /** Write chunk bytes at their place (a list of pieces is written with writev, unjoined). */
+  async write (index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
     const loc = this.layout.locate(index)
     const file = this.layout.manifest.files[loc.fileIndex]
     if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
@@ -66,12 +67,13 @@ export class PartFiles {
     const entry = await this.acquire(loc.fileIndex, filePath)
     try {
       const handle = await entry.handle
-      let done = 0
-      while (done < data.byteLength) {
-        const { bytesWritten } = await handle.write(data, done, data.byteLength - done, loc.offset + done)
-        done += bytesWritten
+      let pieces = data instanceof Uint8Array ? [data] : [...data]
+      let position = loc.offset
+      while (pieces.length > 0) {
+        const { bytesWritten } = await handle.writev(pieces, position)
+        position += bytesWritten
+        pieces = dropWritten(pieces, bytesWritten)
       }
-      entry.dirty = true
     } catch (err) {
       throw fsError(err, 'cannot write', filePath)
     } finally {
@@ -86,7 +88,7 @@ export class PartFiles {
     if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
     const filePath = this.pathOf(file.path)
     const entry = await this.acquire(loc.fileIndex, filePath)
-    const buffer = new Uint8Array(loc.length)
+    const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
     try {
       await readFully(await entry.handle, buffer, loc.length, loc.offset, filePath)
     } finally {
@@ -95,23 +97,12 @@ export class PartFiles {
     return buffer
   }
 
-  /** Make every write so far durable (before progress that claims it is recorded). */
-  async sync (): Promise<void> {
-    for (const entry of this.open.values()) {
-      if (!entry.dirty) continue
-      entry.dirty = false
-      try {
-        await (await entry.handle).datasync()
-      } catch (err) {
-        entry.dirty = true
-        throw fsError(err, 'cannot sync', this.partPath)
-      }
-    }
-  }
-
-  /** Sync, close and rename `<out>.part` to `out` (replacing it when `force`). */
+  /**
+   * Close and rename `<out>.part` to `out` (replacing it when `force`). Not
+   * fsynced: every chunk was verified before it was written, and whatever
+   * serves the file later verifies each chunk again before it leaves.
+   */
   async finalize (out: string, force: boolean): Promise<void> {
-    await this.sync()
     await this.close()
     try {
       if (force) await fs.rm(out, { recursive: true, force: true })
@@ -125,11 +116,7 @@ export class PartFiles {
   async close (): Promise<void> {
     const entries = [...this.open.values()]
     this.open.clear()
-    await Promise.allSettled(entries.map(async e => {
-      const h = await e.handle
-      if (e.dirty) await h.datasync().catch(() => {})
-      await h.close()
-    }))
+    await Promise.allSettled(entries.map(async e => { await (await e.handle).close() }))
   }
 
   private pathOf (rel: string): string {
@@ -140,7 +127,7 @@ export class PartFiles {
     let entry = this.open.get(fileIndex)
     if (entry === undefined) {
       await this.evictIdle()
-      entry = { handle: openForWrite(filePath), users: 0, dirty: false }
+      entry = { handle: openForWrite(filePath), users: 0 }
       this.open.set(fileIndex, entry)
     }
     entry.users++
@@ -159,9 +146,7 @@ export class PartFiles {
       if (this.open.size < MAX_OPEN_PART_FILES) return
       if (entry.users > 0) continue
       this.open.delete(key)
-      const h = await entry.handle
-      if (entry.dirty) await h.datasync()
-      await h.close()
+      await (await entry.handle).close()
     }
   }
 }
@@ -182,4 +167,17 @@ export async function exists (p: string): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+/** What is left of `pieces` after the first `written` bytes went out. */
+function dropWritten (pieces: Uint8Array[], written: number): Uint8Array[] {
+  let left = written
+  let i = 0
+  while (i < pieces.length && left >= (pieces[i] as Uint8Array).byteLength) {
+    left -= (pieces[i] as Uint8Array).byteLength
+    i++
+  }
+  const rest = pieces.slice(i)
+  if (left > 0 && rest.length > 0) rest[0] = (rest[0] as Uint8Array).subarray(left)
+  return rest
 }

@@ -1,6 +1,6 @@
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Bitfield, ChunkLayout } from '@shoal/protocol'
-import { chunkMatches } from './chunk-source.js'
+import { chunkMatches } from './hashing.js'
 import type { ChunkSource } from './chunk-source.js'
 import type { PartFiles } from './part-files.js'
 
@@ -77,7 +77,7 @@ export class PartialSource implements ChunkSource {
     }
     if (!this.have.has(index)) throw new ShoalError(ErrorCode.NOT_FOUND, `chunk ${index} of ${this.cid} is not here yet`)
     const data = await this.part.read(index)
-    if (!chunkMatches(this.layout, index, data)) {
+    if (!(chunkMatches(this.layout, index, data))) {
       throw new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} of ${this.cid} changed on disk while downloading`)
     }
     return data

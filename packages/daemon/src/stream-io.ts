@@ -1,5 +1,6 @@
-import { ErrorCode, ShoalError, frame, readFrames } from '@shoal/protocol'
-import type { Stream } from '@libp2p/interface'
+import { ErrorCode, FrameDecoder, ShoalError, frame, readFrames } from '@shoal/protocol'
+import type { Stream, StreamMessageEvent } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Send one length-prefixed frame, waiting for the window when it is full. */
 export async function sendFrame (stream: Stream, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -38,4 +39,58 @@ export async function nextFrame (frames: AsyncGenerator<Uint8Array>, stream: Str
 export function abortStream (stream: Stream, err: unknown): void {
   if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') return
   stream.abort(err instanceof Error ? err : new Error(String(err)))
+}
+
+export interface FrameHandlers {
+  /** One complete frame. Throwing aborts the stream with that error. */
+  onFrame(frame: Uint8ArrayList): void
+  /** Called once: the peer ended its side cleanly (no error) or the stream failed. */
+  onEnd(err?: unknown): void
+}
+
+/**
+ * Read length-prefixed frames with 'message' event listeners, the cheapest
+ * reader libp2p streams have (shared/STACK.md). Bytes that arrived before
+ * this is called are buffered by the stream and delivered now.
+ */
+export function readFramesByEvent (stream: Stream, maxFrameBytes: number, handlers: FrameHandlers): void {
+  const decoder = new FrameDecoder(maxFrameBytes)
+  let ended = false
+  const cleanup = (): void => {
+    stream.removeEventListener('message', onMessage)
+    stream.removeEventListener('end', onEndEvent)
+    stream.removeEventListener('close', onClose)
+  }
+  const finish = (err?: unknown): void => {
+    if (ended) return
+    ended = true
+    cleanup()
+    handlers.onEnd(err)
+  }
+  const onMessage = (evt: StreamMessageEvent): void => {
+    if (ended) return
+    try {
+      decoder.push(evt.data, frame => { if (!ended) handlers.onFrame(frame) })
+    } catch (err) {
+      abortStream(stream, err)
+      finish(err)
+    }
+  }
+  const onEndEvent = (): void => {
+    try {
+      decoder.end()
+      finish()
+    } catch (err) {
+      finish(err)
+    }
+  }
+  const onClose = (evt: Event): void => {
+    const error = (evt as Event & { error?: Error }).error
+    if (error !== undefined) finish(error)
+    else onEndEvent()
+  }
+  stream.addEventListener('message', onMessage)
+  stream.addEventListener('end', onEndEvent)
+  stream.addEventListener('close', onClose)
+  if (stream.readableEnded) onEndEvent()
 }

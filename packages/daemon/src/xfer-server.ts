@@ -1,13 +1,14 @@
 import { logger } from '@libp2p/logger'
 import {
   ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage,
-  contentIdFromBytes, decodeXfer, encodeXfer, frame
+  contentIdFromBytes, decodeXfer, encodeBlockFrame, encodeXfer, frame
 } from '@shoal/protocol'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_TIMEOUT_MS, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
+import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import type { SourceLookup } from './manifest-protocol.js'
-import { abortStream, framesOf, nextFrame, sendFrame } from './stream-io.js'
+import { abortStream, readFramesByEvent, sendFrame } from './stream-io.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { PeerExchange } from './peer-exchange.js'
 import type { UploadSlots } from './upload-slots.js'
 
@@ -82,13 +83,18 @@ export async function registerXferProtocol (node: ShoalLibp2p, components: XferS
 
 /**
  * One xfer stream: HELLO → HAVE_ALL/BITFIELD (or NOT_FOUND), then REQUESTs
- * answered in order with BLOCK or NOT_FOUND. At most
- * MAX_PENDING_REQUESTS_PER_STREAM requests may wait; more is a protocol error.
+ * answered with BLOCK or NOT_FOUND, up to STREAM_CONCURRENCY at once (blocks
+ * may go out in any order). At most MAX_PENDING_REQUESTS_PER_STREAM requests
+ * may wait; more is a protocol error.
  */
 async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, pex, sentTracker }: XferServerComponents): Promise<void> {
-  const frames = framesOf(stream, MAX_XFER_FRAME_BYTES)
-  const first = await nextFrame(frames, stream, HELLO_TIMEOUT_MS, 'HELLO')
-  if (first === undefined) return
+  const input = new FrameInbox(stream)
+  const first = await input.next(HELLO_TIMEOUT_MS, 'HELLO')
+  if (first === undefined) {
+    // the peer closed without a HELLO: close ours too, or it waits for the inactivity timeout
+    await stream.close().catch(err => { abortStream(stream, err) })
+    return
+  }
   const hello = decodeXfer(first)
   if (hello.type !== XferMessage.Type.HELLO) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HELLO, got ${hello.type}`)
   const cid = contentIdFromBytes(hello.root).toString()
@@ -127,57 +133,82 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   // while others fetch this root too, a chunk just sent elsewhere is theirs to pass on
   const superseeding = (index: number): boolean =>
     pex.swarmSize(cid) > SUPERSEED_MIN_SWARM && sent.sentElsewhereSince(index, peerKey, Date.now() - SUPERSEED_HOLD_MS)
-  let inputDone = false
-  let inputError: unknown
   let wake: (() => void) | undefined
   const notify = (): void => { const w = wake; wake = undefined; w?.() }
-
-  const reader = (async () => {
-    try {
-      for await (const bytes of frames) {
-        const msg = decodeXfer(bytes)
-        switch (msg.type) {
-          case XferMessage.Type.REQUEST: {
-            const index = msg.index as number
-            if (index >= source.layout.chunkCount) {
-              throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `request for chunk ${index}, but ${cid} has ${source.layout.chunkCount}`)
-            }
-            if (queue.length >= MAX_PENDING_REQUESTS_PER_STREAM) {
-              throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `more than ${MAX_PENDING_REQUESTS_PER_STREAM} requests pending`)
-            }
-            queue.push(index)
-            notify()
-            break
-          }
-          case XferMessage.Type.CANCEL: {
-            const at = queue.indexOf(msg.index as number)
-            if (at >= 0) queue.splice(at, 1)
-            break
-          }
-          case XferMessage.Type.HAVE:
-          case XferMessage.Type.HAVE_ALL:
-          case XferMessage.Type.BITFIELD:
-            break // the opener's holdings: used once leechers serve each other
-          case XferMessage.Type.ERROR:
-            throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer reported: ${msg.message.slice(0, 200)}`)
-          default:
-            throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `unexpected ${msg.type} from the requesting side`)
+  input.handler = (bytes) => {
+    const msg = decodeXfer(bytes)
+    switch (msg.type) {
+      case XferMessage.Type.REQUEST: {
+        const index = msg.index as number
+        if (index >= source.layout.chunkCount) {
+          throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `request for chunk ${index}, but ${cid} has ${source.layout.chunkCount}`)
         }
+        if (queue.length >= MAX_PENDING_REQUESTS_PER_STREAM) {
+          throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `more than ${MAX_PENDING_REQUESTS_PER_STREAM} requests pending`)
+        }
+        queue.push(index)
+        notify()
+        break
       }
-    } catch (err) {
-      inputError = err
-    } finally {
-      inputDone = true
-      notify()
+      case XferMessage.Type.CANCEL: {
+        const at = queue.indexOf(msg.index as number)
+        if (at >= 0) queue.splice(at, 1)
+        break
+      }
+      case XferMessage.Type.HAVE:
+      case XferMessage.Type.HAVE_ALL:
+      case XferMessage.Type.BITFIELD:
+        break // the opener's holdings: it opens its own stream to us to serve them
+      case XferMessage.Type.ERROR:
+        throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer reported: ${msg.message.slice(0, 200)}`)
+      default:
+        throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `unexpected ${msg.type} from the requesting side`)
     }
-  })()
+  }
+  input.onChange = notify
+
+  const working = new Set<Promise<void>>()
+  let failure: unknown
+  /** Read, verify and queue one block; the upload slot covers only that, not the drain wait. */
+  const serveOne = async (index: number): Promise<void> => {
+    const release = await slots.acquire()
+    let needsDrain = false
+    try {
+      let data: Uint8Array
+      try {
+        data = await source.readChunk(index)
+      } catch (err) {
+        log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
+        if (stream.status === 'open') stream.send(frame(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index })))
+        return
+      }
+      if (stream.status !== 'open') return
+      needsDrain = !stream.send(encodeBlockFrame(index, data))
+      sent.record(index, peerKey)
+      stats.onUploaded(peer, data.byteLength)
+    } finally {
+      release()
+    }
+    if (needsDrain) {
+      try {
+        await stream.onDrain({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
+      } catch (err) {
+        throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer read nothing for ${SEND_TIMEOUT_MS / 1000} s`, { cause: err })
+      }
+    }
+  }
 
   try {
     while (true) {
-      if (inputError !== undefined) throw inputError
+      if (input.error !== undefined) throw input.error
+      if (failure !== undefined) throw failure
+      if (working.size >= STREAM_CONCURRENCY) {
+        await new Promise<void>(resolve => { wake = resolve })
+        continue
+      }
       const index = takeNext(queue, sent)
       if (index === undefined) {
-        if (inputDone) break
+        if (input.ended && working.size === 0) break
         await new Promise<void>(resolve => { wake = resolve })
         continue
       }
@@ -188,43 +219,84 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
         return
       }
       if (!source.has(index) || superseeding(index)) {
-        await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
+        await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }), AbortSignal.timeout(SEND_TIMEOUT_MS))
         continue
       }
-      // one slot per stream at a time, granted in arrival order: peers take
-      // turns. The slot covers reading, hashing and queueing the block, not
-      // waiting for a slow reader to drain it, so a peer that reads nothing
-      // cannot hold slots (and it is cut off after SEND_TIMEOUT_MS).
-      const release = await slots.acquire()
-      let needsDrain: boolean
-      try {
-        let data: Uint8Array
-        try {
-          data = await source.readChunk(index)
-        } catch (err) {
-          log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
-          await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }), AbortSignal.timeout(SEND_TIMEOUT_MS))
-          continue
-        }
-        if (stream.status !== 'open') break
-        needsDrain = !stream.send(frame(encodeXfer({ type: XferMessage.Type.BLOCK, index, data })))
-        sent.record(index, peerKey)
-        stats.onUploaded(peer, data.byteLength)
-      } finally {
-        release()
-      }
-      if (needsDrain) {
-        try {
-          await stream.onDrain({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
-        } catch (err) {
-          throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer read nothing for ${SEND_TIMEOUT_MS / 1000} s`, { cause: err })
-        }
-      }
+      const job = serveOne(index).catch(err => { failure ??= err })
+      working.add(job)
+      void job.finally(() => { working.delete(job); notify() })
     }
-    await reader
     if (stream.status === 'open') await stream.close()
   } finally {
     unsubscribe()
     leave()
+  }
+}
+
+/**
+ * Frames of a stream delivered by event: the first one awaited (HELLO), the
+ * rest handed to `onMessage` as they arrive. A throwing handler or a bad frame
+ * aborts the stream and is kept in `error`.
+ */
+class FrameInbox {
+  onMessage?: (bytes: Uint8Array | Uint8ArrayList) => void
+  onChange?: () => void
+  error?: unknown
+  ended = false
+  private readonly early: Array<Uint8Array | Uint8ArrayList> = []
+  private waiter?: (frame: Uint8Array | Uint8ArrayList | undefined) => void
+
+  constructor (private readonly stream: Stream) {
+    readFramesByEvent(stream, MAX_XFER_FRAME_BYTES, {
+      onFrame: (f) => {
+        if (this.waiter !== undefined) { const w = this.waiter; this.waiter = undefined; w(f); return }
+        if (this.onMessage === undefined) { this.early.push(f); return }
+        this.deliver(f)
+      },
+      onEnd: (err) => {
+        this.ended = true
+        if (err !== undefined) this.error ??= err
+        const w = this.waiter
+        this.waiter = undefined
+        w?.(undefined)
+        this.onChange?.()
+      }
+    })
+  }
+
+  /** The next frame, or undefined when the stream ended; aborts the stream on timeout. */
+  async next (timeoutMs: number, what: string): Promise<Uint8Array | Uint8ArrayList | undefined> {
+    const queued = this.early.shift()
+    if (queued !== undefined) return queued
+    if (this.ended) { if (this.error !== undefined) throw this.error; return undefined }
+    let timer: NodeJS.Timeout | undefined
+    try {
+      return await new Promise((resolve, reject) => {
+        this.waiter = resolve
+        timer = setTimeout(() => {
+          this.waiter = undefined
+          const err = new ShoalError(ErrorCode.PROTOCOL_ERROR, `timed out after ${timeoutMs} ms waiting for ${what}`)
+          this.stream.abort(err)
+          reject(err)
+        }, timeoutMs)
+      })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private deliver (f: Uint8Array | Uint8ArrayList): void {
+    try {
+      this.onMessage?.(f)
+    } catch (err) {
+      this.error ??= err
+      abortStream(this.stream, err)
+      this.onChange?.()
+    }
+  }
+
+  set handler (fn: (bytes: Uint8Array | Uint8ArrayList) => void) {
+    this.onMessage = fn
+    for (const f of this.early.splice(0)) this.deliver(f)
   }
 }

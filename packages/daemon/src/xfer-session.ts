@@ -1,6 +1,6 @@
 import { logger } from '@libp2p/logger'
 import {
-  Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, decodeXfer, encodeXfer
+  Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, decodeBlockFrame, decodeXfer, encodeXfer
 } from '@shoal/protocol'
 import type { CID } from '@shoal/protocol'
 import type { PeerId, Stream } from '@libp2p/interface'
@@ -9,13 +9,14 @@ import {
   MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, WINDOW_SECONDS
 } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
-import { abortStream, framesOf, nextFrame, sendFrame } from './stream-io.js'
+import { abortStream, readFramesByEvent, sendFrame } from './stream-io.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 const log = logger('shoal:xfer:session')
 
 /** What a session reports to the download that owns it. */
 export interface SessionEvents {
-  onBlock(session: PeerSession, index: number, data: Uint8Array): void
+  onBlock(session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void
   onNotFound(session: PeerSession, index: number): void
   /** The peer gained chunk `index`, or everything ('all'). */
   onHave(session: PeerSession, index: number | 'all', previous?: Bitfield): void
@@ -64,10 +65,27 @@ export class PeerSession {
   static async open (node: ShoalLibp2p, peer: PeerId, cid: CID, layout: { chunkCount: number, manifest: { chunkSize: number } }, events: SessionEvents, signal?: AbortSignal): Promise<PeerSession | undefined> {
     const dialSignal = signal !== undefined ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS)
     const stream = await node.dialProtocol(peer, XFER_PROTOCOL, { signal: dialSignal })
+    // frames are read by event from the start; the first answers HELLO
+    let session: PeerSession | undefined
+    let answer: ((f: Uint8Array | Uint8ArrayList | undefined, err?: unknown) => void) | undefined
+    const early: Array<Uint8Array | Uint8ArrayList> = []
+    readFramesByEvent(stream, MAX_XFER_FRAME_BYTES, {
+      onFrame: (f) => {
+        if (answer !== undefined) { const a = answer; answer = undefined; a(f); return }
+        if (session === undefined) { early.push(f); return }
+        session.handle(f)
+      },
+      onEnd: (err) => {
+        if (answer !== undefined) { const a = answer; answer = undefined; a(undefined, err); return }
+        session?.ended(err)
+      }
+    })
     try {
       await sendFrame(stream, encodeXfer({ type: XferMessage.Type.HELLO, root: cid.bytes }), dialSignal)
-      const frames = framesOf(stream, MAX_XFER_FRAME_BYTES)
-      const first = await nextFrame(frames, stream, HELLO_TIMEOUT_MS, 'the answer to HELLO')
+      const first = await new Promise<Uint8Array | Uint8ArrayList | undefined>((resolve, reject) => {
+        const timer = setTimeout(() => { answer = undefined; reject(new ShoalError(ErrorCode.PROTOCOL_ERROR, `no answer to HELLO within ${HELLO_TIMEOUT_MS} ms`)) }, HELLO_TIMEOUT_MS)
+        answer = (f, err) => { clearTimeout(timer); if (err !== undefined) reject(err); else resolve(f) }
+      })
       if (first === undefined) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'peer closed the stream after HELLO')
       const msg = decodeXfer(first)
       let holdings: 'all' | Bitfield
@@ -81,8 +99,8 @@ export class PeerSession {
       } else {
         throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HAVE_ALL or BITFIELD after HELLO, got ${msg.type}`)
       }
-      const session = new PeerSession(peer, stream, layout.chunkCount, layout.manifest.chunkSize, holdings, events)
-      session.readLoop(frames)
+      session = new PeerSession(peer, stream, layout.chunkCount, layout.manifest.chunkSize, holdings, events)
+      for (const f of early.splice(0)) session.handle(f)
       return session
     } catch (err) {
       abortStream(stream, err)
@@ -169,54 +187,66 @@ export class PeerSession {
     this.score++
   }
 
-  private readLoop (frames: AsyncGenerator<Uint8Array>): void {
-    void (async () => {
-      try {
-        for await (const bytes of frames) {
-          if (this.closed) return
-          this.lastActivityAt = Date.now()
-          const msg = decodeXfer(bytes)
-          const index = msg.index
-          switch (msg.type) {
-            case XferMessage.Type.BLOCK:
-            case XferMessage.Type.NOT_FOUND:
-              if (index === undefined || index >= this.chunkCount) {
-                throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `${msg.type} for chunk ${String(index)} out of range`)
-              }
-              if (!this.inflight.delete(index)) break // cancelled or unasked: ignore
-              if (msg.type === XferMessage.Type.BLOCK) {
-                this.measure(msg.data.byteLength)
-                this.events.onBlock(this, index, msg.data)
-              } else {
-                this.events.onNotFound(this, index)
-              }
-              break
-            case XferMessage.Type.HAVE:
-              if (index === undefined || index >= this.chunkCount) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `HAVE for chunk ${String(index)} out of range`)
-              if (this.holdings !== 'all' && this.holdings.set(index)) this.events.onHave(this, index)
-              break
-            case XferMessage.Type.HAVE_ALL:
-              if (this.holdings !== 'all') {
-                const previous = this.holdings
-                this.holdings = 'all'
-                this.events.onHave(this, 'all', previous)
-              }
-              break
-            case XferMessage.Type.PEERS:
-              this.events.onPeers(this, msg.peers)
-              break
-            case XferMessage.Type.ERROR:
-              throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer reported: ${msg.message.slice(0, 200)}`)
-            default:
-              throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `unexpected ${msg.type} from the serving side`)
-          }
+  /** One frame from the peer. */
+  private handle (bytes: Uint8Array | Uint8ArrayList): void {
+    if (this.closed) return
+    try {
+      this.lastActivityAt = Date.now()
+      // blocks are most of the traffic: read them in place, without joining their pieces
+      const block = bytes instanceof Uint8Array ? undefined : decodeBlockFrame(bytes)
+      if (block !== undefined) {
+        if (block.index >= this.chunkCount) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `BLOCK for chunk ${block.index} out of range`)
+        if (this.inflight.delete(block.index)) {
+          this.measure(block.data.byteLength)
+          this.events.onBlock(this, block.index, block.data)
         }
-        this.close()
-      } catch (err) {
-        log('session with %p failed: %e', this.peer, err)
-        this.close(err)
+        return
       }
-    })()
+      const msg = decodeXfer(bytes)
+      const index = msg.index
+      switch (msg.type) {
+        case XferMessage.Type.BLOCK:
+        case XferMessage.Type.NOT_FOUND:
+          if (index === undefined || index >= this.chunkCount) {
+            throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `${msg.type} for chunk ${String(index)} out of range`)
+          }
+          if (!this.inflight.delete(index)) break // cancelled or unasked: ignore
+          if (msg.type === XferMessage.Type.BLOCK) {
+            this.measure(msg.data.byteLength)
+            this.events.onBlock(this, index, msg.data)
+          } else {
+            this.events.onNotFound(this, index)
+          }
+          break
+        case XferMessage.Type.HAVE:
+          if (index === undefined || index >= this.chunkCount) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `HAVE for chunk ${String(index)} out of range`)
+          if (this.holdings !== 'all' && this.holdings.set(index)) this.events.onHave(this, index)
+          break
+        case XferMessage.Type.HAVE_ALL:
+          if (this.holdings !== 'all') {
+            const previous = this.holdings
+            this.holdings = 'all'
+            this.events.onHave(this, 'all', previous)
+          }
+          break
+        case XferMessage.Type.PEERS:
+          this.events.onPeers(this, msg.peers)
+          break
+        case XferMessage.Type.ERROR:
+          throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer reported: ${msg.message.slice(0, 200)}`)
+        default:
+          throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `unexpected ${msg.type} from the serving side`)
+      }
+    } catch (err) {
+      log('session with %p failed: %e', this.peer, err)
+      this.close(err)
+    }
+  }
+
+  /** The stream ended (cleanly, or with an error). */
+  private ended (err?: unknown): void {
+    if (err !== undefined) log('session with %p ended: %e', this.peer, err)
+    this.close(err)
   }
 }
 

@@ -32,6 +32,14 @@ export class Bitfield {
     return true
   }
 
+  /** Clear bit `index`; returns true when it was set before. */
+  clear (index: number): boolean {
+    if (!this.has(index)) return false
+    this.bytes[index >> 3] = (this.bytes[index >> 3] as number) & ~(0x80 >> (index & 7))
+    this.setCount--
+    return true
+  }
+
   /** How many bits are set. */
   get count (): number {
     return this.setCount

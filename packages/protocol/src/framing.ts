@@ -17,37 +17,69 @@ export function frame (bytes: Uint8Array): Uint8ArrayList {
 }
 
 /**
+ * Push-based frame splitter: feed it bytes as they arrive (e.g. from a
+ * stream's 'message' events), get back the complete frames. The declared
+ * length is checked against `maxFrameBytes` before anything is buffered for
+ * it; FRAME_TOO_LARGE / PROTOCOL_ERROR are thrown from `push` or `end`.
+ */
+export class FrameDecoder {
+  private readonly buffer = new Uint8ArrayList()
+  private readonly maxFrameBytes: number
+  private want = -1 // length of the frame being read, or -1 while reading a prefix
+
+  constructor (maxFrameBytes: number) {
+    this.maxFrameBytes = maxFrameBytes
+  }
+
+  /**
+   * Add bytes; calls `onFrame` for every frame they complete, in order. A bad
+   * prefix throws after the frames before it have been delivered.
+   */
+  push (chunk: Uint8Array | Uint8ArrayList, onFrame: (frame: Uint8ArrayList) => void): void {
+    this.buffer.append(chunk)
+    while (true) {
+      if (this.want < 0) {
+        const prefix = readPrefix(this.buffer, this.maxFrameBytes)
+        if (prefix === undefined) break
+        this.buffer.consume(prefix.bytes)
+        this.want = prefix.length
+      }
+      if (this.buffer.byteLength < this.want) break
+      const frame = this.buffer.sublist(0, this.want)
+      this.buffer.consume(this.want)
+      this.want = -1
+      onFrame(frame)
+    }
+  }
+
+  /** The input ended: throws PROTOCOL_ERROR when it ended inside a frame. */
+  end (): void {
+    if (this.want >= 0 || this.buffer.byteLength > 0) {
+      throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'stream ended in the middle of a frame')
+    }
+  }
+}
+
+/**
  * Split a byte stream into length-prefixed frames (unsigned varint length,
- * shortest encoding only). The declared length is checked against
- * `maxFrameBytes` before anything is buffered for it. Throws FRAME_TOO_LARGE
- * for an oversized frame, PROTOCOL_ERROR for a malformed prefix or a stream
- * that ends inside a frame.
+ * shortest encoding only). See FrameDecoder for the checks.
  */
 export async function * readFrames (
   source: AsyncIterable<Uint8Array | Uint8ArrayList> | Iterable<Uint8Array | Uint8ArrayList>,
   maxFrameBytes: number
 ): AsyncGenerator<Uint8ArrayList, void, undefined> {
-  const buffer = new Uint8ArrayList()
-  let want = -1 // length of the frame being read, or -1 while reading a prefix
+  const decoder = new FrameDecoder(maxFrameBytes)
   for await (const chunk of source) {
-    buffer.append(chunk)
-    while (true) {
-      if (want < 0) {
-        const prefix = readPrefix(buffer, maxFrameBytes)
-        if (prefix === undefined) break
-        buffer.consume(prefix.bytes)
-        want = prefix.length
-      }
-      if (buffer.byteLength < want) break
-      const frameBytes = buffer.sublist(0, want)
-      buffer.consume(want)
-      want = -1
-      yield frameBytes
+    const batch: Uint8ArrayList[] = []
+    try {
+      decoder.push(chunk, f => { batch.push(f) })
+    } catch (err) {
+      yield * batch
+      throw err
     }
+    yield * batch
   }
-  if (want >= 0 || buffer.byteLength > 0) {
-    throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'stream ended in the middle of a frame')
-  }
+  decoder.end()
 }
 
 /** Parse a varint prefix at the start of `buffer`; undefined when incomplete. */

@@ -1,4 +1,4 @@
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { MAX_CHUNK_SIZE, MAX_PEX_PEERS } from './constants.js'
 import { ErrorCode, ShoalError } from './errors.js'
 import { ManifestRequest, ManifestResponse } from './pb/manifest.js'
@@ -86,4 +86,62 @@ export function decodeManifestResponse (bytes: Uint8Array | Uint8ArrayList): Man
   } catch (err) {
     throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'bad manifest response', { cause: err })
   }
+}
+
+/**
+ * A complete BLOCK frame (length prefix + XferMessage) that references `data`
+ * instead of copying it: the same bytes XferMessage.encode would produce
+ * (fields type=BLOCK, index, data, in field order) for non-empty data.
+ */
+export function encodeBlockFrame (index: number, data: Uint8Array): Uint8ArrayList {
+  const header: number[] = [0x08, 6, 0x18]
+  pushVarint(header, index)
+  header.push(0x22)
+  pushVarint(header, data.byteLength)
+  const prefix: number[] = []
+  pushVarint(prefix, header.length + data.byteLength)
+  return new Uint8ArrayList(Uint8Array.from([...prefix, ...header]), data)
+}
+
+function pushVarint (out: number[], value: number): void {
+  let n = value
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80)
+    n = Math.floor(n / 128)
+  }
+  out.push(n)
+}
+
+/**
+ * Fast path for the receiver: if `frame` (one xfer message, without its
+ * length prefix) is a BLOCK laid out as encodeBlockFrame writes it (type,
+ * index, data, nothing else), return the index and the data as a view of the
+ * frame's pieces, without copying. Anything else returns undefined: decode it
+ * with decodeXfer.
+ */
+export function decodeBlockFrame (frame: Uint8ArrayList): { index: number, data: Uint8ArrayList } | undefined {
+  if (frame.byteLength < 5 || frame.get(0) !== 0x08 || frame.get(1) !== 6 || frame.get(2) !== 0x18) return undefined
+  let pos = 3
+  const index = readVarint(frame, pos)
+  if (index === undefined || index.value > 0xffffffff) return undefined
+  pos += index.bytes
+  if (pos >= frame.byteLength || frame.get(pos) !== 0x22) return undefined
+  pos++
+  const length = readVarint(frame, pos)
+  if (length === undefined) return undefined
+  pos += length.bytes
+  if (pos + length.value !== frame.byteLength || length.value === 0 || length.value > MAX_CHUNK_SIZE) return undefined
+  return { index: index.value, data: frame.sublist(pos) }
+}
+
+function readVarint (list: Uint8ArrayList, at: number): { value: number, bytes: number } | undefined {
+  let value = 0
+  let scale = 1
+  for (let i = 0; i < 5 && at + i < list.byteLength; i++) {
+    const byte = list.get(at + i)
+    value += (byte & 0x7f) * scale
+    scale *= 128
+    if ((byte & 0x80) === 0) return { value, bytes: i + 1 }
+  }
+  return undefined
 }

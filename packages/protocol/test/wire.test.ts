@@ -181,3 +181,49 @@ describe('peer exchange messages', () => {
     expect(() => decodeXfer(encodeXfer({ type: XferMessage.Type.PEERS, peers }))).toThrow(expect.objectContaining({ code: 'PROTOCOL_ERROR' }))
   })
 })
+
+describe('encodeBlockFrame (zero-copy BLOCK)', () => {
+  it('gives exactly the bytes of frame(encodeXfer(BLOCK)) for indexes and sizes that change the varints', async () => {
+    const { encodeBlockFrame, encodeXfer, frame, XferMessage } = await import('../src/index.js')
+    for (const index of [0, 1, 127, 128, 16_383, 16_384, 2 ** 32 - 1]) {
+      for (const size of [1, 127, 128, 300_000, 1024 * 1024, 4 * 1024 * 1024]) {
+        const data = new Uint8Array(size).fill(index % 251)
+        const expected = frame(encodeXfer({ type: XferMessage.Type.BLOCK, index, data })).subarray()
+        expect(Buffer.compare(Buffer.from(encodeBlockFrame(index, data).subarray()), Buffer.from(expected))).toBe(0)
+      }
+    }
+  })
+})
+
+describe('decodeBlockFrame (zero-copy receive)', () => {
+  it('reads what encodeBlockFrame writes, as the same bytes decodeXfer sees, across piece boundaries', async () => {
+    const { encodeBlockFrame, decodeBlockFrame, decodeXfer, readFrames } = await import('../src/index.js')
+    for (const index of [0, 5, 300, 2 ** 32 - 1]) {
+      for (const size of [1, 1000, 1024 * 1024 + 3]) {
+        const data = Uint8Array.from({ length: size }, (_, i) => (i * 7 + index) & 0xff)
+        const whole = encodeBlockFrame(index, data).subarray()
+        // deliver in 100 KiB pieces, as a transport would
+        const pieces: Uint8Array[] = []
+        for (let i = 0; i < whole.byteLength; i += 100 * 1024) pieces.push(whole.subarray(i, i + 100 * 1024))
+        for await (const frame of readFrames(pieces, 8 * 1024 * 1024)) {
+          const fast = decodeBlockFrame(frame)
+          expect(fast?.index).toBe(index)
+          expect(Buffer.compare(Buffer.from(fast?.data.subarray() ?? []), Buffer.from(data))).toBe(0)
+          expect(decodeXfer(frame).index).toBe(index)
+        }
+      }
+    }
+  })
+
+  it('declines anything that is not exactly a BLOCK in that layout', async () => {
+    const { decodeBlockFrame, encodeXfer, XferMessage } = await import('../src/index.js')
+    const { Uint8ArrayList } = await import('uint8arraylist')
+    expect(decodeBlockFrame(new Uint8ArrayList(encodeXfer({ type: XferMessage.Type.REQUEST, index: 3 })))).toBeUndefined()
+    expect(decodeBlockFrame(new Uint8ArrayList(encodeXfer({ type: XferMessage.Type.HAVE, index: 3 })))).toBeUndefined()
+    // a BLOCK with a trailing extra field
+    const block = encodeXfer({ type: XferMessage.Type.BLOCK, index: 1, data: Uint8Array.of(1, 2) })
+    expect(decodeBlockFrame(new Uint8ArrayList(block, Uint8Array.of(0x2a, 0x01, 0x78)))).toBeUndefined()
+    // declared length longer than the frame
+    expect(decodeBlockFrame(new Uint8ArrayList(Uint8Array.of(0x08, 6, 0x18, 1, 0x22, 10, 1, 2)))).toBeUndefined()
+  })
+})
