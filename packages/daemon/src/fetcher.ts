@@ -110,6 +110,21 @@ export class Fetcher {
     const running = this.active.get(cidText)
     if (running !== undefined) return await this.attach(running, options)
     if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
+    // reject a bad output path before any network work
+    if (options.out !== undefined && options.out !== '' && !path.isAbsolute(options.out)) {
+      throw new ShoalError(ErrorCode.INVALID_PATH, `output path must be absolute: ${options.out}`)
+    }
+    try {
+      return await this.beginChecked(cid, cidText, hints, ticketName, options, emit)
+    } catch (err) {
+      if (options.signal?.aborted === true && !(err instanceof ShoalError)) {
+        throw new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept', { cause: err })
+      }
+      throw err
+    }
+  }
+
+  private async beginChecked (cid: CID, cidText: string, hints: ProviderHint[], ticketName: string | undefined, options: FetchOptions, emit: (e: FetchEvent) => void): Promise<DownloadResult> {
 
     const self = this.c.node.peerId
     const hinted: PeerId[] = []
@@ -191,6 +206,7 @@ export class Fetcher {
       part,
       finished: () => this.c.shares.lookup(cidText)
     })
+    if (have !== undefined) await download.verifyHeld()
     const listeners = new Set<(e: FetchEvent) => void>([emit])
     const tried = new Map<string, number>()
     const done = this.run(download, source, fetched, providers, tried, options.signal)
@@ -369,7 +385,9 @@ export class Fetcher {
       if (a.status === 'rejected') {
         errors.push((a.reason as Error)?.message ?? String(a.reason))
         if (isShoalErr(a.reason, ErrorCode.HASH_MISMATCH) || isShoalErr(a.reason, ErrorCode.INVALID_MANIFEST)) {
-          log.error('a peer sent a bad manifest for %s: %e', cid, a.reason)
+          const liar = candidates[answers.indexOf(a)]
+          log.error('peer %p sent a bad manifest for %s, banning it: %e', liar, cid, a.reason)
+          if (liar !== undefined) this.banned.add(liar.toString())
         }
         continue
       }

@@ -1,7 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper, removePublicAddressesMapper } from '@libp2p/kad-dht'
+import { kadDHT, removePrivateAddressesMapper, removePublicAddressesMapper } from '@libp2p/kad-dht'
 import type { KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
@@ -13,7 +13,8 @@ import { DHT_PROTOCOL, LAN_INBOUND_CONNECTIONS_PER_SECOND, LAN_MAX_PENDING_INBOU
 
 /**
  * `lan`: a private swarm on a LAN or one machine — DHT servers that keep
- * private and loopback addresses. `public`: kad-dht's own address filtering.
+ * private and loopback addresses (and drop public ones). `public`: the
+ * internet setting, kad-dht's default filtering (private addresses dropped).
  */
 export type NetworkMode = 'lan' | 'public'
 
@@ -68,7 +69,7 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
         protocol: DHT_PROTOCOL,
         // a node without public addresses would stay a client: nobody answers
         clientMode: false,
-        peerInfoMapper: lan ? removePublicAddressesMapper : passthroughMapper
+        peerInfoMapper: lan ? removePublicAddressesMapper : removePrivateAddressesMapper
       })
     }
   }) as unknown as ShoalLibp2p

@@ -2,9 +2,9 @@ import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LevelDatastore } from 'datastore-level'
 import {
-  ErrorCode, ShoalError, encodeTicket, parseContentId, MAX_TICKET_ADDRS
+  ErrorCode, ShoalError, chunkCountOf, encodeTicket, parseContentId, MAX_TICKET_ADDRS
 } from '@shoal/protocol'
-import type { ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult, TransferInfo } from '@shoal/protocol'
+import type { ChunkLayout, ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult, TransferInfo } from '@shoal/protocol'
 import { ControlServer } from './control-server.js'
 import type { ChunkSource } from './chunk-source.js'
 import { DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
@@ -20,7 +20,7 @@ import { Records } from './records.js'
 import { defaultRepoDir, openRepo } from './repo.js'
 import type { Repo } from './repo.js'
 import { ShareRegistry } from './share-registry.js'
-import type { FetchCallOptions, FetchResult, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
+import type { CatStream, FetchCallOptions, FetchResult, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
 import { Traffic } from './traffic.js'
 import { SentTracker, registerXferProtocol } from './xfer-server.js'
 
@@ -110,8 +110,9 @@ class ShoalNode implements Shoal {
       await datastore?.close().catch(() => {})
       await repo.close()
       if (err instanceof ShoalError) throw err
-      const code = (err as NodeJS.ErrnoException)?.code
-      if (code === 'EADDRINUSE') throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen: address already in use (${(err as Error).message})`, { cause: err })
+      const text = describeChain(err)
+      if (/EADDRINUSE|address already in use/i.test(text)) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen: address already in use (${this.options.listen?.join(', ') ?? 'configured listen address'})`, { cause: err })
+      if (/multiaddr|invalid address|could not listen|NoValidAddresses/i.test(text)) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen on ${this.options.listen?.join(', ') ?? 'the configured addresses'}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
       throw new ShoalError(ErrorCode.INTERNAL, `cannot start: ${(err as Error)?.message ?? String(err)}`, { cause: err })
     }
   }
@@ -141,7 +142,7 @@ class ShoalNode implements Shoal {
 
   async share (path: string, options: ShareOptions = {}): Promise<ShareResult> {
     const r = this.parts()
-    const { record } = await r.shares.addPath(path, options)
+    const { record } = await r.shares.addPath(path, { ...options, ...(this.options.chunkSize !== undefined ? { chunkSize: this.options.chunkSize } : {}) })
     r.discovery.announce(parseContentId(record.cid))
     return {
       cid: record.cid,
@@ -231,6 +232,30 @@ class ShoalNode implements Shoal {
     return { cid: parsed, removed: true }
   }
 
+  cat (cid: string, path?: string): CatStream {
+    const r = this.parts()
+    const id = parseContentId(cid).toString()
+    const source = r.shares.lookup(id)
+    if (source === undefined) {
+      if (r.shares.get(id)?.stale === true) throw new ShoalError(ErrorCode.NOT_FOUND, `share ${id} is stale: its files changed on disk since they were shared; share them again`)
+      if (r.fetcher.partialSource(id) !== undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `${id} is still downloading; cat it once the fetch is done`)
+      throw new ShoalError(ErrorCode.NOT_FOUND, `${id} is not shared or fetched by this node (shoal ls lists what it holds)`)
+    }
+    const { fileIndex, first, count } = fileOf(source.layout, id, path)
+    const file = source.layout.manifest.files[fileIndex] as { path: string, size: number }
+    const stillShared = (): boolean => r.shares.lookup(id) === source
+    return {
+      path: file.path,
+      size: file.size,
+      async * [Symbol.asyncIterator] () {
+        for (let index = first; index < first + count; index++) {
+          if (!stillShared()) throw new ShoalError(ErrorCode.NOT_FOUND, `${id} stopped being shared while it was read`)
+          yield await source.readChunk(index) // verified against its hash
+        }
+      }
+    }
+  }
+
   private ticketFor (cid: string, name: string): string {
     const r = this.parts()
     const addrs = r.node.getMultiaddrs()
@@ -245,6 +270,28 @@ class ShoalNode implements Shoal {
   }
 }
 
+/** The file `path` names in a share, and its chunk range; INVALID_PATH when there is none. */
+function fileOf (layout: ChunkLayout, cid: string, path: string | undefined): { fileIndex: number, first: number, count: number } {
+  const { kind, files, dirs, chunkSize } = layout.manifest
+  const given = path ?? ''
+  let fileIndex: number
+  if (kind === 'file') {
+    if (given !== '') throw new ShoalError(ErrorCode.INVALID_PATH, `${cid} is a single file, not a directory: omit the path`)
+    fileIndex = 0
+  } else {
+    const rel = given.replace(/^(\.\/)+/, '').replace(/\/+$/, '')
+    if (rel === '') throw new ShoalError(ErrorCode.INVALID_PATH, `${cid} is a directory of ${files.length} file(s): name the file to print${files[0] !== undefined ? `, e.g. ${files[0].path}` : ''}`)
+    fileIndex = files.findIndex(f => f.path === rel)
+    if (fileIndex < 0) {
+      const isDir = dirs.includes(rel) || files.some(f => f.path.startsWith(rel + '/'))
+      throw new ShoalError(ErrorCode.INVALID_PATH, isDir ? `"${rel}" is a directory in ${cid}: name a file in it` : `no file "${rel.slice(0, 200)}" in ${cid}`)
+    }
+  }
+  let first = 0
+  for (let i = 0; i < fileIndex; i++) first += chunkCountOf(files[i]?.size ?? 0, chunkSize)
+  return { fileIndex, first, count: chunkCountOf(files[fileIndex]?.size ?? 0, chunkSize) }
+}
+
 /**
  * Create a Shoal node (not started).
  *
@@ -257,4 +304,17 @@ class ShoalNode implements Shoal {
  */
 export async function createShoal (options: ShoalOptions = {}): Promise<Shoal> {
   return new ShoalNode(options)
+}
+
+/** The messages and codes of an error and its causes, for matching wrapped errors. */
+function describeChain (err: unknown): string {
+  const parts: string[] = []
+  let cur: unknown = err
+  for (let depth = 0; depth < 5 && cur !== undefined && cur !== null; depth++) {
+    const e = cur as { name?: string, code?: string, message?: string, cause?: unknown, errors?: unknown[] }
+    parts.push(`${e.name ?? ''} ${e.code ?? ''} ${e.message ?? String(cur)}`)
+    if (Array.isArray(e.errors)) for (const inner of e.errors) parts.push(describeChain(inner))
+    cur = e.cause
+  }
+  return parts.join(' | ')
 }

@@ -178,12 +178,21 @@ describe('a fetcher facing a lying provider', () => {
     const fake = encodeTicket({ cid: CID.parse(cid), peerId: liar.peerId.toString(), addrs: liar.getMultiaddrs().map(m => m.decapsulateCode(421).toString()) })
     await expect(fetcher.fetch(fake, { out: path.join(dir, 'from-liar.bin') })).rejects.toMatchObject({ code: 'NO_PROVIDERS', message: expect.stringMatching(/does not hash/) })
     await expect(fs.access(path.join(dir, 'from-liar.bin'))).rejects.toThrow()
+    // and the liar is banned: asked again, it is not even contacted
+    let asked = 0
+    await liar.unhandle(MANIFEST_PROTOCOL)
+    await liar.handle(MANIFEST_PROTOCOL, (stream: Stream) => { asked++; stream.abort(new Error('no')) })
+    await expect(fetcher.fetch(fake, { out: path.join(dir, 'from-liar.bin'), resolveTimeoutMs: 500 })).rejects.toMatchObject({ code: 'NO_PROVIDERS' })
+    expect(asked).toBe(0)
     await liar.unhandle(MANIFEST_PROTOCOL)
   })
 
   it('bans a provider whose chunk fails its hash and completes from honest peers', async () => {
-    // the liar relays the honest manifest but sends wrong block bytes; it also
-    // knows the honest node, so the DHT leads the fetcher there
+    // a fresh liar (the one above is banned for its manifest) relays the honest
+    // manifest but sends wrong block bytes; it also knows the honest node, so
+    // the DHT leads the fetcher there
+    await liar.stop()
+    liar = await startBareHost()
     const { requestManifestFrom } = await import('./relay.js')
     const manifestBytes = await requestManifestFrom(liar, honest, cid)
     await liar.handle(MANIFEST_PROTOCOL, (stream: Stream) => {

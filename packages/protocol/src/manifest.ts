@@ -65,7 +65,7 @@ export function validateManifest (manifest: Manifest): void {
   if (manifest.kind === 'file') {
     if (manifest.files.length !== 1 || manifest.dirs.length !== 0) fail('a file manifest holds exactly one file')
     const file = manifest.files[0]
-    if (file === undefined || file.path !== '') fail('a file manifest\'s file has an empty path')
+    if (file === undefined || file.path !== '') fail('the file of a file manifest must have an empty path')
   } else if (manifest.kind === 'dir') {
     for (const file of manifest.files) validateRelativePath(file.path)
     for (const dir of manifest.dirs) validateRelativePath(dir)

@@ -35,7 +35,11 @@ export function ancestorsOf (path: string): string[] {
   return out
 }
 
-/** Byte-wise (UTF-16 code unit) comparison used for canonical ordering. */
+/**
+ * Canonical path order: JavaScript string comparison, i.e. by UTF-16 code
+ * unit (not UTF-8 bytes; the two differ only for characters above U+FFFF vs
+ * U+E000–U+FFFF). Part of the content id: other implementations must match it.
+ */
 export function comparePaths (a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
