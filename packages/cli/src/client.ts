@@ -19,9 +19,8 @@ export class ControlClient {
   }
 
   /** A request whose reply is NDJSON: yields one object per line. */
-  async * stream<T> (method: string, path: string, body?: unknown): AsyncGenerator<T> {
-    const res = await this.send(method, path, body)
-    if ((res.statusCode ?? 500) >= 400) throw errorFrom(parseJson(await readAll(res)), res.statusCode ?? 500)
+  async * stream<T> (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): AsyncGenerator<T> {
+    const res = await this.open(method, path, body, headers)
     let buffered = ''
     for await (const chunk of res) {
       buffered += (chunk as Buffer).toString('utf8')
@@ -35,14 +34,25 @@ export class ControlClient {
     if (buffered.trim() !== '') yield parseJson(buffered) as T
   }
 
-  private async send (method: string, path: string, body?: unknown): Promise<http.IncomingMessage> {
+  /**
+   * A request whose reply the caller reads itself (bytes, NDJSON): resolves
+   * with the response once its status is known; 4xx/5xx become the typed error.
+   * Destroy the response to stop early: the daemon notices and stops sending.
+   */
+  async open (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
+    const res = await this.send(method, path, body, headers)
+    if ((res.statusCode ?? 500) >= 400) throw errorFrom(parseJson(await readAll(res)), res.statusCode ?? 500)
+    return res
+  }
+
+  private async send (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     return await new Promise((resolve, reject) => {
       const req = http.request({
         socketPath: this.socketPath,
         path,
         method,
-        headers: payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}
+        headers: payload !== undefined ? { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : headers
       }, resolve)
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {

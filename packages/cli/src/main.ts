@@ -4,6 +4,8 @@ import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { GlobalArgs } from './context.js'
 import { repoDirOf } from './context.js'
 import { ExitCode, exitCodeFor } from './exit-codes.js'
+import { catCommand } from './commands/cat.js'
+import { configCommand } from './commands/config.js'
 import { daemonCommand } from './commands/daemon.js'
 import { fetchCommand } from './commands/fetch.js'
 import { connectCommand, lsCommand, peersCommand, statusCommand, stopCommand, unshareCommand } from './commands/info.js'
@@ -32,6 +34,14 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
     .command(lsCommand)
     .command(unshareCommand)
     .command(stopCommand)
+    .command(catCommand)
+    .command(configCommand)
+    .completion('completion', 'Print a shell completion script (bash; zsh when $SHELL is zsh)')
+    .example('$0 daemon', 'start a node (repo ~/.shoal)')
+    .example('$0 share ./photos', 'share a directory; prints a ticket')
+    .example('$0 fetch shoal1... -o ~/Downloads/', 'download by ticket')
+    .example('$0 cat bafy... notes.txt | less', 'read a shared or fetched file')
+    .example('$0 completion >> ~/.bashrc', 'tab completion (zsh: >> ~/.zshrc)')
     .demandCommand(1, 'name a command (see shoal --help)')
     .strict()
     .recommendCommands()

@@ -2,12 +2,15 @@ import fs from 'node:fs/promises'
 import http from 'node:http'
 import { logger } from '@libp2p/logger'
 import {
-  ControlRoute, ErrorCode, MAX_CONTROL_BODY_BYTES, ShoalError, decodeTicket, isTicket, parseContentId
+  ControlRoute, ErrorCode, MAX_CONTROL_BODY_BYTES, NDJSON_CONTENT_TYPE, ShoalError, decodeTicket, isTicket, parseContentId
 } from '@shoal/protocol'
-import type { ConnectRequest, FetchEvent, FetchRequest, ShareRequest } from '@shoal/protocol'
+import type { ConnectRequest, FetchEvent, FetchRequest, ShareEvent, ShareRequest } from '@shoal/protocol'
 import type { Shoal } from './shoal-types.js'
 
 const log = logger('shoal:control')
+
+/** At most one hashing event per this many ms (the last one is always sent). */
+const SHARE_PROGRESS_INTERVAL_MS = 100
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, params: string[]) => Promise<unknown>
 
@@ -84,9 +87,10 @@ export class ControlServer {
       { method: 'POST', pattern: route(ControlRoute.connect), body: parseConnect, handler: async (_q, _r, body) => await s.connect((body as ConnectRequest).addr) },
       { method: 'GET', pattern: route(ControlRoute.ls), handler: async () => await s.list() },
       { method: 'GET', pattern: route(ControlRoute.shares), handler: async () => ({ shares: (await s.list()).shares }) },
-      { method: 'POST', pattern: route(ControlRoute.shares), body: parseShare, handler: async (_q, _r, body) => await s.share((body as ShareRequest).path) },
+      { method: 'POST', pattern: route(ControlRoute.shares), body: parseShare, handler: async (req, res, body) => await this.share(req, res, body as ShareRequest) },
       { method: 'DELETE', pattern: new RegExp(`^${ControlRoute.shares}/([^/]+)$`), handler: async (_q, _r, _b, params) => await s.unshare(decodeURIComponent(params[0] ?? '')) },
       { method: 'POST', pattern: route(ControlRoute.fetch), body: parseFetch, handler: async (req, res, body) => { await this.streamFetch(req, res, body as FetchRequest) } },
+      { method: 'GET', pattern: new RegExp(`^${ControlRoute.cat}/([^/]+)$`), handler: async (req, res, _b, params) => { await this.streamCat(req, res, decodeURIComponent(params[0] ?? '')) } },
       { method: 'POST', pattern: route(ControlRoute.stop), handler: async () => { setImmediate(this.onStop); return { stopping: true } } }
     ]
   }
@@ -147,6 +151,82 @@ export class ControlServer {
     res.end()
     void req
   }
+
+  /**
+   * Share a path: one JSON ShareResult, or with `accept: application/x-ndjson`
+   * hashing progress events, then `done` (or `error`). Failures before the
+   * first event still get a 4xx; a client that goes away cancels the hashing.
+   */
+  private async share (req: http.IncomingMessage, res: http.ServerResponse, body: ShareRequest): Promise<unknown> {
+    if (!(req.headers.accept ?? '').includes(NDJSON_CONTENT_TYPE)) return await this.shoal.share(body.path)
+    const cancel = new AbortController()
+    res.once('close', () => { if (!res.writableFinished) cancel.abort(new ShoalError(ErrorCode.ABORTED, 'share cancelled: the client went away')) })
+    const write = (e: ShareEvent): void => {
+      if (!res.headersSent) res.writeHead(200, { 'content-type': NDJSON_CONTENT_TYPE, 'cache-control': 'no-store' })
+      if (!res.writableEnded && !res.destroyed) res.write(JSON.stringify(e) + '\n')
+    }
+    let lastSent = 0
+    try {
+      const result = await this.shoal.share(body.path, {
+        signal: cancel.signal,
+        onProgress: ({ hashedBytes, totalBytes, files }) => {
+          const now = Date.now()
+          if (hashedBytes < totalBytes && now - lastSent < SHARE_PROGRESS_INTERVAL_MS) return
+          lastSent = now
+          write({ type: 'hashing', hashedBytes, totalBytes, files })
+        }
+      })
+      write({ type: 'done', ...result })
+    } catch (err) {
+      if (!res.headersSent) throw err // nothing streamed yet: an ordinary 4xx/5xx reply
+      const e = toShoalError(err)
+      if (e.code === ErrorCode.INTERNAL) log.error('share failed: %e', err)
+      write({ type: 'error', error: e.toJSON() })
+    }
+    res.end()
+  }
+
+  /**
+   * Stream one file of a share through its verified reader, with backpressure.
+   * Errors up to the first chunk get a 4xx; later ones cut the reply short of
+   * its content-length, which every HTTP client reports as a failure.
+   */
+  private async streamCat (req: http.IncomingMessage, res: http.ServerResponse, cid: string): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://shoal').searchParams.get('path') ?? undefined
+    const file = this.shoal.cat(cid, path)
+    const chunks = file[Symbol.asyncIterator]()
+    let gone = false
+    res.once('close', () => { gone = true })
+    try {
+      let next = await chunks.next()
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.size), 'cache-control': 'no-store' })
+      while (next.done !== true) {
+        // the client went away (`shoal cat … | head -c 10`): stop reading
+        if (gone) return
+        if (!res.write(next.value)) await drained(res, () => gone)
+        if (gone) return
+        next = await chunks.next()
+      }
+      res.end()
+    } catch (err) {
+      if (!res.headersSent) throw err
+      const e = toShoalError(err)
+      log.error('cat of %s stopped after the reply began: %s', cid, e.message)
+      res.destroy()
+    } finally {
+      await chunks.return?.()
+    }
+  }
+}
+
+/** Resolves when `res` can take more data, or is gone. */
+async function drained (res: http.ServerResponse, gone: () => boolean): Promise<void> {
+  if (gone()) return
+  await new Promise<void>(resolve => {
+    const done = (): void => { res.off('drain', done); res.off('close', done); resolve() }
+    res.on('drain', done)
+    res.on('close', done)
+  })
 }
 
 function route (path: string): RegExp {

@@ -54,6 +54,14 @@ export interface FetchResult {
   seconds: number
 }
 
+/** One file of a share, as verified chunks; iterate it once. */
+export interface CatStream extends AsyncIterable<Uint8Array> {
+  /** The file's path inside the share ('' for a file share). */
+  readonly path: string
+  /** Its size in bytes: the sum of the chunks' lengths. */
+  readonly size: number
+}
+
 /** A running Shoal node. The control API exposes exactly these operations. */
 export interface Shoal {
   /** This node's peer id. */
@@ -72,6 +80,14 @@ export interface Shoal {
   connect(addr: string): Promise<ConnectResult>
   list(): Promise<ListResult>
   unshare(cid: string): Promise<UnshareResult>
+  /**
+   * The bytes of one file of a share this node holds (shared or fetched),
+   * chunk by chunk, each verified against its hash as it is read: never the
+   * whole file in memory. `path` names the file inside a directory share and
+   * must be omitted for a file share. Checks the id and path at once: throws
+   * INVALID_ID, NOT_FOUND (not held, or stale) or INVALID_PATH.
+   */
+  cat(cid: string, path?: string): CatStream
   /** Listen addresses including the /p2p/ suffix. */
   addrs(): string[]
 }

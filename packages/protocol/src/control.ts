@@ -2,7 +2,7 @@
  * Control API types: HTTP/1.1 + JSON over `<repo>/shoal.sock`, routes under /v1/.
  * The embedding API (`createShoal`) returns the same shapes.
  */
-import type { ErrorCode } from './errors.js'
+import { ErrorCode, ShoalError } from './errors.js'
 
 /** Name of the control socket inside the repo. */
 export const CONTROL_SOCKET_NAME = 'shoal.sock'
@@ -16,7 +16,16 @@ export const ControlRoute = {
   shares: '/v1/shares',
   ls: '/v1/ls',
   fetch: '/v1/fetch',
-  stop: '/v1/stop'
+  stop: '/v1/stop',
+  /**
+   * GET /v1/cat/<cid>[?path=<relative path>] streams the bytes of one file of a
+   * share this node holds (shared or fetched), every chunk verified against its
+   * hash, as `application/octet-stream` with a content-length. A directory share
+   * needs `path`; a file share takes none. Unknown id: 404 NOT_FOUND; a bad path:
+   * 400 INVALID_PATH. A failure after the reply began cuts the connection short
+   * of the content-length, so a client never mistakes a partial file for a whole one.
+   */
+  cat: '/v1/cat'
 } as const
 
 /** Error body of every 4xx/5xx reply. */
@@ -135,4 +144,64 @@ export interface StopResult {
 export interface UnshareResult {
   cid: string
   removed: true
+}
+
+/** Content type of the streaming replies (fetch, share with progress). */
+export const NDJSON_CONTENT_TYPE = 'application/x-ndjson'
+
+/**
+ * NDJSON events of POST /v1/shares when the request has
+ * `accept: application/x-ndjson`: hashing progress, then `done` with the
+ * ShareResult, or `error`. Without that header the reply is one ShareResult.
+ */
+export type ShareEvent =
+  | { type: 'hashing', hashedBytes: number, totalBytes: number, files: number }
+  | ({ type: 'done' } & ShareResult)
+  | { type: 'error', error: { code: ErrorCode, message: string } }
+
+/**
+ * `<repo>/config.json`: written by `shoal config`, read by the daemon when it
+ * starts; flags and embedding options override it.
+ */
+export interface RepoConfig {
+  listen?: string[]
+  bootstrap?: string[]
+  mdns?: boolean
+  network?: 'lan' | 'public'
+}
+
+/** The name of the config file inside the repo. */
+export const REPO_CONFIG_FILE = 'config.json'
+
+export type RepoConfigKey = keyof RepoConfig
+
+const isMultiaddrList = (v: unknown): boolean =>
+  Array.isArray(v) && v.every(x => typeof x === 'string' && x.startsWith('/') && x.length > 1 && x.length < 1024)
+
+/** Every config key: what kind of value it holds and what it must be. */
+export const REPO_CONFIG_KEYS: Record<RepoConfigKey, { kind: 'list' | 'boolean' | 'choice', expected: string, check: (value: unknown) => boolean }> = {
+  listen: { kind: 'list', expected: 'a list of multiaddr strings', check: isMultiaddrList },
+  bootstrap: { kind: 'list', expected: 'a list of multiaddr strings', check: isMultiaddrList },
+  mdns: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
+  network: { kind: 'choice', expected: '"lan" or "public"', check: v => v === 'lan' || v === 'public' }
+}
+
+/** True when `key` is a config key. */
+export function isRepoConfigKey (key: unknown): key is RepoConfigKey {
+  return typeof key === 'string' && Object.prototype.hasOwnProperty.call(REPO_CONFIG_KEYS, key)
+}
+
+/** Check a parsed config.json; throws REPO_INVALID naming `where` and the bad key. */
+export function validateConfig (raw: unknown, where: string): RepoConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ShoalError(ErrorCode.REPO_INVALID, `${where} must hold a JSON object`)
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(raw)) {
+    if (!isRepoConfigKey(key)) throw new ShoalError(ErrorCode.REPO_INVALID, `${where}: unknown key "${key}" (known: ${Object.keys(REPO_CONFIG_KEYS).join(', ')})`)
+    const spec = REPO_CONFIG_KEYS[key]
+    if (!spec.check(value)) throw new ShoalError(ErrorCode.REPO_INVALID, `${where}: "${key}" must be ${spec.expected}`)
+    out[key] = value
+  }
+  return out as RepoConfig
 }

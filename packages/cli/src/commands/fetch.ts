@@ -32,33 +32,31 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       ? process.cwd() + path.sep
       : path.resolve(args.output) + (/[/\\]$/.test(args.output) ? path.sep : '')
     const events = clientOf(args).stream<FetchEvent>('POST', ControlRoute.fetch, { id: args.id, out, force: args.force, ...(args.timeout !== undefined ? { timeout: args.timeout } : {}) })
-    let lastLineLength = 0
+    const line = output.statusLine()
     let done: Extract<FetchEvent, { type: 'done' }> | undefined
-    for await (const event of events) {
-      if (output.json) output.data(event)
-      switch (event.type) {
-        case 'resolving':
-          if (output.interactive) output.info(`looking for ${event.cid} (${event.providers} candidate peer${event.providers === 1 ? '' : 's'})`)
-          break
-        case 'manifest':
-          if (output.interactive) output.info(`fetching ${event.name}: ${event.kind === 'dir' ? `${event.files} files, ` : ''}${formatBytes(event.size)} in ${event.chunks} chunks -> ${event.path}`)
-          break
-        case 'progress':
-          if (output.interactive) {
-            const line = progressLine(event.received, event.size, event.rate, event.peers)
-            process.stderr.write('\r' + line.padEnd(lastLineLength))
-            lastLineLength = line.length
-          }
-          break
-        case 'done':
-          done = event
-          break
-        case 'error':
-          if (lastLineLength > 0) process.stderr.write('\n')
-          throw new ShoalError(event.error.code, event.error.message)
+    try {
+      for await (const event of events) {
+        if (output.json) output.data(event)
+        switch (event.type) {
+          case 'resolving':
+            if (output.interactive) output.info(`looking for ${event.cid} (${event.providers} candidate peer${event.providers === 1 ? '' : 's'})`)
+            break
+          case 'manifest':
+            if (output.interactive) output.info(`fetching ${event.name}: ${event.kind === 'dir' ? `${event.files} files, ` : ''}${formatBytes(event.size)} in ${event.chunks} chunks -> ${event.path}`)
+            break
+          case 'progress':
+            line?.update(progressLine(event.received, event.size, event.rate, event.peers))
+            break
+          case 'done':
+            done = event
+            break
+          case 'error':
+            throw new ShoalError(event.error.code, event.error.message)
+        }
       }
+    } finally {
+      line?.finish()
     }
-    if (lastLineLength > 0) process.stderr.write('\n')
     if (done === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'the daemon closed the fetch stream before it finished (did it stop?)')
     if (!output.json) {
       const rate = done.seconds > 0 ? done.size / done.seconds : 0

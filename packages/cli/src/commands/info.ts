@@ -8,7 +8,9 @@ import { formatBytes, formatDuration, formatRate } from '../format.js'
 export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'status',
   describe: 'Show the daemon: peer id, addresses, connections, shares, transfers',
-  builder: (y: Argv<GlobalArgs>) => y.example('$0 status --json', 'machine-readable'),
+  builder: (y: Argv<GlobalArgs>) => y
+    .example('$0 status', 'peer id, addresses, peers, shares, traffic, transfers')
+    .example('$0 status --json', 'machine-readable'),
   handler: async (args) => {
     const output = outputOf(args)
     const s = await clientOf(args).call<StatusInfo>('GET', ControlRoute.status)
@@ -31,6 +33,9 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
 export const peersCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'peers',
   describe: 'List connected peers',
+  builder: (y: Argv<GlobalArgs>) => y
+    .example('$0 peers', 'peer id, direction, traffic and address of each')
+    .example('$0 peers --json', '{"peers": [...]}'),
   handler: async (args) => {
     const output = outputOf(args)
     const { peers } = await clientOf(args).call<{ peers: PeerInfo[] }>('GET', ControlRoute.peers)
@@ -61,6 +66,9 @@ export const connectCommand: CommandModule<GlobalArgs, ConnectArgs> = {
 export const lsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'ls',
   describe: 'List shares and downloads',
+  builder: (y: Argv<GlobalArgs>) => y
+    .example('$0 ls', 'content id, origin, size and path of each')
+    .example('$0 ls --json', '{"shares": [...], "downloads": [...]}'),
   handler: async (args) => {
     const output = outputOf(args)
     const result = await clientOf(args).call<ListResult>('GET', ControlRoute.ls)
@@ -82,7 +90,9 @@ interface UnshareArgs extends GlobalArgs { id: string }
 export const unshareCommand: CommandModule<GlobalArgs, UnshareArgs> = {
   command: 'unshare <id>',
   describe: 'Stop sharing a content id (the files stay where they are)',
-  builder: (y: Argv<GlobalArgs>) => y.positional('id', { type: 'string', demandOption: true, describe: 'Content id' }) as Argv<UnshareArgs>,
+  builder: (y: Argv<GlobalArgs>) => y
+    .positional('id', { type: 'string', demandOption: true, describe: 'Content id' })
+    .example('$0 unshare bafy...', 'stop serving it; `shoal ls` shows the ids') as Argv<UnshareArgs>,
   handler: async (args) => {
     const output = outputOf(args)
     const cid = parseContentId(args.id).toString()
@@ -95,6 +105,8 @@ export const unshareCommand: CommandModule<GlobalArgs, UnshareArgs> = {
 export const stopCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'stop',
   describe: 'Stop the daemon gracefully (progress of downloads is kept)',
+  builder: (y: Argv<GlobalArgs>) => y
+    .example('$0 stop --repo /tmp/a', 'stop the daemon of repo /tmp/a'),
   handler: async (args) => {
     const output = outputOf(args)
     const result = await clientOf(args).call<StopResult>('POST', ControlRoute.stop)

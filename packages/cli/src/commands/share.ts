@@ -1,10 +1,11 @@
 import path from 'node:path'
 import type { Argv, CommandModule } from 'yargs'
-import type { ShareResult } from '@shoal/protocol'
-import { ControlRoute } from '@shoal/protocol'
-import type { GlobalArgs } from '../context.js'
+import type { ShareEvent, ShareResult } from '@shoal/protocol'
+import { ControlRoute, ErrorCode, NDJSON_CONTENT_TYPE, ShoalError } from '@shoal/protocol'
+import type { ControlClient } from '../client.js'
+import type { GlobalArgs, Output } from '../context.js'
 import { clientOf, outputOf } from '../context.js'
-import { formatBytes } from '../format.js'
+import { formatBytes, hashingLine, showsHashing } from '../format.js'
 
 interface ShareArgs extends GlobalArgs {
   path: string
@@ -20,14 +21,43 @@ export const shareCommand: CommandModule<GlobalArgs, ShareArgs> = {
   handler: async (args) => {
     const output = outputOf(args)
     const abs = path.resolve(args.path)
-    if (output.interactive) process.stderr.write(`hashing ${abs}...\n`)
-    const result = await clientOf(args).call<ShareResult>('POST', ControlRoute.shares, { path: abs })
+    const client = clientOf(args)
+    // on a terminal, ask for hashing progress; otherwise one plain reply
+    const result = output.interactive
+      ? await shareWithProgress(client, abs, output)
+      : await client.call<ShareResult>('POST', ControlRoute.shares, { path: abs })
     if (output.json) { output.data(result); return }
-    output.out(`shared ${result.name} (${result.kind === 'dir' ? `${result.files} files, ` : ''}${formatBytes(result.size)}, ${result.chunks} chunks)`)
-    output.out(`content id: ${result.cid}`)
-    output.out(`ticket:     ${result.ticket}`)
+    for (const line of renderShare(result)) output.out(line)
     output.info('')
     output.info('on another machine, run:')
     output.info(`  shoal fetch ${result.ticket}`)
   }
+}
+
+/** What `share` prints on stdout. */
+export function renderShare (result: ShareResult): string[] {
+  return [
+    `shared ${result.name} (${result.kind === 'dir' ? `${result.files} files, ` : ''}${formatBytes(result.size)}, ${result.chunks} chunks)`,
+    `content id: ${result.cid}`,
+    `ticket:     ${result.ticket}`
+  ]
+}
+
+async function shareWithProgress (client: ControlClient, abs: string, output: Output): Promise<ShareResult> {
+  const line = output.statusLine()
+  try {
+    for await (const event of client.stream<ShareEvent>('POST', ControlRoute.shares, { path: abs }, { accept: NDJSON_CONTENT_TYPE })) {
+      if (event.type === 'hashing') {
+        if (showsHashing(event.totalBytes)) line?.update(hashingLine(event.hashedBytes, event.totalBytes))
+      } else if (event.type === 'done') {
+        const { type: _type, ...result } = event
+        return result
+      } else {
+        throw new ShoalError(event.error.code, event.error.message)
+      }
+    }
+  } finally {
+    line?.clear()
+  }
+  throw new ShoalError(ErrorCode.INTERNAL, 'the daemon closed the share stream before it finished (did it stop?)')
 }

@@ -1,0 +1,67 @@
+import type { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { Argv, CommandModule } from 'yargs'
+import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isTicket, parseContentId } from '@shoal/protocol'
+import type { GlobalArgs } from '../context.js'
+import { clientOf } from '../context.js'
+
+interface CatArgs extends GlobalArgs {
+  id: string
+  path?: string
+}
+
+export const catCommand: CommandModule<GlobalArgs, CatArgs> = {
+  command: 'cat <id> [path]',
+  describe: 'Write a file of a share this node holds (shared or fetched) to stdout, verified chunk by chunk',
+  builder: (y: Argv<GlobalArgs>) => y
+    .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...)' })
+    .positional('path', { type: 'string', describe: 'File inside a directory share (required for a directory, omitted for a file)' })
+    .example('$0 cat bafy... > copy.mp4', 'the bytes of a single-file share')
+    .example('$0 cat bafy... docs/readme.txt | less', 'one file of a directory share')
+    .example('$0 cat bafy... | head -c 100', 'stops reading early; the daemon stops too') as Argv<CatArgs>,
+  handler: async (args) => {
+    // a typo fails at once (exit 2), daemon or not; a ticket stands for its content id
+    const cid = isTicket(args.id) ? decodeTicket(args.id).cid.toString() : parseContentId(args.id).toString()
+    const query = args.path !== undefined ? `?path=${encodeURIComponent(args.path)}` : ''
+    const res = await clientOf(args).open('GET', `${ControlRoute.cat}/${encodeURIComponent(cid)}${query}`)
+    const expected = Number(res.headers['content-length'] ?? NaN)
+    const { bytes, readerGone } = await copyOut(res, process.stdout)
+    if (readerGone) return // `| head -c 10`: the reader has what it wanted
+    if (Number.isFinite(expected) && bytes !== expected) throw cutShort(cid, bytes, expected)
+  }
+}
+
+/**
+ * Copy `source` to `out` with backpressure, without ending `out`. A reader
+ * that goes away (EPIPE) is not an error: the copy stops and `source` is
+ * destroyed, which tells the daemon to stop reading.
+ */
+export async function copyOut (source: Readable, out: Writable): Promise<{ bytes: number, readerGone: boolean }> {
+  let bytes = 0
+  // errors while copying reach the pipeline; a late one (EPIPE after the
+  // pipeline let go of `out`) must not crash the process with a stack trace
+  out.on('error', () => {})
+  try {
+    await pipeline(source, async function * (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        bytes += chunk.byteLength
+        yield chunk
+      }
+    }, out, { end: false })
+    return { bytes, readerGone: false }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
+      source.destroy()
+      return { bytes, readerGone: true }
+    }
+    // the daemon cut the reply short: it could not read or verify the rest
+    if (source.errored !== null || (err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as Error).message === 'aborted') {
+      return { bytes, readerGone: false }
+    }
+    throw err
+  }
+}
+
+function cutShort (cid: string, bytes: number, expected: number): ShoalError {
+  return new ShoalError(ErrorCode.IO_ERROR, `the daemon stopped sending ${cid} after ${bytes} of ${expected} bytes (did the file change on disk, or the daemon stop? see \`shoal ls\`)`)
+}
