@@ -4,6 +4,7 @@ import { logger } from '@libp2p/logger'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Bitfield, ChunkLayout } from '@shoal/protocol'
 import { MAX_OPEN_FILES_PER_SOURCE, STAT_CHECK_INTERVAL_MS } from './constants.js'
+import { FileHandleCache } from './file-handles.js'
 import { chunkMatches } from './hashing.js'
 import { readFully } from './manifest-builder.js'
 import type { FileStamp } from './records.js'
@@ -29,9 +30,6 @@ export interface ChunkSource {
   subscribe(listener: (index: number | 'all') => void): () => void
   close(): Promise<void>
 }
-
-/** An open file of a share: the handle, how many reads use it, when its stamp was last checked. */
-interface OpenSource { handle: Promise<fs.FileHandle>, users: number, checkedAt: number }
 
 export interface FileSourceInit {
   cid: string
@@ -59,7 +57,9 @@ export class FileSource implements ChunkSource {
   private readonly root: string
   private readonly stamps: FileStamp[]
   private readonly onStale: (reason: string) => void
-  private readonly handles = new Map<number, OpenSource>()
+  private readonly handles = new FileHandleCache(MAX_OPEN_FILES_PER_SOURCE, async p => await fs.open(p, 'r'))
+  /** per file: when its size and mtime were last checked */
+  private readonly checkedAt = new Map<number, number>()
   private stale = false
 
   constructor (init: FileSourceInit) {
@@ -94,25 +94,27 @@ export class FileSource implements ChunkSource {
     const file = this.layout.manifest.files[loc.fileIndex]
     if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
     const filePath = this.pathOf(file.path)
-    const entry = await this.acquire(loc.fileIndex, filePath)
     const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
     try {
-      const handle = await entry.handle
-      // size/mtime catch most changes cheaply (checked at most every
-      // STAT_CHECK_INTERVAL_MS); the hash below is what guarantees the bytes
-      const stamp = this.stamps[loc.fileIndex]
-      const now = Date.now()
-      if (stamp !== undefined && now - entry.checkedAt > STAT_CHECK_INTERVAL_MS) {
-        const st = await handle.stat()
-        if (st.size !== stamp.size || st.mtimeMs !== stamp.mtimeMs) {
-          this.markStale(`${filePath} changed on disk (size or modification time)`)
-          throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} changed on disk`)
+      await this.handles.use(loc.fileIndex, filePath, async handle => {
+        // size/mtime catch most changes cheaply (checked at most every
+        // STAT_CHECK_INTERVAL_MS); the hash below is what guarantees the bytes
+        const stamp = this.stamps[loc.fileIndex]
+        const now = Date.now()
+        if (stamp !== undefined && now - (this.checkedAt.get(loc.fileIndex) ?? 0) > STAT_CHECK_INTERVAL_MS) {
+          const st = await handle.stat()
+          if (st.size !== stamp.size || st.mtimeMs !== stamp.mtimeMs) {
+            this.markStale(`${filePath} changed on disk (size or modification time)`)
+            throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} changed on disk`)
+          }
+          this.checkedAt.set(loc.fileIndex, now)
         }
-        entry.checkedAt = now
-      }
-      await readFully(handle, buffer, loc.length, loc.offset, filePath)
-    } finally {
-      entry.users--
+        await readFully(handle, buffer, loc.length, loc.offset, filePath)
+      })
+    } catch (err) {
+      if (err instanceof ShoalError) throw err
+      this.markStale(`${filePath} cannot be opened: ${(err as Error).message}`)
+      throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} cannot be read`, { cause: err })
     }
     if (!(chunkMatches(this.layout, index, buffer))) {
       this.markStale(`chunk ${index} of ${filePath} no longer matches its hash`)
@@ -122,43 +124,11 @@ export class FileSource implements ChunkSource {
   }
 
   async close (): Promise<void> {
-    const entries = [...this.handles.values()]
-    this.handles.clear()
-    await Promise.allSettled(entries.map(async e => { await (await e.handle).close() }))
+    await this.handles.close()
   }
 
   private pathOf (rel: string): string {
     return this.layout.manifest.kind === 'file' ? this.root : path.join(this.root, ...rel.split('/'))
-  }
-
-  /** An open handle for file `fileIndex`, counted as in use until the caller decrements `users`. */
-  private async acquire (fileIndex: number, filePath: string): Promise<OpenSource> {
-    let entry = this.handles.get(fileIndex)
-    if (entry === undefined) {
-      this.evictIdle()
-      entry = { handle: fs.open(filePath, 'r'), users: 0, checkedAt: 0 }
-      this.handles.set(fileIndex, entry)
-    }
-    entry.users++
-    try {
-      await entry.handle
-    } catch (err) {
-      entry.users--
-      this.handles.delete(fileIndex)
-      this.markStale(`${filePath} cannot be opened: ${(err as Error).message}`)
-      throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} cannot be read`, { cause: err })
-    }
-    return entry
-  }
-
-  /** Keep at most MAX_OPEN_FILES_PER_SOURCE handles: close the oldest idle ones. */
-  private evictIdle (): void {
-    for (const [key, entry] of this.handles) {
-      if (this.handles.size < MAX_OPEN_FILES_PER_SOURCE) return
-      if (entry.users > 0) continue
-      this.handles.delete(key)
-      entry.handle.then(async h => { await h.close() }, () => {})
-    }
   }
 
   private markStale (reason: string): void {

@@ -3,13 +3,12 @@ import path from 'node:path'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout } from '@shoal/protocol'
 import { fsError } from './fs-errors.js'
+import { FileHandleCache } from './file-handles.js'
 import { readFully } from './manifest-builder.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Open handles kept at once while downloading a many-file share. */
 const MAX_OPEN_PART_FILES = 64
-
-interface OpenFile { handle: Promise<fs.FileHandle>, users: number }
 
 /**
  * The bytes of a download in progress: `<out>.part` (a file, or a directory
@@ -19,7 +18,7 @@ interface OpenFile { handle: Promise<fs.FileHandle>, users: number }
 export class PartFiles {
   readonly partPath: string
   private readonly layout: ChunkLayout
-  private readonly open = new Map<number, OpenFile>()
+  private readonly handles = new FileHandleCache(MAX_OPEN_PART_FILES, openForWrite)
 
   constructor (partPath: string, layout: ChunkLayout) {
     this.partPath = partPath
@@ -64,20 +63,18 @@ export class PartFiles {
     const file = this.layout.manifest.files[loc.fileIndex]
     if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
     const filePath = this.pathOf(file.path)
-    const entry = await this.acquire(loc.fileIndex, filePath)
     try {
-      const handle = await entry.handle
-      let pieces = data instanceof Uint8Array ? [data] : [...data]
-      let position = loc.offset
-      while (pieces.length > 0) {
-        const { bytesWritten } = await handle.writev(pieces, position)
-        position += bytesWritten
-        pieces = dropWritten(pieces, bytesWritten)
-      }
+      await this.handles.use(loc.fileIndex, filePath, async handle => {
+        let pieces = data instanceof Uint8Array ? [data] : [...data]
+        let position = loc.offset
+        while (pieces.length > 0) {
+          const { bytesWritten } = await handle.writev(pieces, position)
+          position += bytesWritten
+          pieces = dropWritten(pieces, bytesWritten)
+        }
+      })
     } catch (err) {
       throw fsError(err, 'cannot write', filePath)
-    } finally {
-      entry.users--
     }
   }
 
@@ -87,12 +84,11 @@ export class PartFiles {
     const file = this.layout.manifest.files[loc.fileIndex]
     if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
     const filePath = this.pathOf(file.path)
-    const entry = await this.acquire(loc.fileIndex, filePath)
     const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
     try {
-      await readFully(await entry.handle, buffer, loc.length, loc.offset, filePath)
-    } finally {
-      entry.users--
+      await this.handles.use(loc.fileIndex, filePath, async handle => { await readFully(handle, buffer, loc.length, loc.offset, filePath) })
+    } catch (err) {
+      throw fsError(err, 'cannot read', filePath)
     }
     return buffer
   }
@@ -114,40 +110,11 @@ export class PartFiles {
   }
 
   async close (): Promise<void> {
-    const entries = [...this.open.values()]
-    this.open.clear()
-    await Promise.allSettled(entries.map(async e => { await (await e.handle).close() }))
+    await this.handles.close()
   }
 
   private pathOf (rel: string): string {
     return this.layout.manifest.kind === 'file' ? this.partPath : path.join(this.partPath, ...rel.split('/'))
-  }
-
-  private async acquire (fileIndex: number, filePath: string): Promise<OpenFile> {
-    let entry = this.open.get(fileIndex)
-    if (entry === undefined) {
-      await this.evictIdle()
-      entry = { handle: openForWrite(filePath), users: 0 }
-      this.open.set(fileIndex, entry)
-    }
-    entry.users++
-    try {
-      await entry.handle
-    } catch (err) {
-      entry.users--
-      this.open.delete(fileIndex)
-      throw fsError(err, 'cannot open', filePath)
-    }
-    return entry
-  }
-
-  private async evictIdle (): Promise<void> {
-    for (const [key, entry] of this.open) {
-      if (this.open.size < MAX_OPEN_PART_FILES) return
-      if (entry.users > 0) continue
-      this.open.delete(key)
-      await (await entry.handle).close()
-    }
   }
 }
 
