@@ -26,6 +26,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     const { createShoal } = await import('@shoal/daemon')
     let stopRequested: () => void = () => {}
     const stopped = new Promise<void>(resolve => { stopRequested = resolve })
+    let peerEvents: Array<{ type: string, peerId: string }> | undefined = []
     const shoal = await createShoal({
       repo: repoDirOf(args),
       ...(args.listen !== undefined ? { listen: args.listen } : {}),
@@ -34,7 +35,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       ...(args.network !== undefined ? { network: args.network } : {}),
       controlSocket: true,
       // --json: one line per peer event, for scripts that wait on the swarm
-      ...(output.json ? { onPeerEvent: (e: { type: string, peerId: string }) => { output.data({ event: e.type, peerId: e.peerId }) } } : {}),
+      ...(output.json ? { onPeerEvent: (e: { type: string, peerId: string }) => { if (peerEvents === undefined) output.data({ event: e.type, peerId: e.peerId }); else peerEvents.push(e) } } : {}),
       onStopRequested: () => { stopRequested() }
     })
     await shoal.start()
@@ -45,6 +46,9 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     const status = await shoal.status()
     if (output.json) {
       output.data({ event: 'ready', peerId: status.peerId, addrs: status.addrs, repo: status.repo })
+      // peer events that happened while starting (bootstrap) come after 'ready'
+      for (const e of peerEvents ?? []) output.data({ event: e.type, peerId: e.peerId })
+      peerEvents = undefined
     } else {
       output.out(`shoal daemon ready`)
       output.out(`  peer id: ${status.peerId}`)
