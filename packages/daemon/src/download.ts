@@ -42,7 +42,8 @@ export interface DownloadInit {
  * One download: schedules chunk requests across peer sessions (rarest first,
  * per-peer windows sized to measured rates, end-game duplicates, timeouts with
  * backoff), verifies every chunk against the manifest, writes it into the part
- * files, and makes progress durable in the order data → sync → bitfield.
+ * files, and records a chunk in the persisted bitfield only after its write
+ * completed (resume re-verifies what the bitfield claims).
  */
 export class Download implements SessionEvents {
   readonly record: DownloadRecord

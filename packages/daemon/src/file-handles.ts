@@ -20,11 +20,13 @@ export class FileHandleCache {
   async use<T> (key: number, path: string, fn: (handle: fs.FileHandle) => Promise<T>): Promise<T> {
     let entry = this.entries.get(key)
     if (entry === undefined) {
-      await this.evictIdle()
-      entry = { handle: this.openFile(path), users: 0 }
+      // registered before any await: a concurrent use() of the same file shares it
+      entry = { handle: this.openFile(path), users: 1 }
       this.entries.set(key, entry)
+      void this.evictIdle()
+    } else {
+      entry.users++
     }
-    entry.users++
     try {
       let handle: fs.FileHandle
       try {

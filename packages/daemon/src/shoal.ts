@@ -112,7 +112,7 @@ class ShoalNode implements Shoal {
       if (err instanceof ShoalError) throw err
       const text = describeChain(err)
       if (/EADDRINUSE|address already in use/i.test(text)) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen: address already in use (${this.options.listen?.join(', ') ?? 'configured listen address'})`, { cause: err })
-      if (/multiaddr|invalid address|could not listen|NoValidAddresses/i.test(text)) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen on ${this.options.listen?.join(', ') ?? 'the configured addresses'}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+      if (/multiaddr|invalid address|could not listen|failed to be listened on|NoValidAddresses|listen/i.test(text)) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen on ${this.options.listen?.join(', ') ?? 'the configured addresses'}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
       throw new ShoalError(ErrorCode.INTERNAL, `cannot start: ${(err as Error)?.message ?? String(err)}`, { cause: err })
     }
   }
@@ -125,8 +125,9 @@ class ShoalNode implements Shoal {
   private async doStop (): Promise<void> {
     const r = this.running
     if (r === undefined) return
-    await r.control?.stop().catch(err => { log.error('control stop: %e', err) })
+    // downloads first, so running `shoal fetch` clients get their ABORTED event over the socket
     await r.fetcher.stop()
+    await r.control?.stop().catch(err => { log.error('control stop: %e', err) })
     r.discovery.stop()
     try { await r.node.stop() } catch (err) { log.error('libp2p stop: %e', err) }
     await r.shares.close()

@@ -42,9 +42,9 @@ export function abortStream (stream: Stream, err: unknown): void {
 }
 
 export interface FrameHandlers {
-  /** One complete frame. Throwing aborts the stream with that error. */
+  /** One complete frame. Throwing ends reading with that error (see onEnd). */
   onFrame(frame: Uint8ArrayList): void
-  /** Called once: the peer ended its side cleanly (no error) or the stream failed. */
+  /** Called once: the peer ended its side cleanly (no error), the stream failed, or the input was bad; the owner aborts. */
   onEnd(err?: unknown): void
 }
 
@@ -72,7 +72,7 @@ export function readFramesByEvent (stream: Stream, maxFrameBytes: number, handle
     try {
       decoder.push(evt.data, frame => { if (!ended) handlers.onFrame(frame) })
     } catch (err) {
-      abortStream(stream, err)
+      // the owner decides: it may tell the peer why (ERROR) before aborting
       finish(err)
     }
   }

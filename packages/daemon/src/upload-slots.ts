@@ -1,7 +1,8 @@
 /**
- * A fixed number of upload slots granted first come, first served. Each xfer
- * stream holds at most one slot at a time, so peers take turns: one fast
- * requester cannot starve the others.
+ * A fixed number of upload slots granted first come, first served. A slot
+ * covers reading, hashing and queueing one block; an xfer stream asks for at
+ * most STREAM_CONCURRENCY at once and waits in line like everyone else, so
+ * peers take turns and one fast requester cannot starve the others.
  */
 export class UploadSlots {
   private free: number

@@ -271,7 +271,7 @@ class FrameInbox {
     if (this.ended) { if (this.error !== undefined) throw this.error; return undefined }
     let timer: NodeJS.Timeout | undefined
     try {
-      return await new Promise((resolve, reject) => {
+      const got = await new Promise<Uint8Array | Uint8ArrayList | undefined>((resolve, reject) => {
         this.waiter = resolve
         timer = setTimeout(() => {
           this.waiter = undefined
@@ -280,6 +280,8 @@ class FrameInbox {
           reject(err)
         }, timeoutMs)
       })
+      if (got === undefined && this.error !== undefined) throw this.error
+      return got
     } finally {
       clearTimeout(timer)
     }
@@ -289,8 +291,8 @@ class FrameInbox {
     try {
       this.onMessage?.(f)
     } catch (err) {
+      // the serve loop throws it; the handler sends ERROR, then aborts
       this.error ??= err
-      abortStream(this.stream, err)
       this.onChange?.()
     }
   }
