@@ -6,7 +6,9 @@
  * it has every byte, so the sender's clock covers the whole transfer.
  *
  *   tsx bench/raw-peer.ts receive            → prints {"addr": ...}
- *   tsx bench/raw-peer.ts send ADDR BYTES    → prints {"bytes", "seconds"}
+ *   tsx bench/raw-peer.ts send ADDR BYTES    → prints {"bytes", "seconds", "cpuSeconds"}
+ *
+ * cpuSeconds: the sender's own CPU time (user + system) over the same span.
  */
 import '../packages/daemon/dist/polyfill.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -47,6 +49,7 @@ if (role === 'receive') {
   const stream = await node.dialProtocol(multiaddr(addr ?? ''), PROTOCOL)
   const block = new Uint8Array(1024 * 1024).fill(7)
   const started = process.hrtime.bigint()
+  const cpuStart = process.cpuUsage()
   const done = new Promise<void>(resolve => { stream.addEventListener('message', () => { resolve() }, { once: true }) })
   const head = new Uint8Array(8)
   new DataView(head.buffer).setBigUint64(0, BigInt(total))
@@ -58,7 +61,8 @@ if (role === 'receive') {
   }
   await done
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  console.log(JSON.stringify({ bytes: total, seconds }))
+  const cpu = process.cpuUsage(cpuStart)
+  console.log(JSON.stringify({ bytes: total, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 }))
   await node.stop()
   process.exit(0)
 } else {
