@@ -110,7 +110,7 @@ export class Discovery {
         if (provider.id.equals(this.node.peerId) || seen.has(provider.id.toString())) continue
         seen.add(provider.id.toString())
         if (provider.multiaddrs.length > 0) {
-          await this.node.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(() => {})
+          await this.node.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(err => { log('cannot store addresses of %p: %e', provider.id, err) })
         }
         yield provider.id
       }

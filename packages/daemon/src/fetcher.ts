@@ -224,7 +224,7 @@ export class Fetcher {
     } catch (err) {
       const error = err instanceof ShoalError ? err : new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
       // stopped with the daemon: stays 'active' and resumes at the next start
-      if (!this.stopping) await this.c.records.putDownload({ ...record, state: 'failed', error: error.toJSON() }).catch(() => {})
+      if (!this.stopping) await this.c.records.putDownload({ ...record, state: 'failed', error: error.toJSON() }).catch(e => { log.error('cannot record that %s failed: %e', cidText, e) })
       throw error
     } finally {
       clearInterval(progressTimer)

@@ -8,7 +8,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { ChunkSource } from './chunk-source.js'
 import { MANIFEST_TIMEOUT_MS, MAX_INBOUND_MANIFEST_STREAMS } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
-import { abortStream, framesOf, nextFrame, sendFrame } from './stream-io.js'
+import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
 
 const log = logger('shoal:manifest')
 
@@ -28,8 +28,7 @@ export async function registerManifestProtocol (node: ShoalLibp2p, lookup: Sourc
 }
 
 async function serveManifest (stream: Stream, lookup: SourceLookup): Promise<void> {
-  const frames = framesOf(stream, MAX_REQUEST_BYTES)
-  const first = await nextFrame(frames, stream, MANIFEST_TIMEOUT_MS, 'a manifest request')
+  const first = await new FrameInbox(stream, MAX_REQUEST_BYTES).next(MANIFEST_TIMEOUT_MS, 'a manifest request')
   if (first === undefined) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'stream ended before the request')
   const req = decodeManifestRequest(first)
   let response: ManifestResponse
@@ -62,8 +61,7 @@ export async function requestManifest (node: ShoalLibp2p, peer: PeerId, cid: CID
   const stream = await node.dialProtocol(peer, MANIFEST_PROTOCOL, { signal: opSignal })
   try {
     await sendFrame(stream, ManifestRequest.encode({ root: cid.bytes }), opSignal)
-    const frames = framesOf(stream, MAX_MANIFEST_FRAME_BYTES)
-    const reply = await nextFrame(frames, stream, MANIFEST_TIMEOUT_MS, 'the manifest')
+    const reply = await new FrameInbox(stream, MAX_MANIFEST_FRAME_BYTES).next(MANIFEST_TIMEOUT_MS, 'the manifest')
     if (reply === undefined) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'peer closed the stream without a manifest')
     const res = decodeManifestResponse(reply)
     await stream.close().catch(() => {})

@@ -1,4 +1,4 @@
-import { ErrorCode, FrameDecoder, ShoalError, frame, readFrames } from '@shoal/protocol'
+import { ErrorCode, FrameDecoder, ShoalError, frame } from '@shoal/protocol'
 import type { Stream, StreamMessageEvent } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -7,31 +7,6 @@ export async function sendFrame (stream: Stream, bytes: Uint8Array, signal?: Abo
   if (stream.status !== 'open') throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'stream closed')
   if (!stream.send(frame(bytes))) {
     await stream.onDrain(signal !== undefined ? { signal } : undefined)
-  }
-}
-
-/** Frames of a stream, each checked against `maxFrameBytes` before allocation. */
-export function framesOf (stream: Stream, maxFrameBytes: number): AsyncGenerator<Uint8Array> {
-  return (async function * () {
-    for await (const f of readFrames(stream, maxFrameBytes)) yield f.subarray()
-  })()
-}
-
-/** The next frame, or undefined at end of stream; aborts the stream on timeout. */
-export async function nextFrame (frames: AsyncGenerator<Uint8Array>, stream: Stream, timeoutMs: number, what: string): Promise<Uint8Array | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      const err = new ShoalError(ErrorCode.PROTOCOL_ERROR, `timed out after ${timeoutMs} ms waiting for ${what}`)
-      stream.abort(err)
-      reject(err)
-    }, timeoutMs)
-  })
-  try {
-    const result = await Promise.race([frames.next(), timeout])
-    return result.done === true ? undefined : result.value
-  } finally {
-    clearTimeout(timer)
   }
 }
 
@@ -93,4 +68,77 @@ export function readFramesByEvent (stream: Stream, maxFrameBytes: number, handle
   stream.addEventListener('end', onEndEvent)
   stream.addEventListener('close', onClose)
   if (stream.readableEnded) onEndEvent()
+}
+
+/**
+ * The one frame reader for Shoal's streams, on 'message' events: the first
+ * frames can be awaited one by one with a timeout (HELLO, a request, a
+ * reply); once `handler` is set, every frame goes to it as it arrives.
+ * Errors (bad framing, a throwing handler, a failed stream) end reading and
+ * are kept in `error`; `onChange` fires then and at a clean end. The owner
+ * aborts the stream, after telling the peer why if it wants to.
+ */
+export class FrameInbox {
+  onChange?: () => void
+  error?: unknown
+  ended = false
+  private onMessage?: (bytes: Uint8ArrayList) => void
+  private readonly early: Uint8ArrayList[] = []
+  private waiter?: (frame: Uint8ArrayList | undefined) => void
+
+  constructor (private readonly stream: Stream, maxFrameBytes: number) {
+    readFramesByEvent(stream, maxFrameBytes, {
+      onFrame: (f) => {
+        if (this.waiter !== undefined) { const w = this.waiter; this.waiter = undefined; w(f); return }
+        if (this.onMessage === undefined) { this.early.push(f); return }
+        this.deliver(f)
+      },
+      onEnd: (err) => {
+        this.ended = true
+        if (err !== undefined) this.error ??= err
+        const w = this.waiter
+        this.waiter = undefined
+        w?.(undefined)
+        this.onChange?.()
+      }
+    })
+  }
+
+  /** The next frame, or undefined when the stream ended cleanly; aborts the stream on timeout. */
+  async next (timeoutMs: number, what: string): Promise<Uint8ArrayList | undefined> {
+    const queued = this.early.shift()
+    if (queued !== undefined) return queued
+    if (this.ended) { if (this.error !== undefined) throw this.error; return undefined }
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const got = await new Promise<Uint8ArrayList | undefined>((resolve, reject) => {
+        this.waiter = resolve
+        timer = setTimeout(() => {
+          this.waiter = undefined
+          const err = new ShoalError(ErrorCode.PROTOCOL_ERROR, `timed out after ${timeoutMs} ms waiting for ${what}`)
+          this.stream.abort(err)
+          reject(err)
+        }, timeoutMs)
+      })
+      if (got === undefined && this.error !== undefined) throw this.error
+      return got
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** From now on, hand every frame (those already queued first) to `fn`. */
+  set handler (fn: (bytes: Uint8ArrayList) => void) {
+    this.onMessage = fn
+    for (const f of this.early.splice(0)) this.deliver(f)
+  }
+
+  private deliver (f: Uint8ArrayList): void {
+    try {
+      this.onMessage?.(f)
+    } catch (err) {
+      this.error ??= err
+      this.onChange?.()
+    }
+  }
 }

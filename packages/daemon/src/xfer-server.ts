@@ -7,8 +7,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import type { SourceLookup } from './manifest-protocol.js'
-import { abortStream, readFramesByEvent, sendFrame } from './stream-io.js'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
 import type { PeerExchange } from './peer-exchange.js'
 import type { UploadSlots } from './upload-slots.js'
 
@@ -88,7 +87,7 @@ export async function registerXferProtocol (node: ShoalLibp2p, components: XferS
  * may wait; more is a protocol error.
  */
 async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, pex, sentTracker }: XferServerComponents): Promise<void> {
-  const input = new FrameInbox(stream)
+  const input = new FrameInbox(stream, MAX_XFER_FRAME_BYTES)
   const first = await input.next(HELLO_TIMEOUT_MS, 'HELLO')
   if (first === undefined) {
     // the peer closed without a HELLO: close ours too, or it waits for the inactivity timeout
@@ -230,75 +229,5 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   } finally {
     unsubscribe()
     leave()
-  }
-}
-
-/**
- * Frames of a stream delivered by event: the first one awaited (HELLO), the
- * rest handed to `onMessage` as they arrive. A throwing handler or a bad frame
- * aborts the stream and is kept in `error`.
- */
-class FrameInbox {
-  onMessage?: (bytes: Uint8Array | Uint8ArrayList) => void
-  onChange?: () => void
-  error?: unknown
-  ended = false
-  private readonly early: Array<Uint8Array | Uint8ArrayList> = []
-  private waiter?: (frame: Uint8Array | Uint8ArrayList | undefined) => void
-
-  constructor (private readonly stream: Stream) {
-    readFramesByEvent(stream, MAX_XFER_FRAME_BYTES, {
-      onFrame: (f) => {
-        if (this.waiter !== undefined) { const w = this.waiter; this.waiter = undefined; w(f); return }
-        if (this.onMessage === undefined) { this.early.push(f); return }
-        this.deliver(f)
-      },
-      onEnd: (err) => {
-        this.ended = true
-        if (err !== undefined) this.error ??= err
-        const w = this.waiter
-        this.waiter = undefined
-        w?.(undefined)
-        this.onChange?.()
-      }
-    })
-  }
-
-  /** The next frame, or undefined when the stream ended; aborts the stream on timeout. */
-  async next (timeoutMs: number, what: string): Promise<Uint8Array | Uint8ArrayList | undefined> {
-    const queued = this.early.shift()
-    if (queued !== undefined) return queued
-    if (this.ended) { if (this.error !== undefined) throw this.error; return undefined }
-    let timer: NodeJS.Timeout | undefined
-    try {
-      const got = await new Promise<Uint8Array | Uint8ArrayList | undefined>((resolve, reject) => {
-        this.waiter = resolve
-        timer = setTimeout(() => {
-          this.waiter = undefined
-          const err = new ShoalError(ErrorCode.PROTOCOL_ERROR, `timed out after ${timeoutMs} ms waiting for ${what}`)
-          this.stream.abort(err)
-          reject(err)
-        }, timeoutMs)
-      })
-      if (got === undefined && this.error !== undefined) throw this.error
-      return got
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  private deliver (f: Uint8Array | Uint8ArrayList): void {
-    try {
-      this.onMessage?.(f)
-    } catch (err) {
-      // the serve loop throws it; the handler sends ERROR, then aborts
-      this.error ??= err
-      this.onChange?.()
-    }
-  }
-
-  set handler (fn: (bytes: Uint8Array | Uint8ArrayList) => void) {
-    this.onMessage = fn
-    for (const f of this.early.splice(0)) this.deliver(f)
   }
 }

@@ -9,7 +9,7 @@ import {
   MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, WINDOW_SECONDS
 } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
-import { abortStream, readFramesByEvent, sendFrame } from './stream-io.js'
+import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 const log = logger('shoal:xfer:session')
@@ -66,26 +66,10 @@ export class PeerSession {
     const dialSignal = signal !== undefined ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS)
     const stream = await node.dialProtocol(peer, XFER_PROTOCOL, { signal: dialSignal })
     // frames are read by event from the start; the first answers HELLO
-    let session: PeerSession | undefined
-    let answer: ((f: Uint8Array | Uint8ArrayList | undefined, err?: unknown) => void) | undefined
-    const early: Array<Uint8Array | Uint8ArrayList> = []
-    readFramesByEvent(stream, MAX_XFER_FRAME_BYTES, {
-      onFrame: (f) => {
-        if (answer !== undefined) { const a = answer; answer = undefined; a(f); return }
-        if (session === undefined) { early.push(f); return }
-        session.handle(f)
-      },
-      onEnd: (err) => {
-        if (answer !== undefined) { const a = answer; answer = undefined; a(undefined, err); return }
-        session?.ended(err)
-      }
-    })
+    const inbox = new FrameInbox(stream, MAX_XFER_FRAME_BYTES)
     try {
       await sendFrame(stream, encodeXfer({ type: XferMessage.Type.HELLO, root: cid.bytes }), dialSignal)
-      const first = await new Promise<Uint8Array | Uint8ArrayList | undefined>((resolve, reject) => {
-        const timer = setTimeout(() => { answer = undefined; reject(new ShoalError(ErrorCode.PROTOCOL_ERROR, `no answer to HELLO within ${HELLO_TIMEOUT_MS} ms`)) }, HELLO_TIMEOUT_MS)
-        answer = (f, err) => { clearTimeout(timer); if (err !== undefined) reject(err); else resolve(f) }
-      })
+      const first = await inbox.next(HELLO_TIMEOUT_MS, 'the answer to HELLO')
       if (first === undefined) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'peer closed the stream after HELLO')
       const msg = decodeXfer(first)
       let holdings: 'all' | Bitfield
@@ -99,8 +83,10 @@ export class PeerSession {
       } else {
         throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HAVE_ALL or BITFIELD after HELLO, got ${msg.type}`)
       }
-      session = new PeerSession(peer, stream, layout.chunkCount, layout.manifest.chunkSize, holdings, events)
-      for (const f of early.splice(0)) session.handle(f)
+      const session = new PeerSession(peer, stream, layout.chunkCount, layout.manifest.chunkSize, holdings, events)
+      inbox.onChange = () => { if (inbox.ended || inbox.error !== undefined) session.ended(inbox.error) }
+      inbox.handler = (f) => { session.handle(f) }
+      if (inbox.ended) session.ended(inbox.error)
       return session
     } catch (err) {
       abortStream(stream, err)
