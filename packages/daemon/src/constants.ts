@@ -3,7 +3,7 @@
 /** Default listen address: every interface, an ephemeral TCP port. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 /** Chunks a fetcher keeps requested from one peer at once. */
-export const DEFAULT_REQUEST_WINDOW = 8
+export const DEFAULT_REQUEST_WINDOW = 4
 /** Requests a server queues per stream before it calls the peer abusive. */
 export const MAX_PENDING_REQUESTS_PER_STREAM = 64
 /** Xfer streams one peer may have open to us. */
