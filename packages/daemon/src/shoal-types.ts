@@ -18,6 +18,20 @@ export interface ShoalOptions {
   mdns?: boolean
   /** 'lan': private swarm, DHT keeps private/loopback addresses; 'public': kad-dht's filtering. @default 'lan' */
   network?: 'lan' | 'public'
+  /** Cap on chunk bytes sent per second, all peers together; a rate string ("10MiB/s") or bytes/s; 0 = unlimited. @default 0 */
+  maxUpload?: string | number
+  /** Cap on chunk bytes received per second, all peers together. @default 0 */
+  maxDownload?: string | number
+  /** Cap on chunk bytes sent per second to any one peer. @default 0 */
+  maxUploadPerPeer?: string | number
+  /** Cap on chunk bytes received per second from any one peer. @default 0 */
+  maxDownloadPerPeer?: string | number
+  /** Act as a circuit relay v2 server for peers that cannot be dialed directly. @default false */
+  relay?: boolean
+  /** Ask the home router for a port mapping with UPnP. @default true in public mode, false in lan mode */
+  upnp?: boolean
+  /** Serve Prometheus metrics over HTTP on this "host:port"; off when unset. */
+  metrics?: string
   /** Fail a download when no chunk arrived for this long (ms). @default 30000 */
   stallTimeoutMs?: number
   /** How long a fetch looks for providers before NO_PROVIDERS (ms). @default 20000 */

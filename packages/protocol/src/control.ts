@@ -3,6 +3,7 @@
  * The embedding API (`createShoal`) returns the same shapes.
  */
 import { ErrorCode, ShoalError } from './errors.js'
+import { isRate } from './rates.js'
 
 /** Name of the control socket inside the repo. */
 export const CONTROL_SOCKET_NAME = 'shoal.sock'
@@ -168,6 +169,20 @@ export interface RepoConfig {
   bootstrap?: string[]
   mdns?: boolean
   network?: 'lan' | 'public'
+  /** Cap on chunk bytes sent per second, all peers together (see parseRate). */
+  maxUpload?: string | number
+  /** Cap on chunk bytes received per second, all peers together. */
+  maxDownload?: string | number
+  /** Cap on chunk bytes sent per second to any one peer. */
+  maxUploadPerPeer?: string | number
+  /** Cap on chunk bytes received per second from any one peer. */
+  maxDownloadPerPeer?: string | number
+  /** Act as a circuit relay v2 server for peers behind NAT. */
+  relay?: boolean
+  /** UPnP port mapping on the home router. Default: on in public mode. */
+  upnp?: boolean
+  /** Serve Prometheus metrics on this host:port (e.g. "127.0.0.1:9464"). */
+  metrics?: string
 }
 
 /** The name of the config file inside the repo. */
@@ -178,12 +193,28 @@ export type RepoConfigKey = keyof RepoConfig
 const isMultiaddrList = (v: unknown): boolean =>
   Array.isArray(v) && v.every(x => typeof x === 'string' && x.startsWith('/') && x.length > 1 && x.length < 1024)
 
+const RATE_EXPECTED = 'a rate such as "10MiB/s", "800KB/s" or a number of bytes per second (0 = unlimited)'
+
+/** True for "host:port" with a port from 0 to 65535 (IPv6 hosts in brackets). */
+export function isHostPort (value: unknown): boolean {
+  if (typeof value !== 'string') return false
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value)
+  return match !== null && Number(match[2]) <= 65535
+}
+
 /** Every config key: what kind of value it holds and what it must be. */
-export const REPO_CONFIG_KEYS: Record<RepoConfigKey, { kind: 'list' | 'boolean' | 'choice', expected: string, check: (value: unknown) => boolean }> = {
+export const REPO_CONFIG_KEYS: Record<RepoConfigKey, { kind: 'list' | 'boolean' | 'choice' | 'rate' | 'string', expected: string, check: (value: unknown) => boolean }> = {
   listen: { kind: 'list', expected: 'a list of multiaddr strings', check: isMultiaddrList },
   bootstrap: { kind: 'list', expected: 'a list of multiaddr strings', check: isMultiaddrList },
   mdns: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
-  network: { kind: 'choice', expected: '"lan" or "public"', check: v => v === 'lan' || v === 'public' }
+  network: { kind: 'choice', expected: '"lan" or "public"', check: v => v === 'lan' || v === 'public' },
+  maxUpload: { kind: 'rate', expected: RATE_EXPECTED, check: isRate },
+  maxDownload: { kind: 'rate', expected: RATE_EXPECTED, check: isRate },
+  maxUploadPerPeer: { kind: 'rate', expected: RATE_EXPECTED, check: isRate },
+  maxDownloadPerPeer: { kind: 'rate', expected: RATE_EXPECTED, check: isRate },
+  relay: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
+  upnp: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
+  metrics: { kind: 'string', expected: 'a "host:port" string such as "127.0.0.1:9464"', check: isHostPort }
 }
 
 /** True when `key` is a config key. */
