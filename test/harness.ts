@@ -53,13 +53,24 @@ export interface Daemon {
 
 const running = new Set<Daemon>()
 
+export interface DaemonPlacement {
+  /** Run the daemon inside this network namespace (test/netns.ts). */
+  netns?: string
+  /** Listen address. @default '/ip4/127.0.0.1/tcp/0' */
+  listen?: string
+  /** Extra environment, e.g. DEBUG. */
+  env?: NodeJS.ProcessEnv
+}
+
 /** Start `shoal daemon` in a fresh or given repo and wait for its ready event. */
-export async function startDaemon (repo: string, extraArgs: string[] = []): Promise<Daemon> {
+export async function startDaemon (repo: string, extraArgs: string[] = [], placement: DaemonPlacement = {}): Promise<Daemon> {
   // mDNS off unless a test asks for it: parallel daemons must not find each other by accident
   const mdns = extraArgs.includes('--mdns') ? [] : ['--no-mdns']
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--repo', repo, '--listen', '/ip4/127.0.0.1/tcp/0', ...mdns, '--json', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+  const args = [CLI, 'daemon', '--repo', repo, '--listen', placement.listen ?? '/ip4/127.0.0.1/tcp/0', ...mdns, '--json', ...extraArgs]
+  // `ip netns exec` execs the command, so the child's pid is the daemon's
+  const proc = placement.netns !== undefined
+    ? spawn('ip', ['netns', 'exec', placement.netns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...placement.env } })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...placement.env } })
   let output = ''
   const events: Array<Record<string, unknown>> = []
   const waiters: Array<{ match: (e: Record<string, unknown>) => boolean, resolve: (e: Record<string, unknown>) => void }> = []

@@ -55,6 +55,10 @@ export const MIN_REQUEST_WINDOW = 2
 export const MAX_REQUEST_WINDOW = 32
 /** Seconds of transfer a peer's window should cover at its measured rate. */
 export const WINDOW_SECONDS = 0.25
+/** A peer's rate is what it delivered over this span. */
+export const RATE_SPAN_MS = 2_000
+/** The shortest span a rate is computed over (the first block after a request). */
+export const RATE_MIN_SPAN_MS = 50
 /** Failures in a row after which a peer is not asked for a while (circuit breaker). */
 export const BREAKER_FAILURES = 3
 /** Backoff after a failure: base, doubling per consecutive failure, capped. */
@@ -90,3 +94,5 @@ export const SEND_TIMEOUT_MS = 20_000
 export const STAT_CHECK_INTERVAL_MS = 1_000
 /** Requests one xfer stream works on at once (reads and hashes overlap). */
 export const STREAM_CONCURRENCY = 4
+/** The metrics endpoint (metrics.ts): a scrape request must arrive and be answered within this. */
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000

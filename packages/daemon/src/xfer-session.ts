@@ -6,7 +6,7 @@ import type { CID } from '@shoal/protocol'
 import type { PeerId, Stream } from '@libp2p/interface'
 import {
   BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DEFAULT_REQUEST_WINDOW, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS,
-  MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, WINDOW_SECONDS
+  MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, RATE_MIN_SPAN_MS, RATE_SPAN_MS, WINDOW_SECONDS
 } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
@@ -48,7 +48,10 @@ export class PeerSession {
   private readonly chunkSize: number
   private closed = false
   private rateBytesPerSec = 0
-  private lastBlockAt = 0
+  /** Blocks received over the last RATE_SPAN_MS, oldest first. */
+  private readonly samples: Array<{ at: number, bytes: number }> = []
+  private sampledBytes = 0
+  private firstRequestAt = 0
   /** Last time this peer answered anything, or we started waiting on it. */
   lastActivityAt = Date.now()
 
@@ -136,8 +139,10 @@ export class PeerSession {
   /** Ask for chunk `index`. */
   request (index: number): void {
     if (this.closed) return
-    if (this.inflight.size === 0) this.lastActivityAt = Date.now()
-    this.inflight.set(index, Date.now())
+    const now = Date.now()
+    if (this.inflight.size === 0) this.lastActivityAt = now
+    if (this.firstRequestAt === 0) this.firstRequestAt = now
+    this.inflight.set(index, now)
     this.sendNow(encodeXfer({ type: XferMessage.Type.REQUEST, index }))
   }
 
@@ -161,14 +166,19 @@ export class PeerSession {
     sendFrame(this.stream, bytes).catch(err => { this.close(err) })
   }
 
+  /**
+   * The rate is bytes received over the last RATE_SPAN_MS (or since the first
+   * request, if sooner), not the gap between two blocks: blocks arrive in
+   * bursts, and one burst must not make a slow peer look fast and take every
+   * request of the download.
+   */
   private measure (bytes: number): void {
     const now = Date.now()
-    if (this.lastBlockAt !== 0) {
-      const elapsed = Math.max(1, now - this.lastBlockAt) / 1000
-      const instant = bytes / elapsed
-      this.rateBytesPerSec = this.rateBytesPerSec === 0 ? instant : this.rateBytesPerSec * 0.8 + instant * 0.2
-    }
-    this.lastBlockAt = now
+    this.samples.push({ at: now, bytes })
+    this.sampledBytes += bytes
+    while ((this.samples[0]?.at ?? now) < now - RATE_SPAN_MS) this.sampledBytes -= this.samples.shift()?.bytes ?? 0
+    const since = Math.max(this.firstRequestAt, now - RATE_SPAN_MS)
+    this.rateBytesPerSec = this.sampledBytes / (Math.max(RATE_MIN_SPAN_MS, now - since) / 1000)
     this.failures = 0
     this.score++
   }
