@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/protocol/src/pb/*.ts', 'bench/.work/**', 'coverage/**', '.tmp/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/protocol/src/pb/*.ts', 'bench/.work/**', 'coverage/**', '.tmp/**', 'docs/api/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

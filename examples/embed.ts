@@ -1,6 +1,7 @@
 /**
  * Embedding Shoal as a library: two nodes in one process, one shares a file,
- * the other fetches it by ticket with progress, then both stop.
+ * the other fetches it by ticket with progress and a time limit, then both
+ * stop. (test/embed-example.test.ts runs it and checks what it prints.)
  *
  *   npx tsx examples/embed.ts
  */
@@ -23,10 +24,13 @@ try {
 
   const result = await bob.fetch(shared.ticket, {
     out: path.join(dir, 'bob-copy.bin'),
+    // the same typed events `shoal fetch --json` prints
     onProgress: (event) => {
-      if (event.type === 'progress') console.log(`  bob: ${event.chunksDone}/${event.chunks} chunks from ${event.peers} peer(s)`)
+      if (event.type === 'progress') console.log(`  bob: ${event.chunksDone}/${event.chunks} chunks, ${event.received}/${event.size} bytes`)
       else console.log(`  bob: ${event.type}`)
-    }
+    },
+    // give up after a minute: fetch then rejects with ShoalError ABORTED, and a later fetch resumes
+    signal: AbortSignal.timeout(60_000)
   })
   const same = Buffer.compare(await fs.readFile(file), await fs.readFile(result.path)) === 0
   console.log(`bob saved ${result.path} in ${result.seconds.toFixed(2)} s; identical: ${same}`)

@@ -40,8 +40,9 @@ async function sh (command: string, env: NodeJS.ProcessEnv = {}): Promise<{ code
 /** `script -qfec CMD /dev/null`: CMD runs with a pseudo-terminal as stdin, stdout and stderr. */
 async function underTty (args: string[]): Promise<{ code: number, output: string }> {
   const command = [process.execPath, CLI, ...args].map(quote).join(' ')
-  // TERM set: a terminal that understands \r, whatever the test runner has
-  const res = await sh(`script -qfec ${quote(command)} /dev/null < /dev/null`, { TERM: 'xterm' })
+  // TERM set: a terminal that understands \r, whatever the test runner has;
+  // NO_COLOR: these tests check the text, cli-render.test.ts checks its colour
+  const res = await sh(`script -qfec ${quote(command)} /dev/null < /dev/null`, { TERM: 'xterm', NO_COLOR: '1', FORCE_COLOR: undefined })
   return { code: res.code, output: res.stdout }
 }
 

@@ -1,10 +1,28 @@
 import http from 'node:http'
 import { ErrorCode, ShoalError, isErrorCode } from '@shoal/protocol'
 
-/** A client for the daemon's control API on its Unix socket. */
+/**
+ * A client for the daemon's control API on its Unix socket. Every failure is
+ * a {@link ShoalError}: the daemon's own (rebuilt from its reply), or
+ * DAEMON_NOT_RUNNING when the socket cannot be reached.
+ *
+ * @example
+ * ```ts
+ * import { ControlRoute } from '@shoal/protocol'
+ * import type { FetchEvent, ShareResult } from '@shoal/protocol'
+ *
+ * const client = new ControlClient(path.join(repo, 'shoal.sock'))
+ * const shared = await client.call<ShareResult>('POST', ControlRoute.shares, { path: '/srv/photos' })
+ * for await (const event of client.stream<FetchEvent>('POST', ControlRoute.fetch, { id: shared.ticket, out: '/tmp/copy/' })) {
+ *   if (event.type === 'done') console.log('saved', event.path)
+ * }
+ * ```
+ */
 export class ControlClient {
+  /** The control socket, `<repo>/shoal.sock`. */
   readonly socketPath: string
 
+  /** @param socketPath - the daemon's control socket, `<repo>/shoal.sock` */
   constructor (socketPath: string) {
     this.socketPath = socketPath
   }
@@ -83,7 +101,15 @@ function parseJson (text: string): unknown {
   }
 }
 
-/** Rebuild the daemon's typed error from `{ error: { code, message } }`. */
+/**
+ * Rebuild the daemon's typed error from `{ error: { code, message } }`: an
+ * unknown code, or a body without one, becomes INTERNAL naming the HTTP status.
+ *
+ * @example
+ * ```ts
+ * errorFrom({ error: { code: 'NOT_FOUND', message: 'no such share' } }, 404).code // 'NOT_FOUND'
+ * ```
+ */
 export function errorFrom (body: unknown, status: number): ShoalError {
   const e = (body as { error?: { code?: unknown, message?: unknown } })?.error
   const code = isErrorCode(e?.code) ? e.code : ErrorCode.INTERNAL

@@ -2,6 +2,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { CONTROL_SOCKET_NAME } from '@shoal/protocol'
 import { ControlClient } from './client.js'
+import type { Paint } from './colour.js'
+import { colourEnabled, painter } from './colour.js'
 import { StatusLine } from './progress.js'
 
 /** Options every command takes. */
@@ -26,6 +28,11 @@ export interface Output {
   info(line: string): void
   /** A status line redrawn in place on stderr; only when `interactive`. */
   statusLine(): StatusLine | undefined
+  /**
+   * Colour for what goes to stdout (`out`) and to stderr (`err`): the identity
+   * with --json, or when that stream is not a colour terminal (colour.ts).
+   */
+  paint: { out: Paint, err: Paint }
 }
 
 export function repoDirOf (args: GlobalArgs, env: NodeJS.ProcessEnv = process.env): string {
@@ -48,6 +55,10 @@ export function isInteractive (args: Pick<GlobalArgs, 'json' | 'quiet'>, stderrI
 
 export function outputOf (args: GlobalArgs): Output {
   const interactive = isInteractive(args, process.stderr.isTTY === true)
+  const paint = {
+    out: painter(!args.json && colourEnabled(process.stdout)),
+    err: painter(!args.json && colourEnabled(process.stderr))
+  }
   return {
     json: args.json,
     quiet: args.quiet,
@@ -55,6 +66,7 @@ export function outputOf (args: GlobalArgs): Output {
     out: (line) => { process.stdout.write(line + '\n') },
     data: (value) => { process.stdout.write(JSON.stringify(value) + '\n') },
     info: (line) => { if (!args.quiet && !args.json) process.stderr.write(line + '\n') },
-    statusLine: () => interactive ? new StatusLine(process.stderr) : undefined
+    statusLine: () => interactive ? new StatusLine(process.stderr, paint.err) : undefined,
+    paint
   }
 }

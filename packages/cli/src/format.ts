@@ -1,4 +1,5 @@
 /** Human-readable sizes, rates, durations and progress lines: pure functions, no I/O. */
+import type { Paint } from './colour.js'
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
 
@@ -44,6 +45,14 @@ export function bar (fraction: number, width = 24): string {
   const f = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0
   const filled = Math.round(f * width)
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
+}
+
+/**
+ * Colour the first {@link bar} in `line`: done part cyan, the rest dim. Apply
+ * it last, to a line already cut to width: the escapes take no columns.
+ */
+export function paintBar (line: string, paint: Paint): string {
+  return line.replace(/\[(#*)(\.*)\]/, (_all, done: string, todo: string) => `[${paint('cyan', done)}${paint('dim', todo)}]`)
 }
 
 function percent (fraction: number): string {

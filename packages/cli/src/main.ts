@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { GlobalArgs } from './context.js'
 import { repoDirOf } from './context.js'
+import { colourEnabled, painter } from './colour.js'
 import { ExitCode, exitCodeFor } from './exit-codes.js'
 import { catCommand } from './commands/cat.js'
 import { configCommand } from './commands/config.js'
@@ -14,7 +15,16 @@ import { shareCommand } from './commands/share.js'
 const EPILOGUE = `Exit codes: 0 ok, 1 failed, 2 usage error (bad arguments, malformed id), 3 daemon not reachable.
 The repo (identity, database, control socket) is --repo, else $SHOAL_REPO, else ~/.shoal.`
 
-/** Run the CLI with `argv` (without node and script); sets process.exitCode. */
+/**
+ * Run the CLI with `argv` (without node and script): parse it, run the
+ * command, report an error on stderr. Sets `process.exitCode` (see
+ * {@link ExitCode}) rather than exiting, so output can flush.
+ *
+ * @example
+ * ```ts
+ * await main(['share', './photos', '--json'])
+ * ```
+ */
 export async function main (argv: string[] = hideBin(process.argv)): Promise<void> {
   let debug = argv.includes('--debug')
   let usageError: string | undefined
@@ -75,7 +85,9 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
 
 function reportError (err: unknown, debug: boolean, argv: string[]): void {
   const e = err instanceof ShoalError ? err : new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
-  let line = `shoal: error: ${e.message}`
+  // --json callers read stderr too: no colour for them
+  const paint = painter(!argv.some(a => a === '--json' || a === '--json=true') && colourEnabled(process.stderr))
+  let line = `shoal: ${paint('red', 'error:')} ${e.message}`
   if (e.code === ErrorCode.DAEMON_NOT_RUNNING) {
     const repoAt = argv.indexOf('--repo')
     const repo = repoAt >= 0 ? argv[repoAt + 1] : undefined

@@ -1,4 +1,6 @@
-import { fitToWidth } from './format.js'
+import type { Paint } from './colour.js'
+import { plain } from './colour.js'
+import { fitToWidth, paintBar } from './format.js'
 
 /** Where a status line is drawn: a terminal's stderr, or a fake in tests. */
 export interface LineSink {
@@ -9,20 +11,24 @@ export interface LineSink {
 
 /**
  * One status line redrawn in place with `\r` (progress bars). Only for a
- * terminal: commands create it when `Output.interactive` is true.
+ * terminal: commands create it when `Output.interactive` is true. `paint`
+ * colours the bar when the terminal takes colour.
  */
 export class StatusLine {
   private readonly sink: LineSink
+  private readonly paint: Paint
   private shown = 0
 
-  constructor (sink: LineSink) {
+  constructor (sink: LineSink, paint: Paint = plain) {
     this.sink = sink
+    this.paint = paint
   }
 
   /** Replace the line with `line` (cut to the terminal width). */
   update (line: string): void {
     const text = fitToWidth(line, this.sink.columns)
-    this.sink.write('\r' + text.padEnd(this.shown))
+    // cut and pad by visible width; the colour escapes go on last
+    this.sink.write('\r' + paintBar(text, this.paint) + ' '.repeat(Math.max(0, this.shown - text.length)))
     this.shown = text.length
   }
 

@@ -21,7 +21,16 @@ export interface Repo {
   close(): Promise<void>
 }
 
-/** `--repo`, else SHOAL_REPO, else ~/.shoal. */
+/**
+ * The repo a node uses when none is given (the CLI's `--repo`, the `repo`
+ * option): `$SHOAL_REPO` when set and not empty, else `~/.shoal`; absolute.
+ *
+ * @example
+ * ```ts
+ * defaultRepoDir()                                // '/home/me/.shoal'
+ * defaultRepoDir({ SHOAL_REPO: 'work/shoal' })     // '<cwd>/work/shoal'
+ * ```
+ */
 export function defaultRepoDir (env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.SHOAL_REPO
   return path.resolve(fromEnv !== undefined && fromEnv !== '' ? fromEnv : path.join(os.homedir(), '.shoal'))

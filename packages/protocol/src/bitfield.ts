@@ -1,9 +1,26 @@
-/** A fixed-size set of chunk indexes, one bit each (bit i: byte i>>3, MSB first). */
+/**
+ * A fixed-size set of chunk indexes, one bit each (bit i: byte i>>3, MSB
+ * first), as BITFIELD messages carry it.
+ *
+ * @example
+ * ```ts
+ * const have = new Bitfield(layout.chunkCount)
+ * have.set(0)
+ * const next = have.missing().next().value // 1
+ * const theirs = new Bitfield(layout.chunkCount, msg.data) // from a peer
+ * ```
+ */
 export class Bitfield {
+  /** How many bits (chunks). */
   readonly size: number
+  /** The bits, `ceil(size / 8)` bytes; bits past `size` are always 0. */
   readonly bytes: Uint8Array
   private setCount: number
 
+  /**
+   * @param size - how many bits
+   * @param bytes - initial bits, copied (RangeError unless `ceil(size / 8)` bytes); all clear when omitted
+   */
   constructor (size: number, bytes?: Uint8Array) {
     this.size = size
     const length = Math.ceil(size / 8)
@@ -18,6 +35,7 @@ export class Bitfield {
     for (const byte of this.bytes) this.setCount += popcount(byte)
   }
 
+  /** True when bit `index` is set; false for an index out of range. */
   has (index: number): boolean {
     if (index < 0 || index >= this.size) return false
     return (((this.bytes[index >> 3] as number) >> (7 - (index & 7))) & 1) === 1
@@ -45,6 +63,7 @@ export class Bitfield {
     return this.setCount
   }
 
+  /** True when every bit is set. */
   get complete (): boolean {
     return this.setCount === this.size
   }
@@ -54,6 +73,7 @@ export class Bitfield {
     for (let i = 0; i < this.size; i++) if (!this.has(i)) yield i
   }
 
+  /** A bitfield of `size` bits, all set (a peer that has every chunk). */
   static full (size: number): Bitfield {
     const b = new Bitfield(size)
     for (let i = 0; i < size; i++) b.set(i)

@@ -2,7 +2,15 @@ import { CHUNK_HASH_LENGTH } from './constants.js'
 import { ErrorCode, ShoalError } from './errors.js'
 import type { Manifest } from './manifest.js'
 
-/** How many chunks a file of `size` bytes has (0 for an empty file). */
+/**
+ * How many chunks a file of `size` bytes has (0 for an empty file).
+ *
+ * @example
+ * ```ts
+ * chunkCountOf(3 * 1024 * 1024 + 1, DEFAULT_CHUNK_SIZE) // 4
+ * chunkCountOf(0, DEFAULT_CHUNK_SIZE)                   // 0
+ * ```
+ */
 export function chunkCountOf (size: number, chunkSize: number): number {
   return size === 0 ? 0 : Math.ceil(size / chunkSize)
 }
@@ -22,10 +30,20 @@ export interface ChunkLocation {
 /**
  * The chunk layout of a manifest: chunks are numbered globally, file after
  * file in manifest order; each file's last chunk may be short.
+ *
+ * @example
+ * ```ts
+ * const layout = new ChunkLayout(manifest)
+ * const { fileIndex, offset, length } = layout.locate(7)
+ * const ok = sha256(data).every((b, i) => b === layout.hashOf(7)[i])
+ * ```
  */
 export class ChunkLayout {
+  /** The manifest laid out. */
   readonly manifest: Manifest
+  /** Chunks in all files together. */
   readonly chunkCount: number
+  /** Bytes in all files together. */
   readonly totalSize: number
   /** First global chunk index of each file. */
   private readonly firstChunk: number[]

@@ -1,5 +1,6 @@
 /** Protocol ids and limits that two Shoal parties must agree on. */
 
+/** First segment of every Shoal libp2p protocol id. */
 export const PROTOCOL_PREFIX = '/shoal'
 /** Manifest exchange: one request, one response, then close. */
 export const MANIFEST_PROTOCOL = `${PROTOCOL_PREFIX}/manifest/1.0.0`

@@ -1,6 +1,17 @@
 /**
  * Stable error codes. They cross the control socket as `{ error: { code, message } }`
  * and map to CLI exit codes; tests match on them. See docs/ERRORS.md.
+ * Match on the code, never on the message text: messages may be reworded.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await node.fetch(id)
+ * } catch (err) {
+ *   if (isShoalError(err, ErrorCode.NO_PROVIDERS)) console.error('no one shares it right now; try later')
+ *   else throw err
+ * }
+ * ```
  */
 export const ErrorCode = {
   /** The request was malformed (bad JSON, wrong field types, unknown fields). */
@@ -51,21 +62,60 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL'
 } as const
 
+/** One of the {@link ErrorCode} strings, e.g. `'NOT_FOUND'`. */
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode))
 
-/** True when `code` is one of Shoal's stable error codes. */
+/**
+ * A {@link ShoalError} as JSON: what crosses the control socket (the `error`
+ * of an {@link ErrorBody} and of `error` events) and what the daemon records
+ * for a failed download.
+ */
+export interface ShoalErrorJSON {
+  /** Which kind of failure. */
+  code: ErrorCode
+  /** What failed, for people. */
+  message: string
+}
+
+/**
+ * True when `code` is one of Shoal's stable error codes.
+ *
+ * @example
+ * ```ts
+ * isErrorCode('NOT_FOUND') // true
+ * isErrorCode('ENOENT')    // false
+ * ```
+ */
 export function isErrorCode (code: unknown): code is ErrorCode {
   return typeof code === 'string' && KNOWN_CODES.has(code)
 }
 
-/** The one error class Shoal throws; `code` says which kind of failure. */
+/**
+ * The one error class Shoal throws; `code` says which kind of failure. The
+ * control client rebuilds it from a reply's `{ error: { code, message } }`,
+ * so code that embeds the node and code that talks to the daemon handle
+ * errors the same way.
+ *
+ * @example
+ * ```ts
+ * throw new ShoalError(ErrorCode.INVALID_PATH, `cannot share ${path}: no such file or directory`, { cause: err })
+ * ```
+ */
 export class ShoalError extends Error {
+  /** Always `'ShoalError'`. */
   override readonly name = 'ShoalError'
+  /** Which kind of failure: stable, documented in docs/ERRORS.md. */
   readonly code: ErrorCode
+  /** Extra facts for programs, e.g. `{ pid }` of the daemon holding a REPO_LOCKED repo; not sent over the control socket. */
   readonly details?: Record<string, unknown>
 
+  /**
+   * @param code - which kind of failure
+   * @param message - for people: what failed and, where it helps, what to do about it
+   * @param options - `cause`: the underlying error; `details`: see {@link ShoalError.details}
+   */
   constructor (code: ErrorCode, message: string, options?: { cause?: unknown, details?: Record<string, unknown> }) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined)
     this.code = code
@@ -74,13 +124,20 @@ export class ShoalError extends Error {
     }
   }
 
-  /** The JSON shape used on the control socket. */
-  toJSON (): { code: ErrorCode, message: string } {
+  /** The JSON shape used on the control socket: `{ code, message }` (also what `JSON.stringify` writes). */
+  toJSON (): ShoalErrorJSON {
     return { code: this.code, message: this.message }
   }
 }
 
-/** True when `err` is a ShoalError, optionally of the given code. */
+/**
+ * True when `err` is a ShoalError, optionally of the given code.
+ *
+ * @example
+ * ```ts
+ * if (isShoalError(err, ErrorCode.PATH_EXISTS)) await node.fetch(id, { out, force: true })
+ * ```
+ */
 export function isShoalError (err: unknown, code?: ErrorCode): err is ShoalError {
   return err instanceof ShoalError && (code === undefined || err.code === code)
 }

@@ -4,7 +4,14 @@ import { ErrorCode, ShoalError } from './errors.js'
 /** Longest varint length prefix accepted (enough for 2^35). */
 const MAX_PREFIX_BYTES = 5
 
-/** Prefix `bytes` with its unsigned-varint length. */
+/**
+ * Prefix `bytes` with its unsigned-varint length, without copying them.
+ *
+ * @example
+ * ```ts
+ * stream.send(frame(encodeXfer({ type: XferMessage.Type.HAVE_ALL })))
+ * ```
+ */
 export function frame (bytes: Uint8Array): Uint8ArrayList {
   const prefix: number[] = []
   let n = bytes.byteLength
@@ -21,12 +28,21 @@ export function frame (bytes: Uint8Array): Uint8ArrayList {
  * stream's 'message' events), get back the complete frames. The declared
  * length is checked against `maxFrameBytes` before anything is buffered for
  * it; FRAME_TOO_LARGE / PROTOCOL_ERROR are thrown from `push` or `end`.
+ *
+ * @example
+ * ```ts
+ * const decoder = new FrameDecoder(MAX_XFER_FRAME_BYTES)
+ * stream.addEventListener('message', (e) => {
+ *   decoder.push(e.data, (f) => { handle(decodeXfer(f)) })
+ * })
+ * ```
  */
 export class FrameDecoder {
   private readonly buffer = new Uint8ArrayList()
   private readonly maxFrameBytes: number
   private want = -1 // length of the frame being read, or -1 while reading a prefix
 
+  /** @param maxFrameBytes - the largest frame accepted, e.g. {@link MAX_XFER_FRAME_BYTES} */
   constructor (maxFrameBytes: number) {
     this.maxFrameBytes = maxFrameBytes
   }
@@ -63,6 +79,13 @@ export class FrameDecoder {
 /**
  * Split a byte stream into length-prefixed frames (unsigned varint length,
  * shortest encoding only). See FrameDecoder for the checks.
+ *
+ * @example
+ * ```ts
+ * for await (const f of readFrames(stream, MAX_MANIFEST_FRAME_BYTES)) {
+ *   const request = decodeManifestRequest(f)
+ * }
+ * ```
  */
 export async function * readFrames (
   source: AsyncIterable<Uint8Array | Uint8ArrayList> | Iterable<Uint8Array | Uint8ArrayList>,

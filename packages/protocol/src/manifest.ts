@@ -26,8 +26,11 @@ export interface ManifestFile {
  * have the same content id whatever they are called.
  */
 export interface Manifest {
+  /** Format version: {@link MANIFEST_VERSION}. */
   version: number
+  /** A single file or a directory tree. */
   kind: 'file' | 'dir'
+  /** Bytes per chunk (the last chunk of each file may be short): a power of two from {@link MIN_CHUNK_SIZE} to {@link MAX_CHUNK_SIZE}. */
   chunkSize: number
   /** Files, sorted by path. */
   files: ManifestFile[]
@@ -35,7 +38,14 @@ export interface Manifest {
   dirs: string[]
 }
 
-/** Put files and dirs in canonical order (callers building manifests use this). */
+/**
+ * Put files and dirs in canonical order (callers building manifests use this).
+ *
+ * @example
+ * ```ts
+ * const manifest = normalizeManifest({ version: MANIFEST_VERSION, kind: 'dir', chunkSize, files, dirs })
+ * ```
+ */
 export function normalizeManifest (manifest: Manifest): Manifest {
   return {
     version: manifest.version,
@@ -49,6 +59,12 @@ export function normalizeManifest (manifest: Manifest): Manifest {
 /**
  * Check every rule a manifest must follow; throws INVALID_MANIFEST with the
  * reason. Applied to every manifest we build and every manifest a peer sends.
+ *
+ * @example
+ * ```ts
+ * validateManifest({ version: MANIFEST_VERSION, kind: 'file', chunkSize: 1000, files, dirs: [] })
+ * // throws ShoalError INVALID_MANIFEST: chunk size 1000 is not a power of two ...
+ * ```
  */
 export function validateManifest (manifest: Manifest): void {
   const fail = (why: string): never => {
@@ -107,7 +123,15 @@ function checkSortedUnique (paths: string[], what: string, fail: (why: string) =
   }
 }
 
-/** Canonical bytes of a manifest (dag-cbor). Validates first. */
+/**
+ * Canonical bytes of a manifest (dag-cbor). Validates first (INVALID_MANIFEST),
+ * and refuses more than {@link MAX_MANIFEST_BYTES}.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeManifest(normalizeManifest({ version: MANIFEST_VERSION, kind: 'dir', chunkSize: DEFAULT_CHUNK_SIZE, files, dirs: [] }))
+ * ```
+ */
 export function encodeManifest (manifest: Manifest): Uint8Array {
   validateManifest(manifest)
   const bytes = dagCbor.encode({
@@ -123,7 +147,19 @@ export function encodeManifest (manifest: Manifest): Uint8Array {
   return bytes
 }
 
-/** Decode and validate manifest bytes from anyone. */
+/**
+ * Decode and validate manifest bytes from anyone: INVALID_MANIFEST unless
+ * they are a valid manifest in canonical form (re-encoding gives the same
+ * bytes), so one tree always has one content id.
+ *
+ * @example
+ * ```ts
+ * if (await manifestMatches(cid, bytes)) {
+ *   const manifest = decodeManifest(bytes)
+ *   console.log(manifest.kind, totalSizeOf(manifest))
+ * }
+ * ```
+ */
 export function decodeManifest (bytes: Uint8Array): Manifest {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) {
     throw new ShoalError(ErrorCode.INVALID_MANIFEST, `manifest is ${bytes.byteLength} bytes, more than the ${MAX_MANIFEST_BYTES} limit`)
@@ -148,13 +184,32 @@ export function decodeManifest (bytes: Uint8Array): Manifest {
   return manifest
 }
 
-/** Encode a manifest and compute its content id. */
-export async function sealManifest (manifest: Manifest): Promise<{ cid: CID, bytes: Uint8Array }> {
+/**
+ * Encode a manifest and compute its content id.
+ *
+ * @example
+ * ```ts
+ * const { cid, bytes } = await sealManifest(manifest)
+ * ```
+ */
+export async function sealManifest (manifest: Manifest): Promise<{
+  /** Its content id. */
+  cid: CID
+  /** Its canonical bytes. */
+  bytes: Uint8Array
+}> {
   const bytes = encodeManifest(manifest)
   return { cid: await contentIdOf(bytes), bytes }
 }
 
-/** Total bytes of all files. */
+/**
+ * Total bytes of all files.
+ *
+ * @example
+ * ```ts
+ * totalSizeOf(decodeManifest(bytes))
+ * ```
+ */
 export function totalSizeOf (manifest: Manifest): number {
   let total = 0
   for (const f of manifest.files) total += f.size

@@ -7,6 +7,12 @@ const encoder = new TextEncoder()
  * Check a manifest-relative path: POSIX separators, no absolute path, no
  * `.`/`..`/empty segments, no NUL or backslash, bounded length. Throws
  * INVALID_MANIFEST naming the problem.
+ *
+ * @example
+ * ```ts
+ * validateRelativePath('docs/readme.txt') // fine
+ * validateRelativePath('../etc/passwd')    // throws ShoalError INVALID_MANIFEST
+ * ```
  */
 export function validateRelativePath (path: string): void {
   if (typeof path !== 'string') throw new ShoalError(ErrorCode.INVALID_MANIFEST, `invalid path: not a string (${typeof path})`)
@@ -25,7 +31,14 @@ export function validateRelativePath (path: string): void {
   }
 }
 
-/** Every proper ancestor of a relative path: `a/b/c` → `a`, `a/b`. */
+/**
+ * Every proper ancestor of a relative path: `a/b/c` → `a`, `a/b`.
+ *
+ * @example
+ * ```ts
+ * ancestorsOf('a/b/c') // ['a', 'a/b']
+ * ```
+ */
 export function ancestorsOf (path: string): string[] {
   const parts = path.split('/')
   const out: string[] = []
@@ -39,6 +52,11 @@ export function ancestorsOf (path: string): string[] {
  * Canonical path order: JavaScript string comparison, i.e. by UTF-16 code
  * unit (not UTF-8 bytes; the two differ only for characters above U+FFFF vs
  * U+E000–U+FFFF). Part of the content id: other implementations must match it.
+ *
+ * @example
+ * ```ts
+ * ['b.txt', 'a/z.txt', 'a.txt'].sort(comparePaths) // ['a.txt', 'a/z.txt', 'b.txt']
+ * ```
  */
 export function comparePaths (a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0

@@ -15,14 +15,29 @@ const MAX_NAME_LENGTH = 255
  * multiaddrs are carried as strings; the daemon parses them.
  */
 export interface Ticket {
+  /** The content id. */
   cid: CID
+  /** The sharer's peer id. */
   peerId: string
+  /** The sharer's multiaddrs, without the `/p2p/<peer id>` suffix (at most {@link MAX_TICKET_ADDRS}). */
   addrs: string[]
   /** Suggested file or directory name for the fetcher. */
   name?: string
 }
 
-/** Encode a ticket: `shoal1` + base32 of a dag-cbor map. */
+/**
+ * Encode a ticket: `shoal1` + base32 of a dag-cbor map. Addresses of 1024
+ * characters or more, and a name longer than 255, are left out, as are
+ * addresses from the end until the ticket fits {@link MAX_TICKET_LENGTH}; so
+ * {@link decodeTicket} accepts every ticket this makes. Throws
+ * INVALID_TICKET for an empty or over-long peer id.
+ *
+ * @example
+ * ```ts
+ * const ticket = encodeTicket({ cid, peerId: node.peerId, addrs: ['/ip4/192.0.2.7/tcp/4001'], name: 'photos' })
+ * // 'shoal1...'
+ * ```
+ */
 export function encodeTicket (ticket: Ticket): string {
   if (ticket.peerId.length === 0 || ticket.peerId.length > MAX_PEER_ID_LENGTH) {
     throw new ShoalError(ErrorCode.INVALID_TICKET, `cannot make a ticket: peer id of ${ticket.peerId.length} characters`)
@@ -41,12 +56,28 @@ export function encodeTicket (ticket: Ticket): string {
   }
 }
 
-/** True when `text` looks like a ticket (rather than a content id). */
+/**
+ * True when `text` looks like a ticket (rather than a content id): it starts
+ * with `shoal1`. Says nothing about whether it decodes.
+ *
+ * @example
+ * ```ts
+ * const cid = isTicket(input) ? decodeTicket(input).cid : parseContentId(input)
+ * ```
+ */
 export function isTicket (text: string): boolean {
   return text.trim().startsWith(TICKET_PREFIX)
 }
 
-/** Decode a ticket string; throws INVALID_TICKET naming what is wrong. */
+/**
+ * Decode a ticket string (surrounding whitespace is ignored); throws
+ * INVALID_TICKET naming what is wrong, e.g. a ticket cut short when pasted.
+ *
+ * @example
+ * ```ts
+ * const { cid, peerId, addrs, name } = decodeTicket('shoal1...')
+ * ```
+ */
 export function decodeTicket (text: string): Ticket {
   const trimmed = text.trim()
   const fail = (why: string, cause?: unknown): never => {

@@ -6,17 +6,30 @@ import { XferMessage } from './pb/xfer.js'
 
 export { XferMessage, ManifestRequest, ManifestResponse }
 
-/** Fields of an xfer message to encode; unset fields take proto3 defaults. */
+/** Fields of an xfer message to encode; unset fields take proto3 defaults. docs/PROTOCOL.md says which each type needs. */
 export interface XferFields {
+  /** The message type. */
   type: XferMessage.Type
+  /** The content id's bytes (HELLO). */
   root?: Uint8Array
+  /** A chunk index (HAVE, REQUEST, BLOCK, CANCEL, NOT_FOUND). */
   index?: number
+  /** Chunk bytes (BLOCK) or bitfield bytes (BITFIELD). */
   data?: Uint8Array
+  /** Why (ERROR). */
   message?: string
+  /** Multiaddrs ending in `/p2p/<peer id>` (PEERS). */
   peers?: string[]
 }
 
-/** Encode an xfer message (without length prefix). */
+/**
+ * Encode an xfer message (without length prefix).
+ *
+ * @example
+ * ```ts
+ * const request = frame(encodeXfer({ type: XferMessage.Type.REQUEST, index: 7 }))
+ * ```
+ */
 export function encodeXfer (msg: XferFields): Uint8Array {
   return XferMessage.encode({ peers: [], ...msg } as XferMessage)
 }
@@ -24,6 +37,12 @@ export function encodeXfer (msg: XferFields): Uint8Array {
 /**
  * Decode and check one xfer message. Rejects unknown types, and messages
  * missing the fields their type needs, with PROTOCOL_ERROR.
+ *
+ * @example
+ * ```ts
+ * const msg = decodeXfer(f)
+ * if (msg.type === XferMessage.Type.REQUEST) serve(msg.index)
+ * ```
  */
 export function decodeXfer (bytes: Uint8Array | Uint8ArrayList): XferMessage {
   let msg: XferMessage
@@ -66,7 +85,14 @@ export function decodeXfer (bytes: Uint8Array | Uint8ArrayList): XferMessage {
   return msg
 }
 
-/** Decode a manifest request; PROTOCOL_ERROR when malformed. */
+/**
+ * Decode a manifest request; PROTOCOL_ERROR when malformed.
+ *
+ * @example
+ * ```ts
+ * const cid = contentIdFromBytes(decodeManifestRequest(f).root)
+ * ```
+ */
 export function decodeManifestRequest (bytes: Uint8Array | Uint8ArrayList): ManifestRequest {
   try {
     const req = ManifestRequest.decode(bytes)
@@ -77,7 +103,15 @@ export function decodeManifestRequest (bytes: Uint8Array | Uint8ArrayList): Mani
   }
 }
 
-/** Decode a manifest response; PROTOCOL_ERROR when malformed. */
+/**
+ * Decode a manifest response; PROTOCOL_ERROR when malformed.
+ *
+ * @example
+ * ```ts
+ * const res = decodeManifestResponse(f)
+ * if (res.status === ManifestResponse.Status.OK && await manifestMatches(cid, res.manifest)) use(decodeManifest(res.manifest))
+ * ```
+ */
 export function decodeManifestResponse (bytes: Uint8Array | Uint8ArrayList): ManifestResponse {
   try {
     const res = ManifestResponse.decode(bytes)
@@ -92,6 +126,11 @@ export function decodeManifestResponse (bytes: Uint8Array | Uint8ArrayList): Man
  * A complete BLOCK frame (length prefix + XferMessage) that references `data`
  * instead of copying it: the same bytes XferMessage.encode would produce
  * (fields type=BLOCK, index, data, in field order) for non-empty data.
+ *
+ * @example
+ * ```ts
+ * stream.send(encodeBlockFrame(7, chunk)) // no copy of `chunk`
+ * ```
  */
 export function encodeBlockFrame (index: number, data: Uint8Array): Uint8ArrayList {
   const header: number[] = [0x08, 6, 0x18]
@@ -118,8 +157,20 @@ function pushVarint (out: number[], value: number): void {
  * index, data, nothing else), return the index and the data as a view of the
  * frame's pieces, without copying. Anything else returns undefined: decode it
  * with decodeXfer.
+ *
+ * @example
+ * ```ts
+ * const block = decodeBlockFrame(f)
+ * if (block !== undefined) received(block.index, block.data)
+ * else handle(decodeXfer(f))
+ * ```
  */
-export function decodeBlockFrame (frame: Uint8ArrayList): { index: number, data: Uint8ArrayList } | undefined {
+export function decodeBlockFrame (frame: Uint8ArrayList): {
+  /** The chunk index. */
+  index: number
+  /** The chunk's bytes, a view of `frame`. */
+  data: Uint8ArrayList
+} | undefined {
   if (frame.byteLength < 5 || frame.get(0) !== 0x08 || frame.get(1) !== 6 || frame.get(2) !== 0x18) return undefined
   let pos = 3
   const index = readVarint(frame, pos)

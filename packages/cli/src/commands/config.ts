@@ -6,6 +6,8 @@ import { ErrorCode, REPO_CONFIG_FILE, REPO_CONFIG_KEYS, ShoalError, isRepoConfig
 import type { RepoConfig, RepoConfigKey } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { outputOf, repoDirOf } from '../context.js'
+import type { Paint } from '../colour.js'
+import { plain } from '../colour.js'
 
 // `shoal config` edits <repo>/config.json directly: no daemon needed. The
 // schema is the daemon's own (validateConfig in @shoal/protocol).
@@ -58,14 +60,14 @@ export function formatConfigValue (value: unknown): string[] {
   return [String(value)]
 }
 
-/** `config show`: one aligned line per key (list items under each other). */
-export function renderConfig (config: RepoConfig): string[] {
+/** `config show`: one aligned line per key (list items under each other); `(not set)` dim. */
+export function renderConfig (config: RepoConfig, paint: Paint = plain): string[] {
   const keys = Object.keys(REPO_CONFIG_KEYS) as RepoConfigKey[]
   const width = Math.max(...keys.map(k => k.length)) + 2
   const lines: string[] = []
   for (const key of keys) {
     const value = config[key]
-    const shown = value === undefined ? ['(not set)'] : Array.isArray(value) && value.length === 0 ? ['(empty list)'] : formatConfigValue(value)
+    const shown = value === undefined ? [paint('dim', '(not set)')] : Array.isArray(value) && value.length === 0 ? [paint('dim', '(empty list)')] : formatConfigValue(value)
     shown.forEach((v, i) => { lines.push(`${(i === 0 ? key : '').padEnd(width)}${v}`) })
   }
   return lines
@@ -129,7 +131,7 @@ const showCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     const file = configFileOf(args)
     const config = validateConfig(await readRaw(file), file)
     if (output.json) { output.data(config); return }
-    for (const line of renderConfig(config)) output.out(line)
+    for (const line of renderConfig(config, output.paint.out)) output.out(line)
     output.info(`(${file}; flags given to \`shoal daemon\` override it)`)
   }
 }
@@ -168,7 +170,7 @@ const setCommand: CommandModule<GlobalArgs, SetArgs> = {
     await writeConfigFile(file, next)
     if (output.json) { output.data({ key, value, file }); return }
     output.out(`${key} = ${JSON.stringify(value)}`)
-    output.info(`saved ${file}; ${APPLIES}`)
+    output.info(`${output.paint.err('green', 'saved')} ${file}; ${APPLIES}`)
   }
 }
 
@@ -187,8 +189,8 @@ const unsetCommand: CommandModule<GlobalArgs, KeyArgs> = {
     delete raw[key]
     if (removed) await writeConfigFile(file, validateConfig(raw, file))
     if (output.json) { output.data({ key, removed, file }); return }
-    output.out(removed ? `unset ${key}` : `${key} was not set`)
-    if (removed) output.info(`saved ${file}; ${APPLIES}`)
+    output.out(removed ? `${output.paint.out('green', 'unset')} ${key}` : `${key} was not set`)
+    if (removed) output.info(`${output.paint.err('green', 'saved')} ${file}; ${APPLIES}`)
   }
 }
 

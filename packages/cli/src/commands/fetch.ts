@@ -60,7 +60,7 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
     if (done === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'the daemon closed the fetch stream before it finished (did it stop?)')
     if (!output.json) {
       const rate = done.seconds > 0 ? done.size / done.seconds : 0
-      output.out(`saved ${done.path} (${formatBytes(done.size)} in ${formatDuration(done.seconds)}, ${formatRate(rate)}, verified)`)
+      output.out(`${output.paint.out('green', 'saved')} ${done.path} (${formatBytes(done.size)} in ${formatDuration(done.seconds)}, ${formatRate(rate)}, verified)`)
     }
   }
 }

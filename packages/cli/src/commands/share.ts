@@ -5,6 +5,8 @@ import { ControlRoute, ErrorCode, NDJSON_CONTENT_TYPE, ShoalError } from '@shoal
 import type { ControlClient } from '../client.js'
 import type { GlobalArgs, Output } from '../context.js'
 import { clientOf, outputOf } from '../context.js'
+import type { Paint } from '../colour.js'
+import { plain } from '../colour.js'
 import { formatBytes, hashingLine, showsHashing } from '../format.js'
 
 interface ShareArgs extends GlobalArgs {
@@ -27,17 +29,17 @@ export const shareCommand: CommandModule<GlobalArgs, ShareArgs> = {
       ? await shareWithProgress(client, abs, output)
       : await client.call<ShareResult>('POST', ControlRoute.shares, { path: abs })
     if (output.json) { output.data(result); return }
-    for (const line of renderShare(result)) output.out(line)
+    for (const line of renderShare(result, output.paint.out)) output.out(line)
     output.info('')
     output.info('on another machine, run:')
-    output.info(`  shoal fetch ${result.ticket}`)
+    output.info(`  ${output.paint.err('bold', `shoal fetch ${result.ticket}`)}`)
   }
 }
 
 /** What `share` prints on stdout. */
-export function renderShare (result: ShareResult): string[] {
+export function renderShare (result: ShareResult, paint: Paint = plain): string[] {
   return [
-    `shared ${result.name} (${result.kind === 'dir' ? `${result.files} files, ` : ''}${formatBytes(result.size)}, ${result.chunks} chunks)`,
+    `${paint('green', 'shared')} ${result.name} (${result.kind === 'dir' ? `${result.files} files, ` : ''}${formatBytes(result.size)}, ${result.chunks} chunks)`,
     `content id: ${result.cid}`,
     `ticket:     ${result.ticket}`
   ]
