@@ -80,7 +80,7 @@ export function tcRateBits (rate: string): number {
 }
 
 /**
- * A bridge `10.77.0.0/24` with one host per spec (10.77.0.10, .11, ...).
+ * A bridge (default `10.77.0.0/24`) with one host per spec (.10, .11, ...).
  * Hosts with `behindNat` sit on their own 192.168.N.0/24 behind a router
  * namespace that masquerades them onto the bridge; public hosts have no route
  * to them.
@@ -90,14 +90,22 @@ export class TestNet {
   private readonly namespaces: string[] = []
   private readonly prefix: string
   private readonly sw: string
+  /** The bridge's /24, e.g. '10.77.0'. */
+  readonly wan: string
 
-  private constructor () {
+  private constructor (wan: string) {
+    this.wan = wan
     this.prefix = `shoal${process.pid}x${counter++}`
     this.sw = `${this.prefix}-sw`
   }
 
-  static async create (specs: HostSpec[]): Promise<TestNet> {
-    const net = new TestNet()
+  /**
+   * `wan` is the bridge's /24 (default 10.77.0). A public-looking prefix
+   * (these namespaces have no route out) lets public-mode daemons, which
+   * drop private addresses, be tested as if on the internet.
+   */
+  static async create (specs: HostSpec[], options: { wan?: string } = {}): Promise<TestNet> {
+    const net = new TestNet(options.wan ?? '10.77.0')
     try {
       await net.addNs(net.sw)
       await inNs(net.sw, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
@@ -152,7 +160,7 @@ export class TestNet {
       // router: eth0 on the bridge (public side), eth1 to the host's private LAN
       const router = `${ns}-nat`
       await this.addNs(router)
-      const wan = `10.77.0.${100 + index}`
+      const wan = `${this.wan}.${100 + index}`
       await this.plugIntoBridge(router, `p${index}r`, wan)
       const lanNet = `192.168.${10 + index}`
       await this.veth(router, 'eth1', ns, 'eth0')
@@ -166,7 +174,7 @@ export class TestNet {
       await inNs(ns, 'ip', 'addr', 'add', `${host.addr}/24`, 'dev', 'eth0')
       await inNs(ns, 'ip', 'route', 'add', 'default', 'via', `${lanNet}.1`)
     } else {
-      host.addr = `10.77.0.${10 + index}`
+      host.addr = `${this.wan}.${10 + index}`
       await this.plugIntoBridge(ns, `p${index}`, host.addr)
     }
     if (spec.uploadCap !== undefined) {

@@ -23,7 +23,10 @@ describe('shoal config values', () => {
 
   it('a bad key or value is a usage error (exit 2) naming the key', () => {
     const cases: Array<[string, string[], RegExp]> = [
-      ['lsiten', ['x'], /unknown config key "lsiten" \(known: listen, bootstrap, mdns, network\)/],
+      ['lsiten', ['x'], /unknown config key "lsiten" \(known: listen, bootstrap, mdns, network, maxUpload, /],
+      ['maxUpload', ['fast'], /"maxUpload": must be a rate such as "10MiB\/s"/],
+      ['relay', ['maybe'], /"relay": must be true or false/],
+      ['metrics', ['9464'], /"metrics": must be a "host:port" string/],
       ['mdns', ['yes'], /"mdns": must be true or false/],
       ['mdns', ['true', 'false'], /"mdns": must be true or false \(got 2 values\)/],
       ['network', ['moon'], /"network": must be "lan" or "public"/],
@@ -49,12 +52,19 @@ describe('shoal config values', () => {
   })
 
   it('renders every key, unset ones too, lists one item per line', () => {
-    expect(renderConfig({ listen: ['/ip4/a', '/ip4/b'], mdns: false, bootstrap: [] })).toEqual([
-      'listen     /ip4/a',
-      '           /ip4/b',
-      'bootstrap  (empty list)',
-      'mdns       false',
-      'network    (not set)'
+    expect(renderConfig({ listen: ['/ip4/a', '/ip4/b'], mdns: false, bootstrap: [], maxUpload: '2MiB/s' })).toEqual([
+      'listen              /ip4/a',
+      '                    /ip4/b',
+      'bootstrap           (empty list)',
+      'mdns                false',
+      'network             (not set)',
+      'maxUpload           2MiB/s',
+      'maxDownload         (not set)',
+      'maxUploadPerPeer    (not set)',
+      'maxDownloadPerPeer  (not set)',
+      'relay               (not set)',
+      'upnp                (not set)',
+      'metrics             (not set)'
     ])
     expect(formatConfigValue(['x', 'y'])).toEqual(['x', 'y'])
     expect(formatConfigValue('lan')).toEqual(['lan'])

@@ -96,3 +96,35 @@ export const STAT_CHECK_INTERVAL_MS = 1_000
 export const STREAM_CONCURRENCY = 4
 /** The metrics endpoint (metrics.ts): a scrape request must arrive and be answered within this. */
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000
+
+/** Bandwidth caps: a bucket holds this many seconds of its rate... */
+export const RATE_LIMIT_BURST_SECONDS = 0.1
+/** ...and never less than this many bytes. */
+export const RATE_LIMIT_MIN_BURST = 64 * 1024
+/** Current rates (status, peers) are averaged over this span. */
+export const RATE_METER_SPAN_MS = 3_000
+/** A capped upload goes out in pieces of this size, each when the caps allow. */
+export const PACE_PIECE_BYTES = 32 * 1024
+
+/** The public IPFS DHT (Amino), joined in public mode. */
+export const AMINO_DHT_PROTOCOL = '/ipfs/kad/1.0.0'
+/** Public mode's bootstrap peers when none are configured: the Amino bootstrappers (as in Kubo). */
+export const AMINO_BOOTSTRAP = [
+  '/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN',
+  '/dnsaddr/bootstrap.libp2p.io/p2p/QmQCU2EcMqAqQPR2i9bChDtGNJchTbq5TbXJJ16u19uLTa',
+  '/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb',
+  '/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt',
+  '/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ'
+]
+/** A relay (--relay) serves this many reservations at once... */
+export const RELAY_MAX_RESERVATIONS = 64
+/** ...and lets each relayed connection carry this many bytes each way (libp2p's default is 128 KiB, enough only to hole-punch)... */
+export const RELAY_DEFAULT_DATA_LIMIT = 64 * 1024 * 1024
+/** ...for at most this long. */
+export const RELAY_DEFAULT_DURATION_LIMIT_MS = 10 * 60_000
+/** On a relayed connection, stop asking for chunks when this much of its byte limit is left (framing, Noise and Yamux overhead). */
+export const RELAY_LIMIT_MARGIN = 0.05
+/** Behind NAT: how long after meeting a relay to expect a reservation on it... */
+export const RESERVATION_CHECK_MS = 3_000
+/** ...and how many times to reconnect to it when none came. */
+export const RESERVATION_ATTEMPTS = 3

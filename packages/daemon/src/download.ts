@@ -29,6 +29,7 @@ export interface DownloadInit {
   stallTimeoutMs?: number
   /** Fail when no provider at all is connected for this long. @default RESOLVE_TIMEOUT_MS */
   noProviderTimeoutMs?: number
+  /** A peer's chunk passed its hash check: called once per verified chunk, before it is written. */
   onDownloaded?: (peer: PeerId, bytes: number) => void
   /** A peer sent a chunk that failed its hash. */
   onBadPeer?: (peer: PeerId) => void
@@ -164,6 +165,23 @@ export class Download implements SessionEvents {
     this.lacks.set(session, new Map())
     this.count(session, +1)
     this.schedule()
+  }
+
+  /**
+   * A direct connection to `peer` opened (hole punching worked): end the
+   * sessions with it that run over a relay, so they reopen on the direct
+   * one. Their chunks are asked for again. True when there were any.
+   */
+  dropRelayedSessionsWith (peer: PeerId): boolean {
+    let dropped = false
+    for (const session of [...this.sessions]) {
+      if (session.peer.equals(peer) && session.connection.limits !== undefined) {
+        log('direct connection to %p: moving its session off the relay', peer)
+        session.close()
+        dropped = true
+      }
+    }
+    return dropped
   }
 
   hasSessionWith (peer: PeerId): boolean {
@@ -389,7 +407,7 @@ export class Download implements SessionEvents {
     const now = Date.now()
     for (const session of this.sessions) {
       // a peer that answers nothing at all while we wait on it: move everything it owes us
-      const stalled = session.inflight.size > 0 && now - session.lastActivityAt > SESSION_STALL_MS
+      const stalled = session.awaiting > 0 && now - session.lastActivityAt > SESSION_STALL_MS
       if (stalled) log('%p sent nothing for %d ms: re-requesting its %d chunk(s) elsewhere', session.peer, now - session.lastActivityAt, session.inflight.size)
       for (const [index, at] of [...session.inflight]) {
         if (stalled || now - at > CHUNK_TIMEOUT_MS) {

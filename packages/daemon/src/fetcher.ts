@@ -21,6 +21,8 @@ import { PartFiles, exists } from './part-files.js'
 import type { DownloadRecord, FileStamp, ProviderHint, Records } from './records.js'
 import type { ShareRegistry } from './share-registry.js'
 import { PeerSession } from './xfer-session.js'
+import { RelayBudgets } from './relay-budget.js'
+import type { BandwidthLimiter } from './rate-limit.js'
 
 const log = logger('shoal:fetch')
 
@@ -42,7 +44,10 @@ export interface FetcherComponents {
   records: Records
   shares: ShareRegistry
   discovery: Discovery
-  stats: { onDownloaded(peer: PeerId, bytes: number): void }
+  /** Told of every chunk a peer sent: verified (with its bytes) or failing its hash. */
+  stats: { onDownloaded(peer: PeerId, bytes: number): void, onChunkVerified(): void, onChunkRejected(): void }
+  /** Download caps; requests are paced to them. */
+  limiter?: BandwidthLimiter
 }
 
 export interface FetcherInit {
@@ -67,11 +72,23 @@ export class Fetcher {
   private readonly init: FetcherInit
   private readonly active = new Map<string, ActiveFetch>()
   private readonly banned = new Set<string>()
+  private readonly budgets = new RelayBudgets()
   private stopping = false
 
   constructor (components: FetcherComponents, init: FetcherInit = {}) {
     this.c = components
     this.init = init
+    // hole punching (DCUtR) or a direct dial succeeded: move sessions off the relay
+    components.node.addEventListener('connection:open', (evt) => {
+      const conn = evt.detail
+      if (conn.limits !== undefined || this.stopping) return
+      for (const entry of this.active.values()) {
+        if (entry.download.dropRelayedSessionsWith(conn.remotePeer)) {
+          entry.tried.delete(conn.remotePeer.toString())
+          void this.openSessions(entry.download, parseContentId(entry.download.record.cid), [conn.remotePeer], entry.tried)
+        }
+      }
+    })
   }
 
   transfers (): TransferInfo[] {
@@ -188,8 +205,8 @@ export class Fetcher {
       ...(have !== undefined ? { have } : {}),
       ...(this.init.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.init.stallTimeoutMs } : {}),
       noProviderTimeoutMs: options.resolveTimeoutMs ?? this.init.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS,
-      onDownloaded: (peer, bytes) => { this.c.stats.onDownloaded(peer, bytes) },
-      onBadPeer: (peer) => { this.banned.add(peer.toString()) },
+      onDownloaded: (peer, bytes) => { this.c.stats.onChunkVerified(); this.c.stats.onDownloaded(peer, bytes) },
+      onBadPeer: (peer) => { this.c.stats.onChunkRejected(); this.banned.add(peer.toString()) },
       onPeers: (addrs) => { void this.suggested(download, cid, addrs) },
       onChunk: (index) => {
         source.gained(index)
@@ -318,7 +335,16 @@ export class Fetcher {
     await Promise.allSettled(fresh.map(async peer => {
       tried.set(peer.toString(), Date.now())
       try {
-        const session = await PeerSession.open(this.c.node, peer, cid, download.layout, download, signal)
+        const limiter = this.c.limiter
+        const pace = limiter?.limitsDownload === true ? (p: PeerId, bytes: number) => limiter.download(p, bytes) : undefined
+        const session = await PeerSession.open(this.c.node, peer, cid, download.layout, download, this.budgets, signal, pace)
+        if (session !== undefined) {
+          // a relayed connection used up: go again at once (a new circuit, or a direct connection)
+          session.onRetired = () => {
+            tried.delete(peer.toString())
+            void this.openSessions(download, cid, [peer], tried, signal)
+          }
+        }
         if (session !== undefined) download.addSession(session)
       } catch (err) {
         log('no session with %p: %e', peer, err)
@@ -369,7 +395,8 @@ export class Fetcher {
       }
       await waitFor(Math.min(delay, Math.max(0, deadline - Date.now())), signal)
       delay = Math.min(PROVIDER_SEARCH_MAX_MS, delay * 2)
-      const found: PeerId[] = [...this.c.node.getPeers()]
+      // ticket hints again too: a first dial can fail for passing reasons (a relay reconnecting)
+      const found: PeerId[] = [...hinted, ...this.c.node.getPeers()]
       for await (const peer of this.c.discovery.findProviders(cid, signal)) found.push(peer)
       // peers that had nothing may have it by now
       if (found.length > 0 && usable(found).length === 0) asked.clear()

@@ -1,4 +1,8 @@
 import { noise } from '@chainsafe/libp2p-noise'
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { uPnPNAT } from '@libp2p/upnp-nat'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { kadDHT, removePrivateAddressesMapper, removePublicAddressesMapper } from '@libp2p/kad-dht'
@@ -7,9 +11,10 @@ import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import type { Libp2pOptions } from 'libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import { DHT_PROTOCOL, LAN_INBOUND_CONNECTIONS_PER_SECOND, LAN_MAX_PENDING_INBOUND, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
+import { AMINO_DHT_PROTOCOL, DHT_PROTOCOL, RELAY_DEFAULT_DATA_LIMIT, RELAY_DEFAULT_DURATION_LIMIT_MS, RELAY_MAX_RESERVATIONS, LAN_INBOUND_CONNECTIONS_PER_SECOND, LAN_MAX_PENDING_INBOUND, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
 
 /**
  * `lan`: a private swarm on a LAN or one machine — DHT servers that keep
@@ -26,6 +31,14 @@ export interface Libp2pInit {
   network?: NetworkMode
   /** mDNS discovery. @default true */
   mdns?: boolean
+  /** Serve as a circuit relay v2 for others. @default false */
+  relay?: boolean
+  /** Bytes one relayed connection may carry when this node relays. @default RELAY_DEFAULT_DATA_LIMIT */
+  relayDataLimit?: number
+  /** UPnP / NAT-PMP port mapping. @default true in public mode */
+  upnp?: boolean
+  /** libp2p's metrics service (`ShoalMetrics.libp2p`, metrics.ts). @default none */
+  metrics?: Libp2pOptions['metrics']
 }
 
 export type ShoalLibp2p = Libp2p<{
@@ -41,13 +54,30 @@ export type ShoalLibp2p = Libp2p<{
  */
 export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p> {
   const lan = (init.network ?? 'lan') === 'lan'
+  // NAT traversal: every node can dial and be dialed through relays
+  // (circuit relay v2 transport) and upgrade a relayed connection to a direct
+  // one (DCUtR). Public mode adds AutoNAT (learn whether our addresses are
+  // reachable; kad-dht then picks server or client mode) and UPnP.
+  const nat: Record<string, unknown> = { dcutr: dcutr() }
+  if (!lan) nat.autoNAT = autoNAT()
+  if (init.upnp ?? !lan) nat.upnp = uPnPNAT()
+  if (init.relay === true) {
+    nat.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: RELAY_MAX_RESERVATIONS,
+        defaultDataLimit: BigInt(init.relayDataLimit ?? RELAY_DEFAULT_DATA_LIMIT),
+        defaultDurationLimit: RELAY_DEFAULT_DURATION_LIMIT_MS
+      }
+    })
+  }
   const peerDiscovery: Array<ReturnType<typeof mdns>> = []
   if (init.mdns !== false) peerDiscovery.push(mdns({ interval: MDNS_INTERVAL_MS, serviceTag: MDNS_SERVICE_TAG }))
   return await createLibp2p({
     privateKey: init.privateKey,
     datastore: init.datastore,
+    ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
     addresses: { listen: init.listen },
-    transports: [tcp()],
+    transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -65,12 +95,17 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
     services: {
       identify: identify(),
       ping: ping(),
-      dht: kadDHT({
-        protocol: DHT_PROTOCOL,
-        // a node without public addresses would stay a client: nobody answers
-        clientMode: false,
-        peerInfoMapper: lan ? removePublicAddressesMapper : removePrivateAddressesMapper
-      })
+      dht: lan
+        ? kadDHT({
+          protocol: DHT_PROTOCOL,
+          // a node without public addresses would stay a client: nobody answers
+          clientMode: false,
+          peerInfoMapper: removePublicAddressesMapper
+        })
+        // the public Amino DHT (IPFS), kad-dht's defaults: server mode once
+        // AutoNAT confirms a public address, private addresses filtered out
+        : kadDHT({ protocol: AMINO_DHT_PROTOCOL, peerInfoMapper: removePrivateAddressesMapper }),
+      ...nat
     }
   }) as unknown as ShoalLibp2p
 }

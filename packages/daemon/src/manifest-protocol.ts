@@ -8,6 +8,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { ChunkSource } from './chunk-source.js'
 import { MANIFEST_TIMEOUT_MS, MAX_INBOUND_MANIFEST_STREAMS } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
+import { connectionFor } from './relay-budget.js'
 import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
 
 const log = logger('shoal:manifest')
@@ -24,7 +25,7 @@ export async function registerManifestProtocol (node: ShoalLibp2p, lookup: Sourc
       log('manifest request from %p failed: %e', connection.remotePeer, err)
       abortStream(stream, err)
     })
-  }, { maxInboundStreams: MAX_INBOUND_MANIFEST_STREAMS })
+  }, { maxInboundStreams: MAX_INBOUND_MANIFEST_STREAMS, runOnLimitedConnection: true })
 }
 
 async function serveManifest (stream: Stream, lookup: SourceLookup): Promise<void> {
@@ -58,7 +59,9 @@ export interface FetchedManifest {
  */
 export async function requestManifest (node: ShoalLibp2p, peer: PeerId, cid: CID, signal?: AbortSignal): Promise<FetchedManifest | undefined> {
   const opSignal = signal !== undefined ? AbortSignal.any([signal, AbortSignal.timeout(MANIFEST_TIMEOUT_MS)]) : AbortSignal.timeout(MANIFEST_TIMEOUT_MS)
-  const stream = await node.dialProtocol(peer, MANIFEST_PROTOCOL, { signal: opSignal })
+  // a relayed (limited) connection will do for a manifest
+  const connection = await connectionFor(node, peer, undefined, 0, opSignal)
+  const stream = await connection.newStream(MANIFEST_PROTOCOL, { signal: opSignal, runOnLimitedConnection: true })
   try {
     await sendFrame(stream, ManifestRequest.encode({ root: cid.bytes }), opSignal)
     const reply = await new FrameInbox(stream, MAX_MANIFEST_FRAME_BYTES).next(MANIFEST_TIMEOUT_MS, 'the manifest')

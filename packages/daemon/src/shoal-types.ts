@@ -2,7 +2,24 @@ import type {
   ConnectResult, FetchEvent, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult
 } from '@shoal/protocol'
 
-/** Options for {@link createShoal}. */
+/**
+ * Options for {@link createShoal}; all optional. Those `<repo>/config.json`
+ * can hold too (`shoal config`: listen, bootstrap, mdns, network, the rate
+ * caps, relay, upnp, metrics) come from that file when left out here, else
+ * take the default shown: options override the file, as flags do for
+ * `shoal daemon`.
+ *
+ * @example
+ * ```ts
+ * const node = await createShoal({
+ *   repo: '/var/lib/myapp/shoal',
+ *   listen: ['/ip4/0.0.0.0/tcp/4001'],
+ *   bootstrap: ['/ip4/192.0.2.7/tcp/4001/p2p/12D3KooW...'],
+ *   maxUpload: '5MiB/s',
+ *   controlSocket: false // in-process use only: no `shoal` CLI access
+ * })
+ * ```
+ */
 export interface ShoalOptions {
   /** Repo directory (identity, database, lock, control socket). @default $SHOAL_REPO or ~/.shoal */
   repo?: string
@@ -12,7 +29,7 @@ export interface ShoalOptions {
   controlSocket?: boolean
   /** Chunk size for new shares, a power of two from 256 KiB to 4 MiB. @default 1048576 */
   chunkSize?: number
-  /** Multiaddrs dialed at start to join a swarm. @default [] */
+  /** Multiaddrs dialed at start to join a swarm. @default [] in lan mode; the public (Amino) DHT bootstrappers in public mode */
   bootstrap?: string[]
   /** Find peers on the LAN with mDNS. @default true */
   mdns?: boolean
@@ -28,9 +45,11 @@ export interface ShoalOptions {
   maxDownloadPerPeer?: string | number
   /** Act as a circuit relay v2 server for peers that cannot be dialed directly. @default false */
   relay?: boolean
+  /** When relaying: the bytes one relayed connection may carry each way. @default 64 MiB */
+  relayDataLimit?: number
   /** Ask the home router for a port mapping with UPnP. @default true in public mode, false in lan mode */
   upnp?: boolean
-  /** Serve Prometheus metrics over HTTP on this "host:port"; off when unset. */
+  /** Serve Prometheus metrics on http://host:port/metrics (port 0: a free port; the URL is in `status().metrics`); off when unset. */
   metrics?: string
   /** Fail a download when no chunk arrived for this long (ms). @default 30000 */
   stallTimeoutMs?: number
@@ -40,35 +59,72 @@ export interface ShoalOptions {
   onStopRequested?: () => void
   /** Called when a peer connects or its last connection closes. */
   onPeerEvent?: (event: { type: 'peer:connect' | 'peer:disconnect', peerId: string }) => void
+  /** Called when this node's addresses change, e.g. a relay reservation adds a /p2p-circuit address. */
+  onAddressesChanged?: (addrs: string[]) => void
 }
 
+/** Options for {@link Shoal.share}. */
 export interface ShareOptions {
+  /** Stops hashing; `share` then rejects with the signal's reason and nothing is shared. */
   signal?: AbortSignal
-  /** Hashing progress. */
+  /**
+   * Hashing progress, called as bytes are read: `hashedBytes` of `totalBytes`
+   * in `files` files. The same object is updated between calls: copy it to keep it.
+   */
   onProgress?: (progress: { hashedBytes: number, totalBytes: number, files: number }) => void
 }
 
+/** Options for {@link Shoal.fetch}. */
 export interface FetchCallOptions {
-  /** Absolute output path; a trailing `/` saves into that directory. @default the current directory */
+  /**
+   * Absolute output path (INVALID_PATH otherwise); a trailing `/` saves into
+   * that directory under the share's name. The bytes go to `<out>.part` and are
+   * renamed to `out` once all are verified.
+   * @default `<name>` in the process's current directory
+   */
   out?: string
-  /** Replace an existing output. @default false */
+  /** Replace an existing output (and a `.part` file this node does not know) instead of failing with PATH_EXISTS. @default false */
   force?: boolean
-  /** Cancels the fetch; progress is kept for a later resume. */
+  /**
+   * Cancels the fetch: it rejects with ABORTED. What was verified is kept, and
+   * a later fetch of the same id to the same output resumes from there.
+   */
   signal?: AbortSignal
-  /** Typed progress events (the same objects the control API streams). */
+  /**
+   * Typed progress events, the objects `POST /v1/fetch` streams and
+   * `shoal fetch --json` prints: `resolving`, `manifest`, `progress` (every
+   * 250 ms and once at the end), then `done`.
+   */
   onProgress?: (event: FetchEvent) => void
   /** How long to look for providers before NO_PROVIDERS (ms). @default the node's resolveTimeoutMs */
   resolveTimeoutMs?: number
 }
 
+/** What {@link Shoal.fetch} resolves with: the copy is complete and verified. */
 export interface FetchResult {
+  /** The content id fetched (also when fetched by ticket). */
   cid: string
+  /** Absolute path of the saved file or directory. */
   path: string
+  /** Total bytes of all its files. */
   size: number
+  /** How long the fetch took, in seconds. */
   seconds: number
 }
 
-/** One file of a share, as verified chunks; iterate it once. */
+/**
+ * One file of a share, as verified chunks; iterate it once. See {@link Shoal.cat}.
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from 'node:fs'
+ * import { pipeline } from 'node:stream/promises'
+ *
+ * const file = node.cat(cid, 'docs/readme.txt')
+ * console.log(`${file.path}: ${file.size} bytes`)
+ * await pipeline(file, createWriteStream('readme.txt'))
+ * ```
+ */
 export interface CatStream extends AsyncIterable<Uint8Array> {
   /** The file's path inside the share ('' for a file share). */
   readonly path: string
@@ -76,23 +132,153 @@ export interface CatStream extends AsyncIterable<Uint8Array> {
   readonly size: number
 }
 
-/** A running Shoal node. The control API exposes exactly these operations. */
+/**
+ * A Shoal node, made by {@link createShoal}. The control API (and so the
+ * `shoal` CLI) exposes exactly these operations. Every method but `start` and
+ * `stop` needs a started node and throws {@link ShoalError} NOT_STARTED
+ * otherwise; failures are `ShoalError`s with a stable `code` (docs/ERRORS.md).
+ *
+ * @example
+ * ```ts
+ * const node = await createShoal({ repo: '/tmp/shoal-a', controlSocket: false })
+ * await node.start()
+ * try {
+ *   const { ticket } = await node.share('./photos')
+ *   console.log(`fetch it elsewhere with: shoal fetch ${ticket}`)
+ *   const { peers } = await node.status()
+ *   console.log(`${peers} peers connected`)
+ * } finally {
+ *   await node.stop()
+ * }
+ * ```
+ */
 export interface Shoal {
-  /** This node's peer id. */
+  /** This node's peer id (from `<repo>/identity.key`); throws NOT_STARTED before {@link Shoal.start}. */
   readonly peerId: string
-  /** The repo directory in use. */
+  /** The repo directory in use: the `repo` option, else $SHOAL_REPO, else ~/.shoal. */
   readonly repo: string
+  /**
+   * Start the node: open and lock the repo (creating it, and the peer
+   * identity, on first run), start libp2p and the control socket, dial the
+   * bootstrap peers, announce the shares it holds and resume interrupted
+   * downloads. Does nothing when already started. Throws REPO_LOCKED when
+   * another process uses the repo, INVALID_ADDRESS when it cannot listen.
+   *
+   * @example
+   * ```ts
+   * const node = await createShoal({ listen: ['/ip4/127.0.0.1/tcp/0'] })
+   * await node.start()
+   * console.log(node.peerId, node.addrs())
+   * ```
+   */
   start(): Promise<void>
+  /**
+   * Stop the node, parts in reverse order: running downloads are aborted but
+   * stay recorded, so the next start resumes them; then the control socket,
+   * libp2p, open files, the database and the repo lock. Calling it again, or
+   * while it runs, waits for the same stop.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGINT', () => { void node.stop() })
+   * ```
+   */
   stop(): Promise<void>
-  /** Share a file or directory in place; returns its content id and a ticket. */
+  /**
+   * Share a file or directory in place (nothing is copied): hash it into a
+   * manifest, serve it from where it is, and announce it. `path` is resolved
+   * against the current directory. Resolves with the content id and a ticket
+   * (the id plus this node's addresses). Throws INVALID_PATH for a missing
+   * path or one that is not a regular file or directory. A shared file that
+   * later changes on disk is no longer served (`stale` in {@link Shoal.list}).
+   *
+   * @example
+   * ```ts
+   * const shared = await node.share('./video.mp4', {
+   *   onProgress: ({ hashedBytes, totalBytes }) => { console.log(`hashing ${hashedBytes}/${totalBytes}`) },
+   *   signal: AbortSignal.timeout(60_000)
+   * })
+   * console.log(shared.cid, shared.ticket, `${shared.chunks} chunks`)
+   * ```
+   */
   share(path: string, options?: ShareOptions): Promise<ShareResult>
-  /** Download by content id or ticket; resolves once every byte is verified and in place. */
+  /**
+   * Download by content id (`bafy...`: providers are looked for among the
+   * connected peers, which mDNS finds on a LAN, and through the DHT) or by
+   * ticket (`shoal1...`: the sharer's addresses too). Resolves once every chunk is verified against the manifest and the
+   * result is in place; from then on this node serves it too. A fetch of an id
+   * already being fetched joins that download. Throws INVALID_ID or
+   * INVALID_TICKET, INVALID_PATH, PATH_EXISTS, NO_PROVIDERS, ABORTED
+   * (`signal`) among others.
+   *
+   * @example
+   * ```ts
+   * const controller = new AbortController()
+   * process.once('SIGINT', () => { controller.abort() }) // progress is kept: fetch again to resume
+   * const result = await node.fetch('shoal1...', {
+   *   out: '/home/me/Downloads/',
+   *   signal: controller.signal,
+   *   onProgress: (event) => {
+   *     if (event.type === 'progress') console.log(`${event.chunksDone}/${event.chunks} chunks from ${event.peers} peers`)
+   *   }
+   * })
+   * console.log(`saved ${result.path} (${result.size} bytes in ${result.seconds} s)`)
+   * ```
+   */
   fetch(id: string, options?: FetchCallOptions): Promise<FetchResult>
+  /**
+   * A snapshot of the node: identity and addresses, connection and peer
+   * counts, shares, downloads in progress, traffic totals and rates, caps.
+   *
+   * @example
+   * ```ts
+   * const s = await node.status()
+   * console.log(`${s.peerId}: ${s.peers} peers, ${s.shares} shares, up ${s.uptimeSeconds} s`)
+   * ```
+   */
   status(): Promise<StatusInfo>
+  /**
+   * The peers connected now, one entry per peer (several connections merged),
+   * with the chunk bytes traded with each.
+   *
+   * @example
+   * ```ts
+   * for (const p of await node.peers()) console.log(p.peerId, p.direction, p.downloaded)
+   * ```
+   */
   peers(): Promise<PeerInfo[]>
-  /** Dial a multiaddr. */
+  /**
+   * Dial a multiaddr (usually ending in `/p2p/<peer id>`), giving up after 15 s.
+   * Throws INVALID_ADDRESS when `addr` is not a multiaddr, DIAL_FAILED when
+   * the dial fails.
+   *
+   * @example
+   * ```ts
+   * const { peerId } = await node.connect('/ip4/192.0.2.7/tcp/4001/p2p/12D3KooW...')
+   * ```
+   */
   connect(addr: string): Promise<ConnectResult>
+  /**
+   * What this node holds: its shares (shared from disk or fetched) and its
+   * downloads, running or not (`paused` ones resume at the next start,
+   * `failed` ones carry their error).
+   *
+   * @example
+   * ```ts
+   * const { shares, downloads } = await node.list()
+   * for (const s of shares) console.log(s.cid, s.name, s.origin, s.stale ? '(stale)' : '')
+   * ```
+   */
   list(): Promise<ListResult>
+  /**
+   * Stop serving a share and withdraw its announcement; its files stay on
+   * disk. Throws INVALID_ID for a malformed id, NOT_FOUND when it is not shared.
+   *
+   * @example
+   * ```ts
+   * await node.unshare(shared.cid)
+   * ```
+   */
   unshare(cid: string): Promise<UnshareResult>
   /**
    * The bytes of one file of a share this node holds (shared or fetched),
@@ -100,8 +286,21 @@ export interface Shoal {
    * whole file in memory. `path` names the file inside a directory share and
    * must be omitted for a file share. Checks the id and path at once: throws
    * INVALID_ID, NOT_FOUND (not held, or stale) or INVALID_PATH.
+   *
+   * @example
+   * ```ts
+   * let text = ''
+   * for await (const chunk of node.cat(cid, 'notes.txt')) text += new TextDecoder().decode(chunk, { stream: true })
+   * ```
    */
   cat(cid: string, path?: string): CatStream
-  /** Listen addresses including the /p2p/ suffix. */
+  /**
+   * The addresses this node can be dialed on, each ending in `/p2p/<peer id>`.
+   *
+   * @example
+   * ```ts
+   * console.log(`connect with: shoal connect ${node.addrs()[0]}`)
+   * ```
+   */
   addrs(): string[]
 }

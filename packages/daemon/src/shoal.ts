@@ -7,7 +7,7 @@ import {
 import type { ChunkLayout, ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult, TransferInfo } from '@shoal/protocol'
 import { ControlServer } from './control-server.js'
 import type { ChunkSource } from './chunk-source.js'
-import { DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
+import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
 import { readRepoConfig } from './config.js'
 import { Discovery } from './discovery.js'
 import { PeerExchange } from './peer-exchange.js'
@@ -16,12 +16,15 @@ import { Fetcher } from './fetcher.js'
 import { createShoalLibp2p } from './libp2p-node.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import { registerManifestProtocol } from './manifest-protocol.js'
+import { ShoalMetrics } from './metrics.js'
 import { Records } from './records.js'
 import { defaultRepoDir, openRepo } from './repo.js'
 import type { Repo } from './repo.js'
 import { ShareRegistry } from './share-registry.js'
 import type { CatStream, FetchCallOptions, FetchResult, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
 import { Traffic } from './traffic.js'
+import { RelayReservations } from './relay-reservations.js'
+import { BandwidthLimiter, limitsFrom } from './rate-limit.js'
 import { SentTracker, registerXferProtocol } from './xfer-server.js'
 
 const log = logger('shoal:daemon')
@@ -36,6 +39,7 @@ interface Running {
   fetcher: Fetcher
   discovery: Discovery
   control?: ControlServer
+  metrics?: ShoalMetrics
   startedAt: number
   /** What dialing each bootstrap address gave. */
   bootstrapped: Array<{ addr: string, peerId?: string, error?: string }>
@@ -45,6 +49,7 @@ interface Running {
 class ShoalNode implements Shoal {
   private readonly options: ShoalOptions
   private readonly traffic = new Traffic()
+  private limiter = new BandwidthLimiter()
   private running?: Running
   private stopping?: Promise<void>
   readonly repo: string
@@ -63,6 +68,7 @@ class ShoalNode implements Shoal {
     const repo = await openRepo(this.repo)
     let datastore: LevelDatastore | undefined
     let node: ShoalLibp2p | undefined
+    let metrics: ShoalMetrics | undefined
     try {
       datastore = new LevelDatastore(repo.datastorePath)
       await datastore.open()
@@ -71,29 +77,57 @@ class ShoalNode implements Shoal {
       await shares.load()
       // options (flags) override <repo>/config.json, which overrides defaults
       const config = await readRepoConfig(repo.dir)
+      const network = this.options.network ?? config.network ?? 'lan'
+      this.limiter = new BandwidthLimiter(limitsFrom(this.options, config))
+      const metricsAt = this.options.metrics ?? config.metrics
+      if (metricsAt !== undefined) {
+        // bound first, so a bad address fails before libp2p starts; values are read when scraped
+        metrics = new ShoalMetrics({ traffic: this.traffic, activeTransfers: () => this.running?.fetcher.transfers().length ?? 0, shares: () => this.running?.shares.size ?? 0 }, { listen: metricsAt, statfsLocation: repo.dir })
+        await metrics.start()
+      }
       node = await createShoalLibp2p({
         privateKey: repo.privateKey,
-        listen: this.options.listen ?? config.listen ?? DEFAULT_LISTEN,
+        ...(metrics !== undefined ? { metrics: metrics.libp2p } : {}),
+        listen: listenAddrs(this.options.listen ?? config.listen ?? DEFAULT_LISTEN, network, this.options.relay ?? config.relay ?? false),
         datastore,
-        network: this.options.network ?? config.network ?? 'lan',
-        mdns: this.options.mdns ?? config.mdns ?? true
+        network,
+        mdns: this.options.mdns ?? config.mdns ?? true,
+        relay: this.options.relay ?? config.relay ?? false,
+        ...(this.options.relayDataLimit !== undefined ? { relayDataLimit: this.options.relayDataLimit } : {}),
+        ...((this.options.upnp ?? config.upnp) !== undefined ? { upnp: this.options.upnp ?? config.upnp } : {})
       })
-      const discovery = new Discovery(node, { bootstrap: this.options.bootstrap ?? config.bootstrap ?? [] })
-      const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic }, {
+      // public mode joins the Amino DHT through its bootstrappers unless told otherwise
+      const discovery = new Discovery(node, { bootstrap: this.options.bootstrap ?? config.bootstrap ?? (network === 'public' ? AMINO_BOOTSTRAP : []) })
+      const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic, limiter: this.limiter }, {
         ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
         ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})
       })
       // complete shares first, then the verified part of downloads in progress
       const lookup = (cid: string): ChunkSource | undefined => shares.lookup(cid) ?? fetcher.partialSource(cid)
       await registerManifestProtocol(node, lookup)
-      await registerXferProtocol(node, { lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker() })
+      await registerXferProtocol(node, { lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker(), limiter: this.limiter })
+      // behind NAT (public mode, not a relay itself): keep a relay reservation
+      if (network === 'public' && !(this.options.relay ?? config.relay ?? false)) {
+        const reservations = new RelayReservations(node)
+        reservations.start()
+        node.addEventListener('stop', () => { reservations.stop() }, { once: true })
+      }
+      const onAddressesChanged = this.options.onAddressesChanged
+      if (onAddressesChanged !== undefined) {
+        let last = ''
+        node.addEventListener('self:peer:update', () => {
+          const addrs = node?.getMultiaddrs().map(ma => ma.toString()) ?? []
+          if (addrs.join(' ') !== last) { last = addrs.join(' '); onAddressesChanged(addrs) }
+        })
+      }
       const onPeerEvent = this.options.onPeerEvent
       if (onPeerEvent !== undefined) {
         node.addEventListener('peer:connect', e => { onPeerEvent({ type: 'peer:connect', peerId: e.detail.toString() }) })
         node.addEventListener('peer:disconnect', e => { onPeerEvent({ type: 'peer:disconnect', peerId: e.detail.toString() }) })
       }
       await node.start()
-      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, startedAt: Date.now(), bootstrapped: [] }
+      metrics?.libp2pStarted()
+      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, startedAt: Date.now(), bootstrapped: [] }
       this.running = running
       if (this.options.controlSocket !== false) {
         running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }))
@@ -107,6 +141,7 @@ class ShoalNode implements Shoal {
     } catch (err) {
       this.running = undefined
       try { await node?.stop() } catch { /* already failing: the original error is what matters */ }
+      await metrics?.stop()
       await datastore?.close().catch(() => {})
       await repo.close()
       if (err instanceof ShoalError) throw err
@@ -128,6 +163,7 @@ class ShoalNode implements Shoal {
     // downloads first, so running `shoal fetch` clients get their ABORTED event over the socket
     await r.fetcher.stop()
     await r.control?.stop().catch(err => { log.error('control stop: %e', err) })
+    await r.metrics?.stop()
     r.discovery.stop()
     try { await r.node.stop() } catch (err) { log.error('libp2p stop: %e', err) }
     await r.shares.close()
@@ -175,7 +211,10 @@ class ShoalNode implements Shoal {
       uptimeSeconds: Math.round((Date.now() - r.startedAt) / 1000),
       dhtPeers: r.discovery.routingTableSize,
       uploaded: this.traffic.uploaded,
-      downloaded: this.traffic.downloaded
+      downloaded: this.traffic.downloaded,
+      ...this.traffic.rates(),
+      limits: { ...this.limiter.limits },
+      ...(r.metrics?.url !== undefined ? { metrics: r.metrics.url } : {})
     }
   }
 
@@ -184,10 +223,10 @@ class ShoalNode implements Shoal {
     const byPeer = new Map<string, PeerInfo>()
     for (const conn of r.node.getConnections()) {
       const key = conn.remotePeer.toString()
-      const t = this.traffic.of(key)
+      const t = { ...this.traffic.of(key), ...this.traffic.rates(key) }
       const existing = byPeer.get(key)
       if (existing === undefined) {
-        byPeer.set(key, { peerId: key, addrs: [conn.remoteAddr.toString()], connections: 1, direction: conn.direction, uploaded: t.uploaded, downloaded: t.downloaded })
+        byPeer.set(key, { peerId: key, addrs: [conn.remoteAddr.toString()], connections: 1, direction: conn.direction, uploaded: t.uploaded, downloaded: t.downloaded, uploadRate: t.uploadRate, downloadRate: t.downloadRate })
       } else {
         existing.connections++
         if (!existing.addrs.includes(conn.remoteAddr.toString())) existing.addrs.push(conn.remoteAddr.toString())
@@ -259,9 +298,11 @@ class ShoalNode implements Shoal {
 
   private ticketFor (cid: string, name: string): string {
     const r = this.parts()
-    const addrs = r.node.getMultiaddrs()
-      .map(ma => ma.decapsulateCode(421).toString()) // drop /p2p/<id>: the ticket carries it
-      .slice(0, MAX_TICKET_ADDRS)
+    const all = r.node.getMultiaddrs().map(ma => ma.decapsulateCode(421).toString()) // drop /p2p/<id>: the ticket carries it
+    // direct addresses first, but keep one relay address for peers that cannot dial us
+    const relayed = all.filter(a => a.includes('/p2p-circuit'))
+    const direct = all.filter(a => !a.includes('/p2p-circuit'))
+    const addrs = [...direct.slice(0, MAX_TICKET_ADDRS - Math.min(1, relayed.length)), ...relayed].slice(0, MAX_TICKET_ADDRS)
     return encodeTicket({ cid: parseContentId(cid), peerId: r.node.peerId.toString(), addrs, name })
   }
 
@@ -318,4 +359,14 @@ function describeChain (err: unknown): string {
     cur = e.cause
   }
   return parts.join(' | ')
+}
+
+/**
+ * Public mode also listens through relays (`/p2p-circuit`): behind a NAT,
+ * the node takes a reservation on a relay it is connected to and can be
+ * dialed there.
+ */
+function listenAddrs (listen: string[], network: 'lan' | 'public', relay: boolean): string[] {
+  // a relay is meant to be reachable itself: it takes no reservations elsewhere
+  return network === 'public' && !relay && !listen.includes('/p2p-circuit') ? [...listen, '/p2p-circuit'] : listen
 }

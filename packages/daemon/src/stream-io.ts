@@ -19,6 +19,8 @@ export function abortStream (stream: Stream, err: unknown): void {
 export interface FrameHandlers {
   /** One complete frame. Throwing ends reading with that error (see onEnd). */
   onFrame(frame: Uint8ArrayList): void
+  /** Any bytes arrived (part of a frame, maybe). */
+  onBytes?(): void
   /** Called once: the peer ended its side cleanly (no error), the stream failed, or the input was bad; the owner aborts. */
   onEnd(err?: unknown): void
 }
@@ -44,6 +46,7 @@ export function readFramesByEvent (stream: Stream, maxFrameBytes: number, handle
   }
   const onMessage = (evt: StreamMessageEvent): void => {
     if (ended) return
+    handlers.onBytes?.()
     try {
       decoder.push(evt.data, frame => { if (!ended) handlers.onFrame(frame) })
     } catch (err) {
@@ -80,6 +83,8 @@ export function readFramesByEvent (stream: Stream, maxFrameBytes: number, handle
  */
 export class FrameInbox {
   onChange?: () => void
+  /** Called whenever bytes arrive, before they are framed. */
+  onBytes?: () => void
   error?: unknown
   ended = false
   private onMessage?: (bytes: Uint8ArrayList) => void
@@ -93,6 +98,7 @@ export class FrameInbox {
         if (this.onMessage === undefined) { this.early.push(f); return }
         this.deliver(f)
       },
+      onBytes: () => { this.onBytes?.() },
       onEnd: (err) => {
         this.ended = true
         if (err !== undefined) this.error ??= err

@@ -4,12 +4,15 @@ import {
   contentIdFromBytes, decodeXfer, encodeBlockFrame, encodeXfer, frame
 } from '@shoal/protocol'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import type { SourceLookup } from './manifest-protocol.js'
 import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
 import type { PeerExchange } from './peer-exchange.js'
 import type { UploadSlots } from './upload-slots.js'
+import type { BandwidthLimiter } from './rate-limit.js'
+import { PacedWriter } from './paced-writer.js'
 
 const log = logger('shoal:xfer:server')
 
@@ -25,6 +28,8 @@ export interface XferServerComponents {
   slots: UploadSlots
   pex: PeerExchange
   sentTracker: SentTracker
+  /** Bandwidth caps on uploads (global and per peer). */
+  limiter: BandwidthLimiter
 }
 
 /** Per root and chunk: how often, when and to whom it was last uploaded. */
@@ -77,7 +82,7 @@ export async function registerXferProtocol (node: ShoalLibp2p, components: XferS
       }
       abortStream(stream, err)
     })
-  }, { maxInboundStreams: MAX_INBOUND_XFER_STREAMS })
+  }, { maxInboundStreams: MAX_INBOUND_XFER_STREAMS, runOnLimitedConnection: true })
 }
 
 /**
@@ -86,7 +91,7 @@ export async function registerXferProtocol (node: ShoalLibp2p, components: XferS
  * may go out in any order). At most MAX_PENDING_REQUESTS_PER_STREAM requests
  * may wait; more is a protocol error.
  */
-async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, pex, sentTracker }: XferServerComponents): Promise<void> {
+async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, pex, sentTracker, limiter }: XferServerComponents): Promise<void> {
   const input = new FrameInbox(stream, MAX_XFER_FRAME_BYTES)
   const first = await input.next(HELLO_TIMEOUT_MS, 'HELLO')
   if (first === undefined) {
@@ -107,11 +112,22 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   await sendFrame(stream, holdings === 'all'
     ? encodeXfer({ type: XferMessage.Type.HAVE_ALL })
     : encodeXfer({ type: XferMessage.Type.BITFIELD, data: holdings.bytes }))
+  // with an upload cap every frame goes through one paced writer (pieces of
+  // a block must not interleave with other frames); without, straight to the stream
+  const writer = limiter.limitsUpload ? new PacedWriter(stream, n => limiter.upload(peer, n), SEND_TIMEOUT_MS) : undefined
+  const sendSoon = (bytes: Uint8Array): void => {
+    if (writer === undefined) stream.send(frame(bytes))
+    else writer.write(frame(bytes)).catch(err => { log('cannot send to %p: %e', peer, err) })
+  }
+  const sendAndWait = async (bytes: Uint8Array): Promise<void> => {
+    if (writer === undefined) await sendFrame(stream, bytes, AbortSignal.timeout(SEND_TIMEOUT_MS))
+    else await writer.write(frame(bytes))
+  }
   // peer exchange: whoever else fetches this root from us
   const leave = await pex.join(cid, peer, peers => {
     if (stream.status !== 'open') return
     try {
-      stream.send(frame(encodeXfer({ type: XferMessage.Type.PEERS, peers })))
+      sendSoon(encodeXfer({ type: XferMessage.Type.PEERS, peers }))
     } catch (err) {
       log('cannot send peers to %p: %e', peer, err)
     }
@@ -120,7 +136,7 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   const unsubscribe = source.subscribe(gained => {
     if (stream.status !== 'open') return
     try {
-      stream.send(frame(gained === 'all' ? encodeXfer({ type: XferMessage.Type.HAVE_ALL }) : encodeXfer({ type: XferMessage.Type.HAVE, index: gained })))
+      sendSoon(gained === 'all' ? encodeXfer({ type: XferMessage.Type.HAVE_ALL }) : encodeXfer({ type: XferMessage.Type.HAVE, index: gained }))
     } catch (err) {
       log('cannot tell %p about chunk %s: %e', peer, gained, err)
     }
@@ -172,21 +188,31 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   const serveOne = async (index: number): Promise<void> => {
     const release = await slots.acquire()
     let needsDrain = false
+    let paced: Uint8ArrayList | undefined
     try {
       let data: Uint8Array
       try {
         data = await source.readChunk(index)
       } catch (err) {
         log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
-        if (stream.status === 'open') stream.send(frame(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index })))
+        if (stream.status === 'open') sendSoon(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
         return
       }
       if (stream.status !== 'open') return
-      needsDrain = !stream.send(encodeBlockFrame(index, data))
       sent.record(index, peerKey)
-      stats.onUploaded(peer, data.byteLength)
+      if (writer === undefined) {
+        needsDrain = !stream.send(encodeBlockFrame(index, data))
+        stats.onUploaded(peer, data.byteLength)
+      } else {
+        paced = encodeBlockFrame(index, data)
+      }
     } finally {
       release()
+    }
+    // capped: paced out after the slot is given back, so a slow cap never holds a slot
+    if (writer !== undefined && paced !== undefined) {
+      await writer.write(paced, true)
+      stats.onUploaded(peer, source.layout.locate(index).length)
     }
     if (needsDrain) {
       try {
@@ -213,12 +239,12 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
       }
       if (lookup(cid) === undefined) {
         // unshared, or its file changed on disk: say so, so the peer looks elsewhere
-        await sendFrame(stream, encodeXfer({ type: XferMessage.Type.ERROR, message: 'no longer shared here' }))
+        await sendAndWait(encodeXfer({ type: XferMessage.Type.ERROR, message: 'no longer shared here' }))
         await stream.close()
         return
       }
       if (!source.has(index) || superseeding(index)) {
-        await sendFrame(stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }), AbortSignal.timeout(SEND_TIMEOUT_MS))
+        await sendAndWait(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
         continue
       }
       const job = serveOne(index).catch(err => { failure ??= err })

@@ -3,13 +3,16 @@ import {
   Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, decodeBlockFrame, decodeXfer, encodeXfer
 } from '@shoal/protocol'
 import type { CID } from '@shoal/protocol'
-import type { PeerId, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import {
   BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DEFAULT_REQUEST_WINDOW, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS,
   MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, RATE_MIN_SPAN_MS, RATE_SPAN_MS, WINDOW_SECONDS
 } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
+import type { Reservation } from './rate-limit.js'
+import { connectionFor } from './relay-budget.js'
+import type { RelayBudgets } from './relay-budget.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 const log = logger('shoal:xfer:session')
@@ -32,8 +35,12 @@ export interface SessionEvents {
  */
 export class PeerSession {
   readonly peer: PeerId
-  /** Chunk indexes requested and not yet answered, with request time. */
+  /** Chunk indexes requested and not yet answered, with the time the REQUEST went out (Infinity while a download cap holds it back). */
   readonly inflight = new Map<number, number>()
+  /** Requests a download cap is holding back, not yet sent. */
+  private readonly held = new Map<number, Reservation>()
+  /** Paces REQUESTs under a download cap; undefined when downloads are not capped. */
+  private readonly pace?: (bytes: number) => Reservation
   /** 'all' for a seed, else the chunks the peer holds. */
   holdings: 'all' | Bitfield
   /** Consecutive failures (timeouts); reset by a good block. */
@@ -55,7 +62,16 @@ export class PeerSession {
   /** Last time this peer answered anything, or we started waiting on it. */
   lastActivityAt = Date.now()
 
-  private constructor (peer: PeerId, stream: Stream, chunkCount: number, chunkSize: number, holdings: 'all' | Bitfield, events: SessionEvents) {
+  /** Called when the session ended because its relayed connection's limit was used up. */
+  onRetired?: () => void
+  /** The connection the session's stream runs on. */
+  readonly connection: Connection
+  private readonly budgets: RelayBudgets
+
+  private constructor (peer: PeerId, stream: Stream, connection: Connection, budgets: RelayBudgets, chunkCount: number, chunkSize: number, holdings: 'all' | Bitfield, events: SessionEvents, pace?: (bytes: number) => Reservation) {
+    if (pace !== undefined) this.pace = pace
+    this.connection = connection
+    this.budgets = budgets
     this.peer = peer
     this.stream = stream
     this.chunkCount = chunkCount
@@ -65,9 +81,11 @@ export class PeerSession {
   }
 
   /** Open a stream, say HELLO, and learn what the peer holds; undefined when it has nothing of the root. */
-  static async open (node: ShoalLibp2p, peer: PeerId, cid: CID, layout: { chunkCount: number, manifest: { chunkSize: number } }, events: SessionEvents, signal?: AbortSignal): Promise<PeerSession | undefined> {
+  static async open (node: ShoalLibp2p, peer: PeerId, cid: CID, layout: { chunkCount: number, manifest: { chunkSize: number } }, events: SessionEvents, budgets: RelayBudgets, signal?: AbortSignal, pace?: (peer: PeerId, bytes: number) => Reservation): Promise<PeerSession | undefined> {
     const dialSignal = signal !== undefined ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS)
-    const stream = await node.dialProtocol(peer, XFER_PROTOCOL, { signal: dialSignal })
+    const connection = await connectionFor(node, peer, budgets, layout.manifest.chunkSize, dialSignal)
+    // relayed connections are limited: allowed, within the relay's byte budget (relay-budget.ts)
+    const stream = await connection.newStream(XFER_PROTOCOL, { signal: dialSignal, runOnLimitedConnection: true })
     // frames are read by event from the start; the first answers HELLO
     const inbox = new FrameInbox(stream, MAX_XFER_FRAME_BYTES)
     try {
@@ -86,7 +104,9 @@ export class PeerSession {
       } else {
         throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HAVE_ALL or BITFIELD after HELLO, got ${msg.type}`)
       }
-      const session = new PeerSession(peer, stream, layout.chunkCount, layout.manifest.chunkSize, holdings, events)
+      const session = new PeerSession(peer, stream, connection, budgets, layout.chunkCount, layout.manifest.chunkSize, holdings, events, pace === undefined ? undefined : bytes => pace(peer, bytes))
+      // any bytes at all (a big block arriving slowly) show the peer is alive
+      inbox.onBytes = () => { session.lastActivityAt = Date.now() }
       inbox.onChange = () => { if (inbox.ended || inbox.error !== undefined) session.ended(inbox.error) }
       inbox.handler = (f) => { session.handle(f) }
       if (inbox.ended) session.ended(inbox.error)
@@ -116,9 +136,17 @@ export class PeerSession {
 
   /** Requests to keep in flight: enough for WINDOW_SECONDS at the measured rate. */
   get window (): number {
-    if (this.rateBytesPerSec === 0) return DEFAULT_REQUEST_WINDOW
-    const wanted = Math.ceil(this.rateBytesPerSec * WINDOW_SECONDS / this.chunkSize)
-    return Math.max(MIN_REQUEST_WINDOW, Math.min(MAX_REQUEST_WINDOW, wanted))
+    const wanted = this.rateBytesPerSec === 0
+      ? DEFAULT_REQUEST_WINDOW
+      : Math.max(MIN_REQUEST_WINDOW, Math.min(MAX_REQUEST_WINDOW, Math.ceil(this.rateBytesPerSec * WINDOW_SECONDS / this.chunkSize)))
+    // on a relayed connection, no more than its byte limit has room for
+    const room = this.budgets.remaining(this.connection)
+    return room === Number.POSITIVE_INFINITY ? wanted : Math.min(wanted, this.inflight.size + Math.floor(room / this.chunkSize))
+  }
+
+  /** On a relayed connection whose byte limit has no room for another chunk. */
+  get exhausted (): boolean {
+    return this.budgets.remaining(this.connection) < this.chunkSize
   }
 
   /** True when the circuit breaker lets us ask this peer now. */
@@ -140,14 +168,43 @@ export class PeerSession {
   request (index: number): void {
     if (this.closed) return
     const now = Date.now()
-    if (this.inflight.size === 0) this.lastActivityAt = now
     if (this.firstRequestAt === 0) this.firstRequestAt = now
-    this.inflight.set(index, now)
-    this.sendNow(encodeXfer({ type: XferMessage.Type.REQUEST, index }))
+    this.budgets.spend(this.connection, this.chunkSize)
+    if (this.pace === undefined) {
+      if (this.inflight.size === 0) this.lastActivityAt = now
+      this.inflight.set(index, now)
+      this.sendNow(encodeXfer({ type: XferMessage.Type.REQUEST, index }))
+      return
+    }
+    // under a download cap the REQUEST waits for room; its timeouts start when it goes out
+    const reservation = this.pace(this.chunkSize)
+    this.inflight.set(index, Number.POSITIVE_INFINITY)
+    this.held.set(index, reservation)
+    void reservation.ready.then(() => {
+      if (this.held.get(index) !== reservation) return
+      this.held.delete(index)
+      if (this.closed || !this.inflight.has(index)) return
+      if (this.awaiting === 0) this.lastActivityAt = Date.now()
+      this.inflight.set(index, Date.now())
+      this.sendNow(encodeXfer({ type: XferMessage.Type.REQUEST, index }))
+    })
+  }
+
+  /** Requests sent and not yet answered (those a download cap holds back excluded). */
+  get awaiting (): number {
+    return this.inflight.size - this.held.size
   }
 
   /** Withdraw a request (another peer delivered it, or it timed out). */
   cancel (index: number): void {
+    const held = this.held.get(index)
+    if (held !== undefined) {
+      // never sent: give its room back, nothing to tell the peer
+      this.held.delete(index)
+      held.cancel()
+      this.inflight.delete(index)
+      return
+    }
     if (!this.inflight.delete(index) || this.closed) return
     this.sendNow(encodeXfer({ type: XferMessage.Type.CANCEL, index }))
   }
@@ -156,6 +213,8 @@ export class PeerSession {
   close (err?: unknown): void {
     if (this.closed) return
     this.closed = true
+    for (const r of this.held.values()) r.cancel()
+    this.held.clear()
     if (err !== undefined) abortStream(this.stream, err)
     else this.stream.close().catch(e => { abortStream(this.stream, e) })
     this.events.onClosed(this, err)
@@ -196,6 +255,7 @@ export class PeerSession {
           this.measure(block.data.byteLength)
           this.events.onBlock(this, block.index, block.data)
         }
+        this.retireIfExhausted()
         return
       }
       const msg = decodeXfer(bytes)
@@ -237,6 +297,19 @@ export class PeerSession {
       log('session with %p failed: %e', this.peer, err)
       this.close(err)
     }
+  }
+
+  /**
+   * A relayed connection used up: once its last chunk is in, end the session
+   * and let the connection go before the relay resets it; the fetcher's next
+   * search opens a new circuit or finds a direct connection.
+   */
+  private retireIfExhausted (): void {
+    if (this.closed || this.inflight.size > 0 || !this.exhausted) return
+    log('relayed connection to %p has used its byte limit: closing it', this.peer)
+    this.close()
+    this.connection.close().catch(err => { this.connection.abort(err) })
+    this.onRetired?.()
   }
 
   /** The stream ended (cleanly, or with an error). */

@@ -3,6 +3,7 @@
  * The embedding API (`createShoal`) returns the same shapes.
  */
 import { ErrorCode, ShoalError } from './errors.js'
+import type { ShoalErrorJSON } from './errors.js'
 import { isRate } from './rates.js'
 
 /** Name of the control socket inside the repo. */
@@ -10,13 +11,35 @@ export const CONTROL_SOCKET_NAME = 'shoal.sock'
 /** Largest control request body accepted (64 KiB). */
 export const MAX_CONTROL_BODY_BYTES = 64 * 1024
 
+/**
+ * The control API's routes (docs/ARCHITECTURE.md has the table). Errors are
+ * 4xx/5xx replies with an {@link ErrorBody}.
+ *
+ * @example
+ * ```ts
+ * // what `shoal status` does, with ControlClient from @shoal/cli
+ * const status = await client.call<StatusInfo>('GET', ControlRoute.status)
+ * ```
+ */
 export const ControlRoute = {
+  /** GET: a {@link StatusInfo}. */
   status: '/v1/status',
+  /** GET: `{ peers: PeerInfo[] }`, see {@link PeerInfo}. */
   peers: '/v1/peers',
+  /** POST a {@link ConnectRequest}: a {@link ConnectResult}. */
   connect: '/v1/connect',
+  /**
+   * GET: `{ shares: ShareInfo[] }`. POST a {@link ShareRequest}: a
+   * {@link ShareResult}, or {@link ShareEvent}s as NDJSON when the request
+   * accepts {@link NDJSON_CONTENT_TYPE}. DELETE `/v1/shares/<cid>`: an
+   * {@link UnshareResult}.
+   */
   shares: '/v1/shares',
+  /** GET: a {@link ListResult} (shares and downloads). */
   ls: '/v1/ls',
+  /** POST a {@link FetchRequest}: {@link FetchEvent}s as NDJSON, one per line, ending with `done` or `error`. */
   fetch: '/v1/fetch',
+  /** POST: a {@link StopResult}; the daemon then stops. */
   stop: '/v1/stop',
   /**
    * GET /v1/cat/<cid>[?path=<relative path>] streams the bytes of one file of a
@@ -31,18 +54,29 @@ export const ControlRoute = {
 
 /** Error body of every 4xx/5xx reply. */
 export interface ErrorBody {
-  error: { code: ErrorCode, message: string }
+  /** The daemon's error: the client rebuilds a {@link ShoalError} from it. */
+  error: ShoalErrorJSON
 }
 
+/** A snapshot of a node: `GET /v1/status`, `Shoal.status()`, `shoal status`. */
 export interface StatusInfo {
+  /** This node's peer id. */
   peerId: string
+  /** Its listen addresses, each ending in `/p2p/<peer id>`. */
   addrs: string[]
+  /** Absolute path of its repo. */
   repo: string
+  /** The daemon's version. */
   version: string
+  /** Open connections. */
   connections: number
+  /** Distinct peers connected. */
   peers: number
+  /** Shares it holds, shared and fetched. */
   shares: number
+  /** Downloads running now. */
   transfers: TransferInfo[]
+  /** Seconds since it started. */
   uptimeSeconds: number
   /** Peers in the DHT routing table. */
   dhtPeers: number
@@ -50,75 +84,144 @@ export interface StatusInfo {
   uploaded: number
   /** Chunk payload bytes received (verified) since the daemon started. */
   downloaded: number
+  /** Chunk bytes sent per second, averaged over the last 3 s. */
+  uploadRate: number
+  /** Chunk bytes received per second, averaged over the last 3 s. */
+  downloadRate: number
+  /** Bandwidth caps in effect, bytes per second (0 = none). */
+  limits: {
+    /** All peers together, sending. */
+    upload: number
+    /** All peers together, receiving. */
+    download: number
+    /** To any one peer. */
+    uploadPerPeer: number
+    /** From any one peer. */
+    downloadPerPeer: number
+  }
+  /** The Prometheus scrape URL (e.g. "http://127.0.0.1:9464/metrics"); absent when metrics are off. */
+  metrics?: string
 }
 
+/** A connected peer: `{ peers }` of `GET /v1/peers`, `Shoal.peers()`, `shoal peers`. */
 export interface PeerInfo {
+  /** Its peer id. */
   peerId: string
+  /** The remote address of each connection to it. */
   addrs: string[]
+  /** Open connections to it. */
   connections: number
+  /** Who dialed: it (`inbound`), we (`outbound`), or both for different connections (`mixed`). */
   direction: 'inbound' | 'outbound' | 'mixed'
   /** Chunk payload bytes sent to this peer since the daemon started. */
   uploaded: number
   /** Chunk payload bytes received from this peer since the daemon started. */
   downloaded: number
+  /** Chunk bytes per second sent to this peer, over the last 3 s. */
+  uploadRate: number
+  /** Chunk bytes per second received from this peer, over the last 3 s. */
+  downloadRate: number
 }
 
+/** Body of `POST /v1/connect`. */
 export interface ConnectRequest {
+  /** The multiaddr to dial, usually ending in `/p2p/<peer id>`. */
   addr: string
 }
 
+/** Reply of `POST /v1/connect` and `Shoal.connect()`. */
 export interface ConnectResult {
+  /** The peer now connected. */
   peerId: string
 }
 
+/** Body of `POST /v1/shares`. */
 export interface ShareRequest {
+  /** Absolute path of the file or directory to share (the CLI resolves it). */
   path: string
 }
 
+/** A new share: reply of `POST /v1/shares`, `Shoal.share()`, `shoal share --json`. */
 export interface ShareResult {
+  /** Its content id (`bafy...`). */
   cid: string
+  /** A ticket (`shoal1...`): the content id plus this node's addresses and the name. */
   ticket: string
+  /** The file or directory's own name (the last path segment). */
   name: string
+  /** Absolute path it is served from. */
   path: string
+  /** A single file or a directory tree. */
   kind: 'file' | 'dir'
+  /** Total bytes of its files. */
   size: number
+  /** How many files (1 for a file share). */
   files: number
+  /** How many chunks they make. */
   chunks: number
 }
 
+/** A share this node holds: in {@link ListResult} and `GET /v1/shares`. */
 export interface ShareInfo {
+  /** Its content id. */
   cid: string
+  /** The file or directory's name. */
   name: string
+  /** Absolute path it is served from: what was shared, or where a fetch saved it. */
   path: string
+  /** A single file or a directory tree. */
   kind: 'file' | 'dir'
+  /** Total bytes of its files. */
   size: number
+  /** How many files. */
   files: number
+  /** How many chunks. */
   chunks: number
   /** True when the source changed on disk and can no longer be served. */
   stale: boolean
   /** Where it came from: shared from disk, or fetched. */
   origin: 'shared' | 'fetched'
+  /** When it was shared, or when its fetch completed (ISO 8601). */
   sharedAt: string
 }
 
+/**
+ * A download. Running ones (`active`, briefly `done`) carry live figures; one
+ * recorded but not running (`paused`: interrupted, resumed at the next start;
+ * `failed`: with its `error`) has zeros for them.
+ */
 export interface TransferInfo {
+  /** The content id being fetched. */
   cid: string
+  /** Where it is saved (the `.part` file beside it holds the bytes until done). */
   path: string
+  /** See the interface comment. */
   state: 'active' | 'paused' | 'failed' | 'done'
+  /** Total bytes. */
   size: number
+  /** Bytes received and verified so far. */
   received: number
+  /** Chunks in all. */
   chunks: number
+  /** Chunks received and verified. */
   chunksDone: number
+  /** Peers it is fetching from now. */
   peers: number
+  /** Bytes per second over the last 5 s. */
   rate: number
-  error?: { code: ErrorCode, message: string }
+  /** Why it failed (`failed` only). */
+  error?: ShoalErrorJSON
 }
 
+/** What a node holds: `GET /v1/ls`, `Shoal.list()`, `shoal ls`. */
 export interface ListResult {
+  /** Shared and fetched content it serves. */
   shares: ShareInfo[]
+  /** Downloads running, interrupted or failed. */
   downloads: TransferInfo[]
 }
 
+/** Body of `POST /v1/fetch`. */
 export interface FetchRequest {
   /** Content id or ticket. */
   id: string
@@ -130,20 +233,104 @@ export interface FetchRequest {
   timeout?: number
 }
 
-/** NDJSON events streamed by POST /v1/fetch, one object per line. */
+/**
+ * Progress of a fetch, in this order: `resolving`, `manifest`, `progress`
+ * (every 250 ms while it runs, and once at the end), then `done`.
+ * `POST /v1/fetch` streams them as NDJSON, one per line, and ends a failed
+ * fetch with `error`; `Shoal.fetch()` hands them to its `onProgress` and
+ * rejects instead of sending `error`.
+ *
+ * @example
+ * ```ts
+ * const onProgress = (event: FetchEvent): void => {
+ *   if (event.type === 'manifest') console.log(`${event.name}: ${event.size} bytes in ${event.chunks} chunks`)
+ *   else if (event.type === 'progress') console.log(`${event.received}/${event.size} bytes from ${event.peers} peers`)
+ *   else if (event.type === 'done') console.log(`saved ${event.path} in ${event.seconds} s`)
+ * }
+ * ```
+ */
 export type FetchEvent =
-  | { type: 'resolving', cid: string, providers: number }
-  | { type: 'manifest', cid: string, name: string, kind: 'file' | 'dir', size: number, files: number, chunks: number, path: string }
-  | { type: 'progress', cid: string, received: number, size: number, chunksDone: number, chunks: number, peers: number, rate: number }
-  | { type: 'done', done: true, cid: string, path: string, size: number, seconds: number }
-  | { type: 'error', error: { code: ErrorCode, message: string } }
+  /** Looking for peers that have it and asking them for the manifest. */
+  | {
+    /** Which event. */
+    type: 'resolving'
+    /** The content id. */
+    cid: string
+    /** Peers asked first: the ticket's sharer and the peers connected now. */
+    providers: number
+  }
+  /** The manifest arrived and matched the content id: what is coming, and where it goes. */
+  | {
+    /** Which event. */
+    type: 'manifest'
+    /** The content id. */
+    cid: string
+    /** The name it is saved under. */
+    name: string
+    /** A single file or a directory tree. */
+    kind: 'file' | 'dir'
+    /** Total bytes. */
+    size: number
+    /** How many files. */
+    files: number
+    /** How many chunks. */
+    chunks: number
+    /** Absolute output path. */
+    path: string
+  }
+  /** Chunks are arriving. */
+  | {
+    /** Which event. */
+    type: 'progress'
+    /** The content id. */
+    cid: string
+    /** Bytes received and verified so far. */
+    received: number
+    /** Total bytes. */
+    size: number
+    /** Chunks received and verified. */
+    chunksDone: number
+    /** Chunks in all. */
+    chunks: number
+    /** Peers it is fetching from now. */
+    peers: number
+    /** Bytes per second over the last 5 s. */
+    rate: number
+  }
+  /** Every chunk verified and the result in place. */
+  | {
+    /** Which event. */
+    type: 'done'
+    /** Always true: lets a reader of the last NDJSON line check for success without a switch. */
+    done: true
+    /** The content id. */
+    cid: string
+    /** Absolute path of the saved file or directory. */
+    path: string
+    /** Total bytes. */
+    size: number
+    /** How long the fetch took, in seconds. */
+    seconds: number
+  }
+  /** The fetch failed (NDJSON stream only): the last line. */
+  | {
+    /** Which event. */
+    type: 'error'
+    /** What failed. */
+    error: ShoalErrorJSON
+  }
 
+/** Reply of `POST /v1/stop`: the daemon stops right after sending it. */
 export interface StopResult {
+  /** Always true. */
   stopping: true
 }
 
+/** Reply of DELETE `/v1/shares/<cid>` and `Shoal.unshare()`. */
 export interface UnshareResult {
+  /** The content id no longer shared. */
   cid: string
+  /** Always true: an id that was not shared is a NOT_FOUND error instead. */
   removed: true
 }
 
@@ -156,18 +343,42 @@ export const NDJSON_CONTENT_TYPE = 'application/x-ndjson'
  * ShareResult, or `error`. Without that header the reply is one ShareResult.
  */
 export type ShareEvent =
-  | { type: 'hashing', hashedBytes: number, totalBytes: number, files: number }
-  | ({ type: 'done' } & ShareResult)
-  | { type: 'error', error: { code: ErrorCode, message: string } }
+  /** Hashing progress, as bytes are read. */
+  | {
+    /** Which event. */
+    type: 'hashing'
+    /** Bytes hashed so far. */
+    hashedBytes: number
+    /** Bytes to hash in all. */
+    totalBytes: number
+    /** How many files. */
+    files: number
+  }
+  /** Shared: the {@link ShareResult}. */
+  | ({
+    /** Which event. */
+    type: 'done'
+  } & ShareResult)
+  /** Sharing failed: the last line. */
+  | {
+    /** Which event. */
+    type: 'error'
+    /** What failed. */
+    error: ShoalErrorJSON
+  }
 
 /**
  * `<repo>/config.json`: written by `shoal config`, read by the daemon when it
  * starts; flags and embedding options override it.
  */
 export interface RepoConfig {
+  /** Multiaddrs to listen on. */
   listen?: string[]
+  /** Multiaddrs dialed at start to join a swarm. */
   bootstrap?: string[]
+  /** Find peers on the LAN with mDNS. */
   mdns?: boolean
+  /** `lan` (a private swarm) or `public`. */
   network?: 'lan' | 'public'
   /** Cap on chunk bytes sent per second, all peers together (see parseRate). */
   maxUpload?: string | number
@@ -188,6 +399,7 @@ export interface RepoConfig {
 /** The name of the config file inside the repo. */
 export const REPO_CONFIG_FILE = 'config.json'
 
+/** A key of {@link RepoConfig}: what `shoal config get/set/unset` take. */
 export type RepoConfigKey = keyof RepoConfig
 
 const isMultiaddrList = (v: unknown): boolean =>
@@ -195,15 +407,34 @@ const isMultiaddrList = (v: unknown): boolean =>
 
 const RATE_EXPECTED = 'a rate such as "10MiB/s", "800KB/s" or a number of bytes per second (0 = unlimited)'
 
-/** True for "host:port" with a port from 0 to 65535 (IPv6 hosts in brackets). */
+/**
+ * True for "host:port" with a port from 0 to 65535 (IPv6 hosts in brackets).
+ *
+ * @example
+ * ```ts
+ * isHostPort('127.0.0.1:9464') // true
+ * isHostPort('[::1]:0')        // true
+ * isHostPort('localhost')      // false
+ * ```
+ */
 export function isHostPort (value: unknown): boolean {
   if (typeof value !== 'string') return false
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value)
   return match !== null && Number(match[2]) <= 65535
 }
 
+/** How one config key's value is parsed, described and checked. */
+export interface RepoConfigKeySpec {
+  /** The shape of its value, which tells `shoal config set` how to read its arguments. */
+  kind: 'list' | 'boolean' | 'choice' | 'rate' | 'string'
+  /** What the value must be, in words, for error messages. */
+  expected: string
+  /** True when `value` is valid for the key. */
+  check: (value: unknown) => boolean
+}
+
 /** Every config key: what kind of value it holds and what it must be. */
-export const REPO_CONFIG_KEYS: Record<RepoConfigKey, { kind: 'list' | 'boolean' | 'choice' | 'rate' | 'string', expected: string, check: (value: unknown) => boolean }> = {
+export const REPO_CONFIG_KEYS: Record<RepoConfigKey, RepoConfigKeySpec> = {
   listen: { kind: 'list', expected: 'a list of multiaddr strings', check: isMultiaddrList },
   bootstrap: { kind: 'list', expected: 'a list of multiaddr strings', check: isMultiaddrList },
   mdns: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
@@ -217,12 +448,27 @@ export const REPO_CONFIG_KEYS: Record<RepoConfigKey, { kind: 'list' | 'boolean' 
   metrics: { kind: 'string', expected: 'a "host:port" string such as "127.0.0.1:9464"', check: isHostPort }
 }
 
-/** True when `key` is a config key. */
+/**
+ * True when `key` is a config key.
+ *
+ * @example
+ * ```ts
+ * isRepoConfigKey('listen') // true
+ * isRepoConfigKey('lsiten') // false
+ * ```
+ */
 export function isRepoConfigKey (key: unknown): key is RepoConfigKey {
   return typeof key === 'string' && Object.prototype.hasOwnProperty.call(REPO_CONFIG_KEYS, key)
 }
 
-/** Check a parsed config.json; throws REPO_INVALID naming `where` and the bad key. */
+/**
+ * Check a parsed config.json; throws REPO_INVALID naming `where` and the bad key.
+ *
+ * @example
+ * ```ts
+ * const config = validateConfig(JSON.parse(await fs.readFile(file, 'utf8')), file)
+ * ```
+ */
 export function validateConfig (raw: unknown, where: string): RepoConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ShoalError(ErrorCode.REPO_INVALID, `${where} must hold a JSON object`)

@@ -1,4 +1,19 @@
-/** @shoal/protocol — everything two Shoal parties must agree on; no I/O. */
+/**
+ * @shoal/protocol — everything two Shoal parties must agree on, with no I/O:
+ * content ids and manifests, chunk numbering, tickets, the peer wire messages
+ * and their framing, the control API's routes and types, error codes and the
+ * `config.json` schema. docs/PROTOCOL.md is the prose for the same rules.
+ *
+ * @example
+ * ```ts
+ * import { decodeTicket, isTicket, parseContentId, ShoalError } from '@shoal/protocol'
+ *
+ * // what `shoal fetch` checks before it asks the daemon anything
+ * const cid = isTicket(input) ? decodeTicket(input).cid : parseContentId(input)
+ * ```
+ *
+ * @packageDocumentation
+ */
 export * from './constants.js'
 export * from './errors.js'
 export { contentIdOf, manifestMatches, parseContentId, contentIdFromBytes } from './content-id.js'

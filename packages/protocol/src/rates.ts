@@ -48,7 +48,15 @@ export function parseRate (input: string | number): number {
   return Math.floor(value)
 }
 
-/** True when `value` is something {@link parseRate} accepts. */
+/**
+ * True when `value` is something {@link parseRate} accepts.
+ *
+ * @example
+ * ```ts
+ * isRate('10MiB/s') // true
+ * isRate('fast')    // false
+ * ```
+ */
 export function isRate (value: unknown): boolean {
   if (typeof value !== 'string' && typeof value !== 'number') return false
   try {

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs'
+import { ErrorCode, ShoalError, isHostPort, isRate, parseRate } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { outputOf, repoDirOf } from '../context.js'
 
@@ -7,6 +8,14 @@ interface DaemonArgs extends GlobalArgs {
   bootstrap?: string[]
   mdns?: boolean
   network?: 'lan' | 'public'
+  metrics?: string
+  maxUpload?: string
+  maxDownload?: string
+  maxUploadPerPeer?: string
+  maxDownloadPerPeer?: string
+  relay?: boolean
+  relayLimit?: string
+  upnp?: boolean
 }
 
 export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
@@ -17,11 +26,26 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     .option('bootstrap', { type: 'string', array: true, describe: 'Multiaddr of a peer to join the swarm through (repeatable; or "bootstrap" in config.json)' })
     .option('mdns', { type: 'boolean', describe: 'Find peers on the LAN with mDNS (default on; --no-mdns to turn off)' })
     .option('network', { choices: ['lan', 'public'] as const, describe: 'lan (default): private swarm, keeps private addresses in the DHT; public: internet-style address filtering' })
+    .option('metrics', { type: 'string', describe: 'Serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free port; or "metrics" in config.json; default off)' })
+    .option('max-upload', { type: 'string', describe: 'Cap on chunk uploads, all peers together, e.g. 2MiB/s, 500KB/s (0 = none; or "maxUpload" in config.json)' })
+    .option('max-download', { type: 'string', describe: 'Cap on chunk downloads, all peers together (or "maxDownload")' })
+    .option('max-upload-per-peer', { type: 'string', describe: 'Cap on chunk uploads to any one peer (or "maxUploadPerPeer")' })
+    .option('max-download-per-peer', { type: 'string', describe: 'Cap on chunk downloads from any one peer (or "maxDownloadPerPeer")' })
+    .option('relay', { type: 'boolean', describe: 'Act as a circuit relay v2 for peers behind NAT (or "relay" in config.json; default off)' })
+    .option('relay-limit', { type: 'string', describe: 'With --relay: bytes each relayed connection may carry, e.g. 64MiB (default 64MiB)' })
+    .option('upnp', { type: 'boolean', describe: 'Ask the router for a port mapping with UPnP (default: on with --network public, off on lan)' })
+    .example('$0 daemon --max-upload 2MiB/s --max-download-per-peer 1MB/s', 'share without filling a home uplink')
+    .example('$0 daemon --network public --relay', 'an internet node that relays for peers behind NAT')
     .example('$0 daemon --repo /tmp/b --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...', 'join a swarm through a known peer')
     .example('$0 daemon', 'start with the repo in ~/.shoal')
     .example('$0 daemon --repo /tmp/a --listen /ip4/127.0.0.1/tcp/4001', 'a second node on a fixed port') as Argv<DaemonArgs>,
   handler: async (args) => {
     const output = outputOf(args)
+    if (args.relayLimit !== undefined && (!isRate(args.relayLimit) || parseRate(args.relayLimit) === 0)) throw new ShoalError(ErrorCode.BAD_REQUEST, `--relay-limit must be a size such as 64MiB, not ${JSON.stringify(args.relayLimit)}`)
+    for (const [flag, value] of [['--max-upload', args.maxUpload], ['--max-download', args.maxDownload], ['--max-upload-per-peer', args.maxUploadPerPeer], ['--max-download-per-peer', args.maxDownloadPerPeer]] as const) {
+      if (value !== undefined && !isRate(value)) throw new ShoalError(ErrorCode.BAD_REQUEST, `${flag} must be a rate such as 2MiB/s, 500KB/s or 0 for none, not ${JSON.stringify(value)}`)
+    }
+    if (args.metrics !== undefined && !isHostPort(args.metrics)) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `--metrics must be HOST:PORT such as 127.0.0.1:9464, not ${JSON.stringify(args.metrics)}`)
     // imported here so that other commands never load libp2p
     const { createShoal } = await import('@shoal/daemon')
     let stopRequested: () => void = () => {}
@@ -33,6 +57,16 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       ...(args.bootstrap !== undefined ? { bootstrap: args.bootstrap } : {}),
       ...(args.mdns !== undefined ? { mdns: args.mdns } : {}),
       ...(args.network !== undefined ? { network: args.network } : {}),
+      ...(args.metrics !== undefined ? { metrics: args.metrics } : {}),
+      ...(args.maxUpload !== undefined ? { maxUpload: args.maxUpload } : {}),
+      ...(args.maxDownload !== undefined ? { maxDownload: args.maxDownload } : {}),
+      ...(args.maxUploadPerPeer !== undefined ? { maxUploadPerPeer: args.maxUploadPerPeer } : {}),
+      ...(args.maxDownloadPerPeer !== undefined ? { maxDownloadPerPeer: args.maxDownloadPerPeer } : {}),
+      ...(args.relay !== undefined ? { relay: args.relay } : {}),
+      ...(args.upnp !== undefined ? { upnp: args.upnp } : {}),
+      ...(args.relayLimit !== undefined ? { relayDataLimit: parseRate(args.relayLimit) } : {}),
+      // --json: address changes (a relay reservation adds a /p2p-circuit address)
+      ...(output.json ? { onAddressesChanged: (addrs: string[]) => { if (peerEvents === undefined) output.data({ event: 'addrs', addrs }) } } : {}),
       controlSocket: true,
       // --json: one line per peer event, for scripts that wait on the swarm
       ...(output.json ? { onPeerEvent: (e: { type: string, peerId: string }) => { if (peerEvents === undefined) output.data({ event: e.type, peerId: e.peerId }); else peerEvents.push(e) } } : {}),
@@ -45,7 +79,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
 
     const status = await shoal.status()
     if (output.json) {
-      output.data({ event: 'ready', peerId: status.peerId, addrs: status.addrs, repo: status.repo })
+      output.data({ event: 'ready', peerId: status.peerId, addrs: status.addrs, repo: status.repo, ...(status.metrics !== undefined ? { metrics: status.metrics } : {}) })
       // peer events that happened while starting (bootstrap) come after 'ready'
       for (const e of peerEvents ?? []) output.data({ event: e.type, peerId: e.peerId })
       peerEvents = undefined
@@ -55,6 +89,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       output.out(`  repo:    ${status.repo}`)
       for (const a of status.addrs) output.out(`  listening on ${a}`)
       output.out(`  other nodes connect with: shoal connect ${status.addrs[0] ?? '<addr>'}`)
+      if (status.metrics !== undefined) output.out(`  metrics on ${status.metrics}`)
     }
     if (status.peers > 0 && !output.json) output.out(`  connected to ${status.peers} peer(s)`)
     await stopped

@@ -22,7 +22,9 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     output.out(`peers:       ${s.peers} (${s.connections} connection${s.connections === 1 ? '' : 's'}), ${s.dhtPeers} in the DHT table`)
     output.out(`shares:      ${s.shares}`)
     output.out(`traffic:     up ${formatBytes(s.uploaded)}, down ${formatBytes(s.downloaded)}`)
+    output.out(`rates:       up ${formatRate(s.uploadRate)}${capText(s.limits.upload, s.limits.uploadPerPeer)}, down ${formatRate(s.downloadRate)}${capText(s.limits.download, s.limits.downloadPerPeer)}`)
     output.out(`uptime:      ${formatDuration(s.uptimeSeconds)}`)
+    if (s.metrics !== undefined) output.out(`metrics:     ${s.metrics}`)
     if (s.transfers.length === 0) output.out('transfers:   none')
     for (const t of s.transfers) {
       output.out(`transfer:    ${t.cid} ${formatBytes(t.received)}/${formatBytes(t.size)} ${formatRate(t.rate)} ${t.peers} peers -> ${t.path}`)
@@ -42,7 +44,7 @@ export const peersCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     if (output.json) { output.data({ peers }); return }
     if (peers.length === 0) { output.out('no connected peers'); return }
     for (const p of peers) {
-      output.out(`${p.peerId}  ${p.direction.padEnd(8)}  up ${formatBytes(p.uploaded)}  down ${formatBytes(p.downloaded)}  ${p.addrs.join(' ')}`)
+      output.out(`${p.peerId}  ${p.direction.padEnd(8)}  up ${formatBytes(p.uploaded)} (${formatRate(p.uploadRate)})  down ${formatBytes(p.downloaded)} (${formatRate(p.downloadRate)})  ${p.addrs.join(' ')}`)
     }
   }
 }
@@ -113,4 +115,12 @@ export const stopCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     if (output.json) output.data(result)
     else output.out('daemon stopping')
   }
+}
+
+/** ` (cap 2 MiB/s, 1 MiB/s per peer)`, or nothing when uncapped. */
+function capText (total: number, perPeer: number): string {
+  const parts: string[] = []
+  if (total > 0) parts.push(`cap ${formatRate(total)}`)
+  if (perPeer > 0) parts.push(`${formatRate(perPeer)} per peer`)
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`
 }

@@ -1,0 +1,82 @@
+/**
+ * NAT traversal: two hosts, each behind its own NAT router (iptables
+ * MASQUERADE; nothing gets in that the inside did not open), reach each other
+ * only through a relay host. Public mode throughout, on public-looking
+ * addresses inside isolated namespaces. Skipped, with the reason printed,
+ * where namespaces or iptables are unavailable.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { ndjson, sha256File, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import type { Daemon } from './harness.js'
+import { TestNet, netnsUnavailable } from './netns.js'
+
+const MiB = 1024 * 1024
+const unavailable = await netnsUnavailable({ nat: true })
+if (unavailable !== undefined) console.warn(`[net-nat] skipped: ${unavailable}`)
+
+let dir: string | undefined
+let net: TestNet | undefined
+afterEach(async () => {
+  await stopAll()
+  await net?.destroy()
+  net = undefined
+})
+afterAll(async () => { if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true }) })
+
+/** Resolves with the daemon's addresses once one goes through a relay. */
+async function relayAddress (d: Daemon): Promise<string> {
+  const ready = d.addrs.find(a => a.includes('/p2p-circuit'))
+  if (ready !== undefined) return ready
+  const e = await d.waitForEvent(ev => ev.event === 'addrs' && (ev.addrs as string[]).some(a => a.includes('/p2p-circuit')))
+  return (e.addrs as string[]).find(a => a.includes('/p2p-circuit')) as string
+}
+
+describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)', () => {
+  it('two hosts behind NAT fetch through a relay, within the relay\'s byte limit per connection', async () => {
+    dir ??= await tempDir()
+    net = await TestNet.create([
+      { name: 'relay' },
+      { name: 'alice', behindNat: true },
+      { name: 'bob', behindNat: true }
+    ], { wan: '45.77.0' })
+    const r = net.host('relay')
+    const relay = await startDaemon(path.join(dir, 'relay'), ['--network', 'public', '--relay', '--relay-limit', '12MiB', '--no-upnp'], { netns: r.ns, listen: `/ip4/${r.addr}/tcp/4001` })
+    // a public address is announced only once AutoNAT has verified it; the relay's is known here
+    const relayAddr = `/ip4/${r.addr}/tcp/4001/p2p/${relay.peerId}`
+    const a = net.host('alice')
+    const b = net.host('bob')
+    const alice = await startDaemon(path.join(dir, 'alice'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: a.ns, listen: `/ip4/${a.addr}/tcp/4001` })
+    const bob = await startDaemon(path.join(dir, 'bob'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: b.ns, listen: `/ip4/${b.addr}/tcp/4001`, env: { DEBUG: 'shoal:xfer:session,shoal:download,libp2p:circuit-relay:transport*,libp2p:connection-manager:dial-queue' } })
+    const aliceViaRelay = await relayAddress(alice)
+    expect(aliceViaRelay).toContain(`/ip4/${r.addr}/tcp/4001/p2p/${relay.peerId}/p2p-circuit`)
+
+    const src = path.join(dir, 'nat.bin')
+    const size = 30 * MiB
+    await writeRandomFile(src, size, 51)
+    const shared = await alice.cli(['share', src, '--json'])
+    expect(shared.code, shared.stderr).toBe(0)
+    const { ticket } = JSON.parse(shared.stdout) as { ticket: string }
+    const out = path.join(dir, 'nat.copy')
+    const res = await bob.cli(['fetch', ticket, '-o', out, '--json'])
+    if (res.code !== 0) await fs.writeFile('/tmp/bob-fail.log', bob.log())
+    expect(res.code, res.stderr).toBe(0)
+    expect(await sha256File(out)).toBe(await sha256File(src))
+    const done = ndjson(res.stdout).find(e => e.type === 'done') as { seconds: number }
+
+    // every byte came through the relay, in connections that each stayed under its 12 MiB limit
+    const { peers } = JSON.parse((await bob.cli(['peers', '--json'])).stdout) as { peers: Array<{ peerId: string, downloaded: number, addrs: string[] }> }
+    const fromAlice = peers.find(p => p.peerId === alice.peerId)
+    console.log(`[net-nat] 30 MiB alice -> bob through the relay in ${done.seconds.toFixed(2)} s (${(size / MiB / done.seconds).toFixed(1)} MiB/s); bob's connection to alice now: ${fromAlice?.addrs.join(' ') ?? 'closed'}`)
+    // 30 MiB over circuits of 12 MiB: bob let at least two go when their limit was used up, and the relay never had to cut one
+    const retired = bob.log().match(/relayed connection to \S+ has used its byte limit/g) ?? []
+    console.log(`[net-nat] relayed connections used up and replaced: ${retired.length}`)
+    expect(retired.length).toBeGreaterThanOrEqual(2)
+    expect(bob.log()).not.toMatch(/limit of \d+ bytes exceeded/)
+
+    // and bob cannot reach alice directly: her address is behind her router
+    const direct = await bob.cli(['connect', `/ip4/${a.addr}/tcp/4001/p2p/${alice.peerId}`])
+    expect(direct.code).not.toBe(0)
+  }, 120_000)
+})
