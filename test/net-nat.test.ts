@@ -79,4 +79,41 @@ describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)',
     const direct = await bob.cli(['connect', `/ip4/${a.addr}/tcp/4001/p2p/${alice.peerId}`])
     expect(direct.code).not.toBe(0)
   }, 120_000)
+
+  it('a host behind NAT, reached through the relay, is upgraded to a direct connection (DCUtR) that carries the transfer', async () => {
+    dir ??= await tempDir()
+    net = await TestNet.create([
+      { name: 'relay' },
+      { name: 'alice', behindNat: true },
+      { name: 'carol' }
+    ], { wan: '45.77.0' })
+    const r = net.host('relay')
+    const relay = await startDaemon(path.join(dir, 'relay2'), ['--network', 'public', '--relay', '--no-upnp'], { netns: r.ns, listen: `/ip4/${r.addr}/tcp/4001` })
+    const relayAddr = `/ip4/${r.addr}/tcp/4001/p2p/${relay.peerId}`
+    const a = net.host('alice')
+    const c = net.host('carol')
+    const alice = await startDaemon(path.join(dir, 'alice2'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: a.ns, listen: `/ip4/${a.addr}/tcp/4001` })
+    const carol = await startDaemon(path.join(dir, 'carol2'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: c.ns, listen: `/ip4/${c.addr}/tcp/4001` })
+    await relayAddress(alice)
+
+    const src = path.join(dir, 'punch.bin')
+    const size = 24 * MiB
+    await writeRandomFile(src, size, 52)
+    const shared = await alice.cli(['share', src, '--json'])
+    expect(shared.code, shared.stderr).toBe(0)
+    const { ticket } = JSON.parse(shared.stdout) as { ticket: string }
+    // the ticket offers alice's LAN address (unreachable) and the relay
+    const out = path.join(dir, 'punch.copy')
+    const res = await carol.cli(['fetch', ticket, '-o', out, '--json'])
+    expect(res.code, res.stderr).toBe(0)
+    expect(await sha256File(out)).toBe(await sha256File(src))
+
+    // alice dialed carol back directly (DCUtR's unilateral upgrade): carol
+    // sees her coming from her router's public address, not via the relay
+    const { peers } = JSON.parse((await carol.cli(['peers', '--json'])).stdout) as { peers: Array<{ peerId: string, downloaded: number, addrs: string[] }> }
+    const fromAlice = peers.find(p => p.peerId === alice.peerId)
+    console.log(`[net-nat] carol's connections to alice after the fetch: ${fromAlice?.addrs.join(' ') ?? 'none'}`)
+    expect(fromAlice?.addrs.some(addr => addr.startsWith(`/ip4/${net!.wan}.`) && !addr.includes('/p2p-circuit'))).toBe(true)
+    expect(fromAlice?.downloaded).toBe(size)
+  }, 120_000)
 })

@@ -1,5 +1,5 @@
 import { noise } from '@chainsafe/libp2p-noise'
-import { autoNAT } from '@libp2p/autonat'
+import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { uPnPNAT } from '@libp2p/upnp-nat'
@@ -56,10 +56,10 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
   const lan = (init.network ?? 'lan') === 'lan'
   // NAT traversal: every node can dial and be dialed through relays
   // (circuit relay v2 transport) and upgrade a relayed connection to a direct
-  // one (DCUtR). Public mode adds AutoNAT (learn whether our addresses are
+  // one (DCUtR). Public mode adds AutoNAT v2 (learn whether our addresses are
   // reachable; kad-dht then picks server or client mode) and UPnP.
   const nat: Record<string, unknown> = { dcutr: dcutr() }
-  if (!lan) nat.autoNAT = autoNAT()
+  if (!lan) nat.autoNAT = autoNATv2()
   if (init.upnp ?? !lan) nat.upnp = uPnPNAT()
   if (init.relay === true) {
     nat.relay = circuitRelayServer({

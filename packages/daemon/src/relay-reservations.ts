@@ -9,10 +9,13 @@ const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 /**
  * Makes sure a node behind NAT ends up with a relay reservation. libp2p's
  * relay transport asks a relay for one when it connects, but does not ask
- * again when that attempt fails (seen here in one start of four: the relay's
- * reply stream closed under it). So: after meeting a relay, if no
- * /p2p-circuit address appeared within RESERVATION_CHECK_MS, reconnect to it,
- * which makes the transport ask again; at most RESERVATION_ATTEMPTS times.
+ * again when that attempt fails. (It failed in one start of four here while
+ * we used AutoNAT v1, whose server closes the connection it "dials back"
+ * even when that is the existing one, reservation and all; AutoNAT v2 opens
+ * a new one. This stays as a safety net.) So: after meeting a relay, if no
+ * /p2p-circuit address appeared within RESERVATION_CHECK_MS, reconnect to
+ * it, which makes the transport ask again; at most RESERVATION_ATTEMPTS
+ * times, and never while Shoal traffic runs over that connection.
  */
 export class RelayReservations {
   private readonly attempts = new Map<string, number>()
@@ -47,7 +50,9 @@ export class RelayReservations {
       if (this.stopped || this.hasReservation()) return
       // never cut connections that run through this relay (reconnecting would)
       const key = relay.toString()
-      if (this.node.getConnections().some(c => c.remoteAddr.toString().includes(`/p2p/${key}/p2p-circuit`))) {
+      const busy = this.node.getConnections().some(c => c.remoteAddr.toString().includes(`/p2p/${key}/p2p-circuit`)) ||
+        this.node.getConnections(relay).some(c => c.streams.some(s => s.protocol?.startsWith('/shoal/') === true))
+      if (busy) {
         this.check(relay)
         return
       }

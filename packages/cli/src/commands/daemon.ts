@@ -88,6 +88,8 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       output.out(`  peer id: ${status.peerId}`)
       output.out(`  repo:    ${status.repo}`)
       for (const a of status.addrs) output.out(`  listening on ${a}`)
+      // public mode announces a public address only once AutoNAT has confirmed it
+      if (status.addrs.length === 0) output.out('  no address announced yet: public addresses appear once other peers confirm they can dial them (AutoNAT), relayed ones once a relay grants a reservation')
       output.out(`  other nodes connect with: shoal connect ${status.addrs[0] ?? '<addr>'}`)
       if (status.metrics !== undefined) output.out(`  metrics on ${status.metrics}`)
     }
