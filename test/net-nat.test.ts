@@ -51,6 +51,8 @@ describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)',
     const bob = await startDaemon(path.join(dir, 'bob'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: b.ns, listen: `/ip4/${b.addr}/tcp/4001`, env: { DEBUG: 'shoal:xfer:session,shoal:download,libp2p:circuit-relay:transport*,libp2p:connection-manager:dial-queue' } })
     const aliceViaRelay = await relayAddress(alice)
     expect(aliceViaRelay).toContain(`/ip4/${r.addr}/tcp/4001/p2p/${relay.peerId}/p2p-circuit`)
+    expect((await alice.cli(['status'])).stdout).toMatch(/network: +public \(Amino DHT\), reachable through a relay/)
+    expect(JSON.parse((await relay.cli(['status', '--json'])).stdout)).toMatchObject({ network: 'public', relay: true })
 
     const src = path.join(dir, 'nat.bin')
     const size = 30 * MiB

@@ -41,6 +41,8 @@ interface Running {
   control?: ControlServer
   metrics?: ShoalMetrics
   startedAt: number
+  network: 'lan' | 'public'
+  relay: boolean
   /** What dialing each bootstrap address gave. */
   bootstrapped: Array<{ addr: string, peerId?: string, error?: string }>
 }
@@ -127,7 +129,7 @@ class ShoalNode implements Shoal {
       }
       await node.start()
       metrics?.libp2pStarted()
-      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, startedAt: Date.now(), bootstrapped: [] }
+      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, startedAt: Date.now(), network, relay: this.options.relay ?? config.relay ?? false, bootstrapped: [] }
       this.running = running
       if (this.options.controlSocket !== false) {
         running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }))
@@ -210,6 +212,8 @@ class ShoalNode implements Shoal {
       transfers: r.fetcher.transfers(),
       uptimeSeconds: Math.round((Date.now() - r.startedAt) / 1000),
       dhtPeers: r.discovery.routingTableSize,
+      network: r.network,
+      relay: r.relay,
       uploaded: this.traffic.uploaded,
       downloaded: this.traffic.downloaded,
       ...this.traffic.rates(),

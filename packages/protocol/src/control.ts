@@ -80,6 +80,10 @@ export interface StatusInfo {
   uptimeSeconds: number
   /** Peers in the DHT routing table. */
   dhtPeers: number
+  /** 'lan': Shoal's own DHT; 'public': the Amino DHT (see the README). */
+  network: 'lan' | 'public'
+  /** True when this node relays for others (`--relay`). */
+  relay: boolean
   /** Chunk payload bytes sent since the daemon started. */
   uploaded: number
   /** Chunk payload bytes received (verified) since the daemon started. */

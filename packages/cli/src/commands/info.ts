@@ -19,6 +19,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     output.out(`repo:        ${s.repo}`)
     output.out(`addresses:   ${s.addrs.length === 0 ? '(none)' : s.addrs[0] ?? ''}`)
     for (const a of s.addrs.slice(1)) output.out(`             ${a}`)
+    output.out(`network:     ${s.network === 'public' ? 'public (Amino DHT)' : 'lan (private DHT)'}${s.relay ? ', relaying for others' : ''}${s.addrs.some(a => a.includes('/p2p-circuit')) ? ', reachable through a relay' : ''}`)
     output.out(`peers:       ${s.peers} (${s.connections} connection${s.connections === 1 ? '' : 's'}), ${s.dhtPeers} in the DHT table`)
     output.out(`shares:      ${s.shares}`)
     output.out(`traffic:     up ${formatBytes(s.uploaded)}, down ${formatBytes(s.downloaded)}`)
