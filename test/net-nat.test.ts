@@ -11,6 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ndjson, sha256File, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
 import type { Daemon } from './harness.js'
 import { TestNet, netnsUnavailable } from './netns.js'
+import type { NetHost } from './netns.js'
 
 const MiB = 1024 * 1024
 const unavailable = await netnsUnavailable({ nat: true })
@@ -33,6 +34,25 @@ async function relayAddress (d: Daemon): Promise<string> {
   return (e.addrs as string[]).find(a => a.includes('/p2p-circuit')) as string
 }
 
+/** A public-mode daemon on `host` that joins through `relayAddr` (no UPnP: there is no router to ask). */
+async function startOn (name: string, host: NetHost, relayAddr: string, env?: NodeJS.ProcessEnv): Promise<Daemon> {
+  return await startDaemon(path.join(dir as string, name), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: host.ns, listen: `/ip4/${host.addr}/tcp/4001`, ...(env !== undefined ? { env } : {}) })
+}
+
+/** Share a new random file of `size` bytes from `from`; fetch its ticket on `to`; check the copy. */
+async function shareAndFetch (from: Daemon, to: Daemon, name: string, size: number, seed: number): Promise<{ seconds: number }> {
+  const src = path.join(dir as string, `${name}.bin`)
+  await writeRandomFile(src, size, seed)
+  const shared = await from.cli(['share', src, '--json'])
+  expect(shared.code, shared.stderr).toBe(0)
+  const { ticket } = JSON.parse(shared.stdout) as { ticket: string }
+  const out = path.join(dir as string, `${name}.copy`)
+  const res = await to.cli(['fetch', ticket, '-o', out, '--json'])
+  expect(res.code, res.stderr).toBe(0)
+  expect(await sha256File(out)).toBe(await sha256File(src))
+  return ndjson(res.stdout).find(e => e.type === 'done') as { seconds: number }
+}
+
 describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)', () => {
   it('two hosts behind NAT fetch through a relay, within the relay\'s byte limit per connection', async () => {
     dir ??= await tempDir()
@@ -47,25 +67,15 @@ describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)',
     const relayAddr = `/ip4/${r.addr}/tcp/4001/p2p/${relay.peerId}`
     const a = net.host('alice')
     const b = net.host('bob')
-    const alice = await startDaemon(path.join(dir, 'alice'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: a.ns, listen: `/ip4/${a.addr}/tcp/4001` })
-    const bob = await startDaemon(path.join(dir, 'bob'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: b.ns, listen: `/ip4/${b.addr}/tcp/4001`, env: { DEBUG: 'shoal:xfer:session,shoal:download,libp2p:circuit-relay:transport*,libp2p:connection-manager:dial-queue' } })
+    const alice = await startOn('alice', a, relayAddr)
+    const bob = await startOn('bob', b, relayAddr, { DEBUG: 'shoal:xfer:session,shoal:download' })
     const aliceViaRelay = await relayAddress(alice)
     expect(aliceViaRelay).toContain(`/ip4/${r.addr}/tcp/4001/p2p/${relay.peerId}/p2p-circuit`)
     expect((await alice.cli(['status'])).stdout).toMatch(/network: +public \(Amino DHT\), reachable through a relay/)
     expect(JSON.parse((await relay.cli(['status', '--json'])).stdout)).toMatchObject({ network: 'public', relay: true })
 
-    const src = path.join(dir, 'nat.bin')
     const size = 30 * MiB
-    await writeRandomFile(src, size, 51)
-    const shared = await alice.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    const { ticket } = JSON.parse(shared.stdout) as { ticket: string }
-    const out = path.join(dir, 'nat.copy')
-    const res = await bob.cli(['fetch', ticket, '-o', out, '--json'])
-    if (res.code !== 0) await fs.writeFile('/tmp/bob-fail.log', bob.log())
-    expect(res.code, res.stderr).toBe(0)
-    expect(await sha256File(out)).toBe(await sha256File(src))
-    const done = ndjson(res.stdout).find(e => e.type === 'done') as { seconds: number }
+    const done = await shareAndFetch(alice, bob, 'nat', size, 51)
 
     // every byte came through the relay, in connections that each stayed under its 12 MiB limit
     const { peers } = JSON.parse((await bob.cli(['peers', '--json'])).stdout) as { peers: Array<{ peerId: string, downloaded: number, addrs: string[] }> }
@@ -94,21 +104,13 @@ describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)',
     const relayAddr = `/ip4/${r.addr}/tcp/4001/p2p/${relay.peerId}`
     const a = net.host('alice')
     const c = net.host('carol')
-    const alice = await startDaemon(path.join(dir, 'alice2'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: a.ns, listen: `/ip4/${a.addr}/tcp/4001` })
-    const carol = await startDaemon(path.join(dir, 'carol2'), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: c.ns, listen: `/ip4/${c.addr}/tcp/4001` })
+    const alice = await startOn('alice2', a, relayAddr)
+    const carol = await startOn('carol2', c, relayAddr)
     await relayAddress(alice)
 
-    const src = path.join(dir, 'punch.bin')
-    const size = 24 * MiB
-    await writeRandomFile(src, size, 52)
-    const shared = await alice.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    const { ticket } = JSON.parse(shared.stdout) as { ticket: string }
     // the ticket offers alice's LAN address (unreachable) and the relay
-    const out = path.join(dir, 'punch.copy')
-    const res = await carol.cli(['fetch', ticket, '-o', out, '--json'])
-    expect(res.code, res.stderr).toBe(0)
-    expect(await sha256File(out)).toBe(await sha256File(src))
+    const size = 24 * MiB
+    await shareAndFetch(alice, carol, 'punch', size, 52)
 
     // alice dialed carol back directly (DCUtR's unilateral upgrade): carol
     // sees her coming from her router's public address, not via the relay
