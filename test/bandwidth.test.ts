@@ -119,6 +119,22 @@ describe('bandwidth limits', () => {
     expect(await sha256File(path.join(dir, 'down-g.copy'))).toBe(await sha256File(src))
   }, 60_000)
 
+  it('a slow link (one chunk takes 7 s) is not mistaken for a silent peer: bytes arriving count', async () => {
+    dir ??= await tempDir()
+    const src = path.join(dir, 'slow.bin')
+    const size = MiB + 200 * 1024
+    await writeRandomFile(src, size, 43)
+    const { seeders: [seeder], cid } = await seeded(['slow-s'], src, ['--max-upload', '150KB/s'])
+    const fetcher = await startDaemon(path.join(dir, 'slow-f'), ['--bootstrap', seeder!.addrs[0] ?? ''], { env: { DEBUG: 'shoal:download' } })
+    const out = path.join(dir, 'slow.copy')
+    const res = await fetcher.cli(['fetch', cid, '-o', out, '--json'])
+    expect(res.code, res.stderr).toBe(0)
+    expect(await sha256File(out)).toBe(await sha256File(src))
+    // the silent-peer check (5 s) never fired, and nothing was asked for twice
+    expect(fetcher.log()).not.toMatch(/sent nothing for/)
+    expect((await statusOf(seeder!) as Status & { uploaded: number }).uploaded).toBe(size)
+  }, 60_000)
+
   it('caps come from config.json unless a flag overrides them; a bad rate is refused with its name', async () => {
     dir ??= await tempDir()
     const repo = path.join(dir, 'cfg')
