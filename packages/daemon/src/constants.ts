@@ -124,7 +124,11 @@ export const RELAY_DEFAULT_DATA_LIMIT = 64 * 1024 * 1024
 export const RELAY_DEFAULT_DURATION_LIMIT_MS = 10 * 60_000
 /** On a relayed connection, stop asking for chunks when this much of its byte limit is left (framing, Noise and Yamux overhead). */
 export const RELAY_LIMIT_MARGIN = 0.05
-/** Behind NAT: how long after meeting a relay to expect a reservation on it... */
-export const RESERVATION_CHECK_MS = 3_000
-/** ...and how many times to reconnect to it when none came. */
+/** Behind NAT: how long after meeting a relay to expect a reservation on it (the relay transport gives up on one after 10 s)... */
+export const RESERVATION_CHECK_MS = 12_000
+/** ...how many reconnects in all when none came... */
 export const RESERVATION_ATTEMPTS = 3
+/** ...and how many checks in all, those put off because the relay was busy included. */
+export const RESERVATION_MAX_CHECKS = 20
+/** A chunk request (or a download without a completed chunk) fails after this long even while bytes trickle in. */
+export const CHUNK_HARD_TIMEOUT_MS = 10 * 60_000

@@ -4,7 +4,7 @@ import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { chunkMatches } from './hashing.js'
-import { CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_EVERY_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from './constants.js'
+import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_EVERY_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from './constants.js'
 import type { PartFiles } from './part-files.js'
 import type { DownloadRecord, Records } from './records.js'
 import type { PeerSession, SessionEvents } from './xfer-session.js'
@@ -410,7 +410,11 @@ export class Download implements SessionEvents {
       const stalled = session.awaiting > 0 && now - session.lastActivityAt > SESSION_STALL_MS
       if (stalled) log('%p sent nothing for %d ms: re-requesting its %d chunk(s) elsewhere', session.peer, now - session.lastActivityAt, session.inflight.size)
       for (const [index, at] of [...session.inflight]) {
-        if (stalled || now - at > CHUNK_TIMEOUT_MS) {
+        // a request waits its turn behind others on a slow or capped link: it
+        // times out only when nothing at all arrived for CHUNK_TIMEOUT_MS since
+        // it went out, or after CHUNK_HARD_TIMEOUT_MS whatever (a drip-feeding peer)
+        const timedOut = now - Math.max(at, session.lastBytesAt) > CHUNK_TIMEOUT_MS || now - at > CHUNK_HARD_TIMEOUT_MS
+        if (stalled || timedOut) {
           log('chunk %d from %p timed out', index, session.peer)
           session.cancel(index)
           this.unrequest(index, session)
@@ -432,7 +436,9 @@ export class Download implements SessionEvents {
       return
     }
     const stallMs = this.init.stallTimeoutMs ?? STALL_TIMEOUT_MS
-    if (!this.finished && this.writing.size === 0 && now - this.lastProgressAt > stallMs) {
+    // bytes still arriving, or our own download cap holding requests back, is not a stall (up to a hard limit)
+    const moving = [...this.sessions].some(s => s.holding || now - s.lastBytesAt < stallMs)
+    if (!this.finished && this.writing.size === 0 && now - this.lastProgressAt > stallMs && (!moving || now - this.lastProgressAt > CHUNK_HARD_TIMEOUT_MS)) {
       const missing = this.layout.chunkCount - this.have.count
       void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no peer sent any of the ${missing} missing chunk(s) of ${this.record.cid} in ${Math.round(stallMs / 1000)} s (${this.sessions.size} connected provider(s)); progress is kept, fetch again to resume`))
       return

@@ -399,8 +399,9 @@ export class Fetcher {
       const found: PeerId[] = [...hinted, ...this.c.node.getPeers()]
       for await (const peer of this.c.discovery.findProviders(cid, signal)) found.push(peer)
       // peers that had nothing may have it by now
-      if (found.length > 0 && usable(found).length === 0) asked.clear()
-      round = usable(found)
+      const unique = found.filter((p, i) => found.findIndex(q => q.equals(p)) === i)
+      if (unique.length > 0 && usable(unique).length === 0) asked.clear()
+      round = usable(unique)
     }
   }
 

@@ -65,7 +65,7 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
     nat.relay = circuitRelayServer({
       reservations: {
         maxReservations: RELAY_MAX_RESERVATIONS,
-        defaultDataLimit: BigInt(init.relayDataLimit ?? RELAY_DEFAULT_DATA_LIMIT),
+        defaultDataLimit: BigInt(Math.floor(init.relayDataLimit ?? RELAY_DEFAULT_DATA_LIMIT)),
         defaultDurationLimit: RELAY_DEFAULT_DURATION_LIMIT_MS
       }
     })

@@ -22,7 +22,16 @@ export class PacedWriter {
 
   /** Queue one length-prefixed frame; resolves once all of it is handed to the stream. */
   async write (bytes: Uint8Array | Uint8ArrayList, paced = false): Promise<void> {
-    const run = this.tail.then(async () => { await this.writeNow(bytes, paced) })
+    await this.run(async write => { await write(bytes, paced) })
+  }
+
+  /**
+   * Run `task` in turn with every other write (it may read a chunk first,
+   * so that only the block being sent is in memory); it writes through the
+   * function it is given, never through `write` (that would wait on itself).
+   */
+  async run (task: (write: (bytes: Uint8Array | Uint8ArrayList, paced?: boolean) => Promise<void>) => Promise<void>): Promise<void> {
+    const run = this.tail.then(async () => { await task(async (bytes, paced = false) => { await this.writeNow(bytes, paced) }) })
     this.tail = run.catch(() => {})
     await run
   }
@@ -33,8 +42,13 @@ export class PacedWriter {
     const step = paced ? PACE_PIECE_BYTES : total
     for (let offset = 0; offset < total; offset += step) {
       const end = Math.min(total, offset + step)
-      if (paced) await this.pace(end - offset).ready
       if (this.stream.status !== 'open') throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'stream closed')
+      if (paced) {
+        const reservation = this.pace(end - offset)
+        await reservation.ready
+        // closed while waiting: those bytes will never go, give their room back
+        if (this.stream.status !== 'open') { reservation.cancel(); throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'stream closed') }
+      }
       const piece = offset === 0 && end === total ? list : list.sublist(offset, end)
       if (!this.stream.send(piece)) {
         try {

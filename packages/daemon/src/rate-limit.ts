@@ -30,6 +30,11 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil(-this.tokens / this.rate * 1000)
   }
 
+  /** True when the bucket is out of debt (it would let a byte through now). */
+  get settled (): boolean {
+    return this.reserve(0) === 0
+  }
+
   /** Give back what a reservation took (its bytes were never sent). */
   refund (bytes: number): void {
     this.tokens = Math.min(this.burst, this.tokens + bytes)
@@ -53,6 +58,7 @@ export interface Reservation {
 }
 
 const NOW: Reservation = { ready: Promise.resolve(), cancel: () => {} }
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * The daemon's bandwidth caps on chunk traffic: one bucket per direction for
@@ -115,7 +121,8 @@ export class BandwidthLimiter {
     let release: () => void = () => {}
     const ready = waitMs === 0
       ? Promise.resolve()
-      : new Promise<void>(resolve => { release = resolve; timer = setTimeout(resolve, waitMs) })
+      // (a timer never keeps a stopping daemon alive; waits are capped to what setTimeout can hold)
+      : new Promise<void>(resolve => { release = resolve; timer = setTimeout(resolve, Math.min(waitMs, MAX_TIMER_MS)); timer.unref() })
     return {
       ready,
       cancel: () => {
@@ -144,7 +151,10 @@ export class BandwidthLimiter {
 
   /** Forget peers idle for a minute (their buckets are full again by then anyway). */
   private sweep (now: number): void {
-    for (const [key, entry] of this.perPeer) if (now - entry.used > 60_000) this.perPeer.delete(key)
+    for (const [key, entry] of this.perPeer) {
+      // a bucket still in debt is kept: dropping it would forgive the debt
+      if (now - entry.used > 60_000 && entry.upload?.settled !== false && entry.download?.settled !== false) this.perPeer.delete(key)
+    }
   }
 }
 

@@ -10,17 +10,33 @@ import type { ShoalLibp2p } from './libp2p-node.js'
  * and use a new circuit or, better, a direct connection.
  */
 export class RelayBudgets {
-  private readonly spent = new WeakMap<Connection, number>()
+  /** Per limited connection: its byte limit when first seen, and the chunk bytes requested over it since. */
+  private readonly budgets = new WeakMap<Connection, { limit: number, spent: number }>()
 
   /** Bytes of chunks we may still request over `conn`; Infinity when unlimited. */
   remaining (conn: Connection): number {
-    const limit = conn.limits?.bytes
-    if (limit === undefined) return Number.POSITIVE_INFINITY
-    return Math.max(0, Number(limit) * (1 - RELAY_LIMIT_MARGIN) - (this.spent.get(conn) ?? 0))
+    const b = this.of(conn)
+    return b === undefined ? Number.POSITIVE_INFINITY : Math.max(0, b.limit * (1 - RELAY_LIMIT_MARGIN) - b.spent)
   }
 
+  /** Count `bytes` of requested chunks against `conn` (negative: a request never sent). */
   spend (conn: Connection, bytes: number): void {
-    if (conn.limits?.bytes !== undefined) this.spent.set(conn, (this.spent.get(conn) ?? 0) + bytes)
+    const b = this.of(conn)
+    if (b !== undefined) b.spent = Math.max(0, b.spent + bytes)
+  }
+
+  private of (conn: Connection): { limit: number, spent: number } | undefined {
+    // `limits.bytes` counts down as bytes flow (a live figure in circuit
+    // relay v2), so the budget starts from the first reading and counts
+    // requests itself, rather than subtracting twice
+    let b = this.budgets.get(conn)
+    if (b === undefined) {
+      const limit = conn.limits?.bytes
+      if (limit === undefined) return undefined
+      b = { limit: Number(limit), spent: 0 }
+      this.budgets.set(conn, b)
+    }
+    return b
   }
 }
 

@@ -1,6 +1,6 @@
 import { logger } from '@libp2p/logger'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MS, RESERVATION_ATTEMPTS, RESERVATION_CHECK_MS } from './constants.js'
+import { DIAL_TIMEOUT_MS, RESERVATION_ATTEMPTS, RESERVATION_CHECK_MS, RESERVATION_MAX_CHECKS } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 
 const log = logger('shoal:relay')
@@ -13,13 +13,18 @@ const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
  * we used AutoNAT v1, whose server closes the connection it "dials back"
  * even when that is the existing one, reservation and all; AutoNAT v2 opens
  * a new one. This stays as a safety net.) So: after meeting a relay, if no
- * /p2p-circuit address appeared within RESERVATION_CHECK_MS, reconnect to
- * it, which makes the transport ask again; at most RESERVATION_ATTEMPTS
- * times, and never while Shoal traffic runs over that connection.
+ * /p2p-circuit address appeared within RESERVATION_CHECK_MS (longer than
+ * the transport's own 10 s reservation timeout), reconnect to it, which
+ * makes the transport ask again: one relay at a time, RESERVATION_ATTEMPTS
+ * reconnects in all, never while Shoal traffic runs over that connection.
  */
 export class RelayReservations {
-  private readonly attempts = new Map<string, number>()
-  private readonly timers = new Set<NodeJS.Timeout>()
+  /** Reconnects so far, over all relays: the safety net gives up after RESERVATION_ATTEMPTS. */
+  private attempts = 0
+  /** Checks so far, busy ones included (bounded, so a relay that stays busy is not watched forever). */
+  private checks = 0
+  /** One check at a time: the relay it is for, and its timer. */
+  private pending?: { relay: PeerId, timer: NodeJS.Timeout }
   private stopped = false
 
   constructor (private readonly node: ShoalLibp2p) {}
@@ -31,12 +36,12 @@ export class RelayReservations {
   stop (): void {
     this.stopped = true
     this.node.removeEventListener('peer:identify', this.onIdentify)
-    for (const t of this.timers) clearTimeout(t)
-    this.timers.clear()
+    if (this.pending !== undefined) clearTimeout(this.pending.timer)
+    this.pending = undefined
   }
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    if (!evt.detail.protocols.includes(HOP_PROTOCOL) || this.hasReservation()) return
+    if (this.pending !== undefined || !evt.detail.protocols.includes(HOP_PROTOCOL) || this.hasReservation()) return
     this.check(evt.detail.peerId)
   }
 
@@ -45,10 +50,12 @@ export class RelayReservations {
   }
 
   private check (relay: PeerId): void {
+    if (this.stopped || this.attempts >= RESERVATION_ATTEMPTS || this.checks >= RESERVATION_MAX_CHECKS) return
+    this.checks++
     const timer = setTimeout(() => {
-      this.timers.delete(timer)
+      this.pending = undefined
       if (this.stopped || this.hasReservation()) return
-      // never cut connections that run through this relay (reconnecting would)
+      // never cut connections that run through this relay, or Shoal traffic with it (reconnecting would)
       const key = relay.toString()
       const busy = this.node.getConnections().some(c => c.remoteAddr.toString().includes(`/p2p/${key}/p2p-circuit`)) ||
         this.node.getConnections(relay).some(c => c.streams.some(s => s.protocol?.startsWith('/shoal/') === true))
@@ -56,15 +63,14 @@ export class RelayReservations {
         this.check(relay)
         return
       }
-      const n = (this.attempts.get(key) ?? 0) + 1
-      if (n > RESERVATION_ATTEMPTS) return
-      this.attempts.set(key, n)
-      log('no reservation on relay %p yet: reconnecting (attempt %d)', relay, n)
+      this.attempts++
+      log('no reservation on relay %p yet: reconnecting (attempt %d)', relay, this.attempts)
       void (async () => {
         await this.node.hangUp(relay)
         await this.node.dial(relay, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
       })().catch(err => { log('cannot reconnect to relay %p: %e', relay, err) })
     }, RESERVATION_CHECK_MS)
-    this.timers.add(timer)
+    timer.unref()
+    this.pending = { relay, timer }
   }
 }

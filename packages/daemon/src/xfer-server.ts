@@ -4,7 +4,6 @@ import {
   contentIdFromBytes, decodeXfer, encodeBlockFrame, encodeXfer, frame
 } from '@shoal/protocol'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Uint8ArrayList } from 'uint8arraylist'
 import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import type { SourceLookup } from './manifest-protocol.js'
@@ -72,11 +71,15 @@ function takeNext (queue: number[], sent: { count(index: number): number }): num
   return queue.length === 0 ? undefined : queue.splice(at, 1)[0]
 }
 
+/** Streams whose frames go through a PacedWriter: nothing may be written to them directly. */
+const pacedStreams = new WeakSet<Stream>()
+
 export async function registerXferProtocol (node: ShoalLibp2p, components: XferServerComponents): Promise<void> {
   await node.handle(XFER_PROTOCOL, (stream: Stream, connection: Connection) => {
     serveXfer(stream, connection.remotePeer, components).catch(err => {
       log('xfer stream from %p ended: %e', connection.remotePeer, err)
-      if (err instanceof ShoalError && stream.status === 'open') {
+      // (not on a paced stream: the ERROR could land inside a block going out in pieces)
+      if (err instanceof ShoalError && stream.status === 'open' && !pacedStreams.has(stream)) {
         // tell a misbehaving peer why before resetting (best effort)
         try { stream.send(frame(encodeXfer({ type: XferMessage.Type.ERROR, message: err.message.slice(0, 200) }))) } catch { /* the stream is going away anyway */ }
       }
@@ -115,6 +118,7 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   // with an upload cap every frame goes through one paced writer (pieces of
   // a block must not interleave with other frames); without, straight to the stream
   const writer = limiter.limitsUpload ? new PacedWriter(stream, n => limiter.upload(peer, n), SEND_TIMEOUT_MS) : undefined
+  if (writer !== undefined) pacedStreams.add(stream)
   const sendSoon = (bytes: Uint8Array): void => {
     if (writer === undefined) stream.send(frame(bytes))
     else writer.write(frame(bytes)).catch(err => { log('cannot send to %p: %e', peer, err) })
@@ -143,6 +147,8 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   })
 
   const queue: number[] = []
+  /** Requests cancelled after they left the queue, while waiting on the paced writer. */
+  const withdrawn = new Set<number>()
   const sent = sentTracker.of(cid, source.layout.chunkCount)
   const peerKey = peer.toString()
   // while others fetch this root too, a chunk just sent elsewhere is theirs to pass on
@@ -168,6 +174,8 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
       case XferMessage.Type.CANCEL: {
         const at = queue.indexOf(msg.index as number)
         if (at >= 0) queue.splice(at, 1)
+        // already taken from the queue, waiting on a paced writer: drop it there
+        else if (writer !== undefined && (msg.index as number) < source.layout.chunkCount) withdrawn.add(msg.index as number)
         break
       }
       case XferMessage.Type.HAVE:
@@ -184,11 +192,38 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
 
   const working = new Set<Promise<void>>()
   let failure: unknown
+  /** Read and verify one chunk under an upload slot (held only for that); undefined when it cannot be served. */
+  const readUnderSlot = async (index: number): Promise<Uint8Array | undefined> => {
+    const release = await slots.acquire()
+    try {
+      return await source.readChunk(index)
+    } catch (err) {
+      log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
+      return undefined
+    } finally {
+      release()
+    }
+  }
+  /**
+   * Capped uploads: the chunk is read only when the paced writer reaches it
+   * (one block per stream in memory, not one per queued request), then sent
+   * in pieces as the caps allow; no upload slot is held meanwhile.
+   */
+  const servePaced = async (w: PacedWriter, index: number): Promise<void> => {
+    await w.run(async write => {
+      if (withdrawn.delete(index) || stream.status !== 'open') return
+      const data = await readUnderSlot(index)
+      if (data === undefined) { await write(frame(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))); return }
+      sent.record(index, peerKey)
+      await write(encodeBlockFrame(index, data), true)
+      stats.onUploaded(peer, data.byteLength)
+    })
+  }
   /** Read, verify and queue one block; the upload slot covers only that, not the drain wait. */
   const serveOne = async (index: number): Promise<void> => {
+    if (writer !== undefined) { await servePaced(writer, index); return }
     const release = await slots.acquire()
     let needsDrain = false
-    let paced: Uint8ArrayList | undefined
     try {
       let data: Uint8Array
       try {
@@ -200,19 +235,10 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
       }
       if (stream.status !== 'open') return
       sent.record(index, peerKey)
-      if (writer === undefined) {
-        needsDrain = !stream.send(encodeBlockFrame(index, data))
-        stats.onUploaded(peer, data.byteLength)
-      } else {
-        paced = encodeBlockFrame(index, data)
-      }
+      needsDrain = !stream.send(encodeBlockFrame(index, data))
+      stats.onUploaded(peer, data.byteLength)
     } finally {
       release()
-    }
-    // capped: paced out after the slot is given back, so a slow cap never holds a slot
-    if (writer !== undefined && paced !== undefined) {
-      await writer.write(paced, true)
-      stats.onUploaded(peer, source.layout.locate(index).length)
     }
     if (needsDrain) {
       try {

@@ -61,6 +61,10 @@ export class PeerSession {
   private firstRequestAt = 0
   /** Last time this peer answered anything, or we started waiting on it. */
   lastActivityAt = Date.now()
+  /** Last time any bytes at all arrived from this peer (0: none yet). */
+  lastBytesAt = 0
+  /** Sent requests we withdrew: their blocks may still come, and are still welcome. */
+  private readonly withdrawn = new Set<number>()
 
   /** Called when the session ended because its relayed connection's limit was used up. */
   onRetired?: () => void
@@ -85,6 +89,10 @@ export class PeerSession {
     const dialSignal = signal !== undefined ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS)
     const connection = await connectionFor(node, peer, budgets, layout.manifest.chunkSize, dialSignal)
     // relayed connections are limited: allowed, within the relay's byte budget (relay-budget.ts)
+    if (budgets.remaining(connection) < layout.manifest.chunkSize) {
+      // a fresh relayed connection that cannot carry one chunk (libp2p's default relays allow 128 KiB)
+      throw new ShoalError(ErrorCode.DIAL_FAILED, `${peer.toString()} is reachable only through a relay that allows ${String(connection.limits?.bytes)} bytes per connection, less than one ${layout.manifest.chunkSize}-byte chunk`)
+    }
     const stream = await connection.newStream(XFER_PROTOCOL, { signal: dialSignal, runOnLimitedConnection: true })
     // frames are read by event from the start; the first answers HELLO
     const inbox = new FrameInbox(stream, MAX_XFER_FRAME_BYTES)
@@ -106,7 +114,7 @@ export class PeerSession {
       }
       const session = new PeerSession(peer, stream, connection, budgets, layout.chunkCount, layout.manifest.chunkSize, holdings, events, pace === undefined ? undefined : bytes => pace(peer, bytes))
       // any bytes at all (a big block arriving slowly) show the peer is alive
-      inbox.onBytes = () => { session.lastActivityAt = Date.now() }
+      inbox.onBytes = () => { session.lastActivityAt = session.lastBytesAt = Date.now() }
       inbox.onChange = () => { if (inbox.ended || inbox.error !== undefined) session.ended(inbox.error) }
       inbox.handler = (f) => { session.handle(f) }
       if (inbox.ended) session.ended(inbox.error)
@@ -182,12 +190,19 @@ export class PeerSession {
     this.held.set(index, reservation)
     void reservation.ready.then(() => {
       if (this.held.get(index) !== reservation) return
+      // waiting starts now if nothing else was out (decided before this one counts as sent)
+      const idle = this.awaiting === 0
       this.held.delete(index)
       if (this.closed || !this.inflight.has(index)) return
-      if (this.awaiting === 0) this.lastActivityAt = Date.now()
+      if (idle) this.lastActivityAt = Date.now()
       this.inflight.set(index, Date.now())
       this.sendNow(encodeXfer({ type: XferMessage.Type.REQUEST, index }))
     })
+  }
+
+  /** True while a download cap holds back some of this session's requests. */
+  get holding (): boolean {
+    return this.held.size > 0
   }
 
   /** Requests sent and not yet answered (those a download cap holds back excluded). */
@@ -202,11 +217,14 @@ export class PeerSession {
       // never sent: give its room back, nothing to tell the peer
       this.held.delete(index)
       held.cancel()
+      this.budgets.spend(this.connection, -this.chunkSize)
       this.inflight.delete(index)
       return
     }
     if (!this.inflight.delete(index) || this.closed) return
+    this.withdrawn.add(index)
     this.sendNow(encodeXfer({ type: XferMessage.Type.CANCEL, index }))
+    this.retireSoon()
   }
 
   /** Close gracefully (done) or abort with a reason (misbehaving peer). */
@@ -251,7 +269,8 @@ export class PeerSession {
       const block = bytes instanceof Uint8Array ? undefined : decodeBlockFrame(bytes)
       if (block !== undefined) {
         if (block.index >= this.chunkCount) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `BLOCK for chunk ${block.index} out of range`)
-        if (this.inflight.delete(block.index)) {
+        if (this.inflight.delete(block.index) || this.withdrawn.delete(block.index)) {
+          // a withdrawn request's block came anyway (it was on its way): the download takes it if still missing
           this.measure(block.data.byteLength)
           this.events.onBlock(this, block.index, block.data)
         }
@@ -266,12 +285,18 @@ export class PeerSession {
           if (index === undefined || index >= this.chunkCount) {
             throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `${msg.type} for chunk ${String(index)} out of range`)
           }
-          if (!this.inflight.delete(index)) break // cancelled or unasked: ignore
+          if (!this.inflight.delete(index)) {
+            // a withdrawn request's block is still welcome; anything else unasked is ignored
+            if (msg.type === XferMessage.Type.BLOCK && this.withdrawn.delete(index)) this.events.onBlock(this, index, msg.data)
+            else this.withdrawn.delete(index)
+            break
+          }
           if (msg.type === XferMessage.Type.BLOCK) {
             this.measure(msg.data.byteLength)
             this.events.onBlock(this, index, msg.data)
           } else {
             this.events.onNotFound(this, index)
+            this.retireSoon()
           }
           break
         case XferMessage.Type.HAVE:
@@ -304,6 +329,11 @@ export class PeerSession {
    * and let the connection go before the relay resets it; the fetcher's next
    * search opens a new circuit or finds a direct connection.
    */
+  private retireSoon (): void {
+    // not from inside the download's own loops over its sessions
+    queueMicrotask(() => { this.retireIfExhausted() })
+  }
+
   private retireIfExhausted (): void {
     if (this.closed || this.inflight.size > 0 || !this.exhausted) return
     log('relayed connection to %p has used its byte limit: closing it', this.peer)

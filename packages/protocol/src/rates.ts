@@ -16,6 +16,8 @@ const UNITS: Record<string, number> = {
 
 /** The largest rate accepted: 1 TB/s. */
 const MAX_RATE = 1e12
+/** The smallest non-zero rate accepted: 1 KiB/s (a chunk must pass in hours, not years). */
+const MIN_RATE = 1024
 
 /**
  * Parse a transfer rate into bytes per second. Accepts a number of bytes per
@@ -33,8 +35,8 @@ const MAX_RATE = 1e12
  */
 export function parseRate (input: string | number): number {
   if (typeof input === 'number') {
-    if (Number.isFinite(input) && input >= 0 && input <= MAX_RATE) return Math.floor(input)
-    throw new ShoalError(ErrorCode.BAD_REQUEST, `invalid rate ${input}: expected bytes per second from 0 to ${MAX_RATE}`)
+    if (Number.isFinite(input) && (input === 0 || (input >= MIN_RATE && input <= MAX_RATE))) return Math.floor(input)
+    throw new ShoalError(ErrorCode.BAD_REQUEST, `invalid rate ${input}: expected 0 (no limit) or bytes per second from ${MIN_RATE} to ${MAX_RATE}`)
   }
   const text = input.trim().toLowerCase()
   if (text === 'none' || text === 'unlimited') return 0
@@ -43,9 +45,11 @@ export function parseRate (input: string | number): number {
   if (match === null || unit === undefined) {
     throw new ShoalError(ErrorCode.BAD_REQUEST, `invalid rate "${input}": expected e.g. 10MiB/s, 800KB/s, 1.5M or a number of bytes per second (0 = unlimited)`)
   }
-  const value = Number(match[1]) * unit
+  const exact = Number(match[1]) * unit
+  const value = Math.floor(exact)
   if (value > MAX_RATE) throw new ShoalError(ErrorCode.BAD_REQUEST, `invalid rate "${input}": more than 1 TB/s`)
-  return Math.floor(value)
+  if (exact > 0 && value < MIN_RATE) throw new ShoalError(ErrorCode.BAD_REQUEST, `invalid rate "${input}": less than 1 KiB/s (use 0 for no limit)`)
+  return value
 }
 
 /**

@@ -26,6 +26,10 @@ describe('parseRate', () => {
       expect(isRate(bad)).toBe(false)
     }
     expect(() => parseRate(-5)).toThrow(/invalid rate/)
+    // below 1 KiB/s a chunk would take days: refused, not rounded to "unlimited"
+    expect(() => parseRate('0.5')).toThrow(/less than 1 KiB\/s/)
+    expect(() => parseRate('100')).toThrow(/less than 1 KiB\/s/)
+    expect(() => parseRate(10)).toThrow(/invalid rate/)
     expect(() => parseRate(Number.NaN)).toThrow(/invalid rate/)
     expect(isRate(true)).toBe(false)
   })
