@@ -324,16 +324,16 @@ export class PeerSession {
     }
   }
 
+  /** retireIfExhausted, but not from inside the download's own loops over its sessions. */
+  private retireSoon (): void {
+    queueMicrotask(() => { this.retireIfExhausted() })
+  }
+
   /**
    * A relayed connection used up: once its last chunk is in, end the session
    * and let the connection go before the relay resets it; the fetcher's next
    * search opens a new circuit or finds a direct connection.
    */
-  private retireSoon (): void {
-    // not from inside the download's own loops over its sessions
-    queueMicrotask(() => { this.retireIfExhausted() })
-  }
-
   private retireIfExhausted (): void {
     if (this.closed || this.inflight.size > 0 || !this.exhausted) return
     log('relayed connection to %p has used its byte limit: closing it', this.peer)
