@@ -59,6 +59,41 @@ describe('resilience', () => {
     expect(redownloaded).toBeLessThanOrEqual(0.2)
   })
 
+  it('shoal stop during a fetch: the fetch says ABORTED and how to resume, and it resumes', async () => {
+    dir ??= await tempDir()
+    const base = path.join(dir, 'graceful')
+    const size = 24 * MiB
+    // a capped seeder keeps the transfer going long enough to stop in the middle
+    const seeder = await startDaemon(path.join(base, 'seed'), ['--max-upload', '4MiB/s'])
+    const src = path.join(base, 'mid.bin')
+    await writeRandomFile(src, size, 22)
+    const { cid } = JSON.parse((await seeder.cli(['share', src, '--json'])).stdout) as { cid: string }
+    const fetcherRepo = path.join(base, 'fetcher')
+    const fetcher = await startDaemon(fetcherRepo, ['--bootstrap', seeder.addrs[0] ?? ''])
+    const out = path.join(base, 'copy.bin')
+    const fetch = spawn(process.execPath, [CLI, 'fetch', cid, '-o', out, '--json', '--repo', fetcherRepo], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const fetchExited = new Promise<number | null>(resolve => fetch.once('exit', resolve))
+    let stdout = ''
+    // stop the daemon at the first progress event with bytes in
+    await new Promise<void>((resolve, reject) => {
+      fetch.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString()
+        if (ndjson(stdout.slice(0, stdout.lastIndexOf('\n') + 1)).some(e => e.type === 'progress' && (e.received as number) > 0)) resolve()
+      })
+      void fetchExited.then(() => { reject(new Error(`fetch ended before it could be stopped: ${stdout}`)) })
+    })
+    expect((await fetcher.cli(['stop'])).code).toBe(0)
+    expect(await fetchExited).toBe(1)
+    // the last event says why, and what to do
+    const last = ndjson(stdout).at(-1) as { type: string, error?: { code: string, message: string } }
+    expect(last).toMatchObject({ type: 'error', error: { code: 'ABORTED', message: expect.stringContaining('fetch again to resume') } })
+    await fetcher.exited
+    const again = await startDaemon(fetcherRepo, ['--bootstrap', seeder.addrs[0] ?? ''])
+    const res = await again.cli(['fetch', cid, '-o', out, '--json'])
+    expect(res.code, res.stderr).toBe(0)
+    expect(await sha256File(out)).toBe(await sha256File(src))
+  })
+
   it('never serves a shared file changed in place (same size and mtime): stale, no wrong file anywhere', async () => {
     dir ??= await tempDir()
     const base = path.join(dir, 'changed')

@@ -40,14 +40,23 @@ export class ControlClient {
   async * stream<T> (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): AsyncGenerator<T> {
     const res = await this.open(method, path, body, headers)
     let buffered = ''
-    for await (const chunk of res) {
-      buffered += (chunk as Buffer).toString('utf8')
-      let nl: number
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim()
-        buffered = buffered.slice(nl + 1)
-        if (line !== '') yield parseJson(line) as T
+    try {
+      for await (const chunk of res) {
+        buffered += (chunk as Buffer).toString('utf8')
+        let nl: number
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim()
+          buffered = buffered.slice(nl + 1)
+          if (line !== '') yield parseJson(line) as T
+        }
       }
+    } catch (err) {
+      // the daemon went away mid-reply (stopped, killed): say so, not "aborted"
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ECONNRESET' || (err as Error).message === 'aborted') {
+        throw new ShoalError(ErrorCode.DAEMON_NOT_RUNNING, `the daemon on ${this.socketPath} closed the connection before it finished (it stopped?); a download resumes when the daemon starts again`, { cause: err })
+      }
+      throw err
     }
     if (buffered.trim() !== '') yield parseJson(buffered) as T
   }

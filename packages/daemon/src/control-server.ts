@@ -11,6 +11,8 @@ const log = logger('shoal:control')
 
 /** At most one hashing event per this many ms (the last one is always sent). */
 const SHARE_PROGRESS_INTERVAL_MS = 100
+/** At stop, how long running fetch streams get to send their last event. */
+const STREAM_DRAIN_ON_STOP_MS = 2_000
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, params: string[]) => Promise<unknown>
 
@@ -49,6 +51,8 @@ export class ControlServer {
   private readonly onStop: () => void
   private readonly server: http.Server
   private readonly routes: Route[]
+  /** Fetch streams still running: stop() lets them send their last event. */
+  private readonly streaming = new Set<Promise<void>>()
 
   constructor (shoal: Shoal, socketPath: string, onStop: () => void) {
     this.shoal = shoal
@@ -72,6 +76,16 @@ export class ControlServer {
   }
 
   async stop (): Promise<void> {
+    // the daemon stops its downloads first: give their fetch streams a moment
+    // to send the ABORTED event ("fetch again to resume") before cutting them
+    if (this.streaming.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled([...this.streaming]),
+        new Promise<void>(resolve => { timer = setTimeout(resolve, STREAM_DRAIN_ON_STOP_MS) })
+      ])
+      clearTimeout(timer)
+    }
     await new Promise<void>(resolve => {
       this.server.close(() => { resolve() })
       this.server.closeAllConnections()
@@ -129,6 +143,16 @@ export class ControlServer {
   }
 
   private async streamFetch (req: http.IncomingMessage, res: http.ServerResponse, body: FetchRequest): Promise<void> {
+    const running = this.runFetchStream(req, res, body)
+    this.streaming.add(running)
+    try {
+      await running
+    } finally {
+      this.streaming.delete(running)
+    }
+  }
+
+  private async runFetchStream (req: http.IncomingMessage, res: http.ServerResponse, body: FetchRequest): Promise<void> {
     // reject bad ids with a 4xx before the stream starts
     if (isTicket(body.id)) decodeTicket(body.id)
     else parseContentId(body.id)
