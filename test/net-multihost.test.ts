@@ -49,13 +49,12 @@ describe.skipIf(unavailable !== undefined)('multi-host (network namespaces)', ()
       cid = (JSON.parse(shared.stdout) as { cid: string }).cid
     }
     const fh = net.host('f')
-    const fetcher = await startDaemon(path.join(dir, 'f'), seeders.flatMap(s => ['--bootstrap', s.addrs[0] ?? '']), { netns: fh.ns, listen: `/ip4/${fh.addr}/tcp/4001`, env: { DEBUG: process.env.SHOAL_TEST_DEBUG ?? '' } })
+    const fetcher = await startDaemon(path.join(dir, 'f'), seeders.flatMap(s => ['--bootstrap', s.addrs[0] ?? '']), { netns: fh.ns, listen: `/ip4/${fh.addr}/tcp/4001` })
     await fetcher.waitForEvent(e => e.event === 'peer:connect' && e.peerId === seeders[2]?.peerId)
 
     const out = path.join(dir, 'multi.copy')
     const res = await fetcher.cli(['fetch', cid, '-o', out, '--json'])
     expect(res.code, res.stderr + fetcher.log()).toBe(0)
-    if (process.env.SHOAL_TEST_DEBUG !== undefined) await fs.writeFile('/tmp/fetcher.log', fetcher.log())
     expect(await sha256File(out)).toBe(await sha256File(src))
     const done = res.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>).find(e => e.type === 'done') as { seconds: number }
     const rate = 48 * MiB / done.seconds
