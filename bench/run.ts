@@ -32,6 +32,8 @@ import type { FetchEvent, ShareResult, StatusInfo } from '@shoal/protocol'
 import { startDaemon as startHostDaemon, stopAll as stopHostDaemons } from '../test/harness.js'
 import type { Daemon as HarnessDaemon } from '../test/harness.js'
 import { TestNet, netnsUnavailable } from '../test/netns.js'
+import { collect, describeExit, describeRun, indent, isRunning, lastJsonLine, within } from '../examples/support/cli-process.js'
+import type { CliRun, Exit } from '../examples/support/cli-process.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const CLI = path.join(ROOT, 'packages', 'cli', 'dist', 'bin.js')
@@ -155,10 +157,6 @@ function errText (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
-function indent (text: string, prefix = '    '): string {
-  return text.trimEnd().split('\n').map(l => prefix + l).join('\n')
-}
-
 function textTable (header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? c.length)).join('  ').trimEnd()
@@ -204,33 +202,9 @@ function judge (value: number, op: '>=' | '<=', target: number): Verdict {
 
 // ---------------------------------------------------------------- processes
 
-interface Exit {
-  code: number | null
-  signal: NodeJS.Signals | null
-}
-
-function describeExit (e: Exit): string {
-  return e.signal !== null ? `signal ${e.signal}` : `exit code ${String(e.code)}`
-}
-
 /** Every child process still running (killed on exit, error and Ctrl-C). */
 const children = new Set<ChildProcess>()
 let interrupted = false
-
-function isRunning (proc: ChildProcess): boolean {
-  return proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null
-}
-
-/** Resolves with `p`'s value, or 'timeout' after `ms`. */
-async function within<T> (p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, ms) })
-  try {
-    return await Promise.race([p, expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /**
  * A long-running child (daemon, raw receiver): stdout and stderr go to a log
@@ -329,56 +303,22 @@ class Child {
   }
 }
 
-interface CliRun {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-  /** Wall time from spawn to exit with output drained. */
-  seconds: number
-  timedOut: boolean
-}
-
 /** `node <cli> ARGS` to completion; SIGKILL after `timeoutMs`. */
 async function runCli (args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<CliRun> {
   if (interrupted) throw new Error('interrupted')
-  const started = performance.now()
   const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(proc)
-  let stdout = ''
-  let stderr = ''
-  proc.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
-  proc.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-  const closed = new Promise<Exit>(resolve => {
-    proc.once('close', (code, signal) => { resolve({ code, signal }) })
-    proc.once('error', err => { stderr += `[spawn error] ${err.message}\n`; if (!isRunning(proc)) resolve({ code: -1, signal: null }) })
-  })
-  let timedOut = false
-  let result = await within(closed, timeoutMs)
-  if (result === 'timeout') {
-    timedOut = true
-    proc.kill('SIGKILL')
-    result = await closed
+  try {
+    return await collect(proc, timeoutMs)
+  } finally {
+    children.delete(proc)
   }
-  const seconds = (performance.now() - started) / 1000
-  children.delete(proc)
-  return { code: result.code, signal: result.signal, stdout, stderr, seconds, timedOut }
-}
-
-function describeRun (r: CliRun): string {
-  return r.timedOut ? `still running after ${r.seconds.toFixed(0)} s, killed` : describeExit(r)
 }
 
 /** `shoal ARGS --json`; the last JSON line of stdout, with the wall time. */
 async function cliJson<T> (args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<{ value: T, seconds: number }> {
   const r = await runCli([...args, '--json'], timeoutMs)
-  if (r.code !== 0) throw new Error(`shoal ${args.join(' ')} failed (${describeRun(r)}):\n${indent(r.stderr || r.stdout || '(no output)')}`)
-  const last = r.stdout.trim().split('\n').pop() ?? ''
-  try {
-    return { value: JSON.parse(last) as T, seconds: r.seconds }
-  } catch {
-    throw new Error(`shoal ${args.join(' ')}: expected JSON on stdout, got:\n${indent(r.stdout || '(nothing)')}`)
-  }
+  return { value: lastJsonLine<T>(r, args), seconds: r.seconds }
 }
 
 // ---------------------------------------------------------------- daemons

@@ -25,6 +25,8 @@ import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { FetchEvent, ShareResult, StatusInfo } from '@shoal/protocol'
+import { collect, describeExit, describeRun, indent, isRunning, lastJsonLine, within } from './support/cli-process.js'
+import type { CliRun, Exit } from './support/cli-process.js'
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'cli', 'dist', 'bin.js')
 const KiB = 1024
@@ -141,10 +143,6 @@ function progress (line: string): void {
   process.stderr.write(`[swarm] ${line}\n`)
 }
 
-function indent (text: string, prefix = '    '): string {
-  return text.trimEnd().split('\n').map(l => prefix + l).join('\n')
-}
-
 function table (header: string[], rows: string[][], rightAligned: boolean[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
   const line = (cells: string[]): string => cells.map((c, i) => {
@@ -156,21 +154,8 @@ function table (header: string[], rows: string[][], rightAligned: boolean[]): st
 
 // ---------------------------------------------------------------- processes
 
-interface Exit {
-  code: number | null
-  signal: NodeJS.Signals | null
-}
-
-function describeExit (e: Exit): string {
-  return e.signal !== null ? `signal ${e.signal}` : `exit code ${String(e.code)}`
-}
-
 /** Every child process still running, with a promise of its exit. */
 const children = new Map<ChildProcess, Promise<Exit>>()
-
-function isRunning (proc: ChildProcess): boolean {
-  return proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null
-}
 
 interface Launched {
   proc: ChildProcess & { stdout: Readable, stderr: Readable }
@@ -191,64 +176,14 @@ function launch (args: string[]): Launched {
   return { proc, exit }
 }
 
-/** Resolves with `value`, or with 'timeout' after `ms` (the timer never keeps the process alive past `p`). */
-async function within<T> (p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, ms) })
-  try {
-    return await Promise.race([p, expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-interface CliRun {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-  seconds: number
-  timedOut: boolean
-}
-
 /** Run the CLI to completion; killed with SIGKILL after `timeoutMs`. */
 async function runCli (args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<CliRun> {
-  const started = performance.now()
-  const { proc, exit } = launch(args)
-  let stdout = ''
-  let stderr = ''
-  proc.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
-  proc.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-  const closed = new Promise<void>(resolve => { proc.once('close', () => { resolve() }) })
-  let timedOut = false
-  const result = await within(exit, timeoutMs)
-  let e: Exit
-  if (result === 'timeout') {
-    timedOut = true
-    proc.kill('SIGKILL')
-    e = await exit
-  } else {
-    e = result
-  }
-  const seconds = (performance.now() - started) / 1000
-  await within(closed, 2_000) // let the pipes drain
-  return { code: e.code, signal: e.signal, stdout, stderr, seconds, timedOut }
-}
-
-function describeRun (r: CliRun): string {
-  return r.timedOut ? `still running after ${r.seconds.toFixed(0)} s, killed` : describeExit(r)
+  return await collect(launch(args).proc, timeoutMs)
 }
 
 /** Run a CLI command with --json and return its (last) JSON line; throws on failure. */
 async function cliJson<T> (args: string[]): Promise<T> {
-  const r = await runCli([...args, '--json'])
-  if (r.code !== 0) throw new Error(`shoal ${args.join(' ')} failed (${describeRun(r)}):\n${indent(r.stderr || r.stdout || '(no output)')}`)
-  const last = r.stdout.trim().split('\n').pop() ?? ''
-  try {
-    return JSON.parse(last) as T
-  } catch {
-    throw new Error(`shoal ${args.join(' ')}: expected JSON on stdout, got:\n${indent(r.stdout || '(nothing)')}`)
-  }
+  return lastJsonLine<T>(await runCli([...args, '--json']), args)
 }
 
 // ---------------------------------------------------------------- daemons
