@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { ErrorCode, ShoalError, validateConfig } from '@shoal/protocol'
+import { ErrorCode, REPO_CONFIG_KEYS, ShoalError, validateConfig } from '@shoal/protocol'
 import type { RepoConfig } from '@shoal/protocol'
 import { REPO_FILES } from './constants.js'
 
@@ -8,6 +8,19 @@ import { REPO_FILES } from './constants.js'
 // exactly as the daemon does, without loading libp2p.
 export { validateConfig }
 export type { RepoConfig }
+
+/**
+ * The settings in effect: every key given in `options` (flags, embedding
+ * options), else the one in `<repo>/config.json`; defaults are the caller's.
+ */
+export function effectiveSettings (options: RepoConfig, config: RepoConfig): RepoConfig {
+  const out: Record<string, unknown> = { ...config }
+  for (const key of Object.keys(REPO_CONFIG_KEYS)) {
+    const value = (options as Record<string, unknown>)[key]
+    if (value !== undefined) out[key] = value
+  }
+  return out as RepoConfig
+}
 
 /** Read and validate `<repo>/config.json`; a missing file is an empty config. */
 export async function readRepoConfig (repoDir: string): Promise<RepoConfig> {

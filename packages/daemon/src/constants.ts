@@ -118,7 +118,7 @@ export const AMINO_BOOTSTRAP = [
 ]
 /** A relay (--relay) serves this many reservations at once... */
 export const RELAY_MAX_RESERVATIONS = 64
-/** ...and lets each relayed connection carry this many bytes each way (libp2p's default is 128 KiB, enough only to hole-punch)... */
+/** ...and lets each relayed connection carry this many bytes, both directions together (libp2p's default is 128 KiB, enough only to hole-punch)... */
 export const RELAY_DEFAULT_DATA_LIMIT = 64 * 1024 * 1024
 /** ...for at most this long. */
 export const RELAY_DEFAULT_DURATION_LIMIT_MS = 10 * 60_000

@@ -1,5 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import { ErrorCode, ShoalError, parseRate } from '@shoal/protocol'
+import type { RepoConfig } from '@shoal/protocol'
 import { RATE_LIMIT_BURST_SECONDS, RATE_LIMIT_MIN_BURST } from './constants.js'
 
 /**
@@ -158,8 +159,11 @@ export class BandwidthLimiter {
   }
 }
 
+/** Where caps are written down: the rate keys of config.json, which ShoalOptions shares. */
+type RateSettings = Pick<RepoConfig, 'maxUpload' | 'maxDownload' | 'maxUploadPerPeer' | 'maxDownloadPerPeer'>
+
 /** The caps in effect: options (flags) over config.json, as bytes per second; throws BAD_REQUEST naming a bad value. */
-export function limitsFrom (options: RateSettings, config: RateSettings): RateLimits {
+export function limitsFrom (options: RateSettings, config: RateSettings = {}): RateLimits {
   const pick = (key: keyof RateSettings): number => {
     const value = options[key] ?? config[key]
     if (value === undefined) return 0
@@ -170,12 +174,4 @@ export function limitsFrom (options: RateSettings, config: RateSettings): RateLi
     }
   }
   return { upload: pick('maxUpload'), download: pick('maxDownload'), uploadPerPeer: pick('maxUploadPerPeer'), downloadPerPeer: pick('maxDownloadPerPeer') }
-}
-
-/** Where caps are written down: ShoalOptions and config.json use the same keys. */
-export interface RateSettings {
-  maxUpload?: string | number
-  maxDownload?: string | number
-  maxUploadPerPeer?: string | number
-  maxDownloadPerPeer?: string | number
 }

@@ -1,5 +1,5 @@
 import type {
-  ConnectResult, FetchEvent, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult
+  ConnectResult, FetchEvent, ListResult, PeerInfo, RepoConfig, ShareResult, StatusInfo, UnshareResult
 } from '@shoal/protocol'
 
 /**
@@ -20,37 +20,15 @@ import type {
  * })
  * ```
  */
-export interface ShoalOptions {
+export interface ShoalOptions extends RepoConfig {
   /** Repo directory (identity, database, lock, control socket). @default $SHOAL_REPO or ~/.shoal */
   repo?: string
-  /** Multiaddrs to listen on. @default ['/ip4/0.0.0.0/tcp/0'] */
-  listen?: string[]
   /** Serve the control API on `<repo>/shoal.sock`. @default true */
   controlSocket?: boolean
   /** Chunk size for new shares, a power of two from 256 KiB to 4 MiB. @default 1048576 */
   chunkSize?: number
-  /** Multiaddrs dialed at start to join a swarm. @default [] in lan mode; the public (Amino) DHT bootstrappers in public mode */
-  bootstrap?: string[]
-  /** Find peers on the LAN with mDNS. @default true */
-  mdns?: boolean
-  /** 'lan': private swarm, DHT keeps private/loopback addresses; 'public': kad-dht's filtering. @default 'lan' */
-  network?: 'lan' | 'public'
-  /** Cap on chunk bytes sent per second, all peers together; a rate string ("10MiB/s") or bytes/s; 0 = unlimited. @default 0 */
-  maxUpload?: string | number
-  /** Cap on chunk bytes received per second, all peers together. @default 0 */
-  maxDownload?: string | number
-  /** Cap on chunk bytes sent per second to any one peer. @default 0 */
-  maxUploadPerPeer?: string | number
-  /** Cap on chunk bytes received per second from any one peer. @default 0 */
-  maxDownloadPerPeer?: string | number
-  /** Act as a circuit relay v2 server for peers that cannot be dialed directly. @default false */
-  relay?: boolean
-  /** When relaying: the bytes one relayed connection may carry each way. @default 64 MiB */
+  /** When relaying: the bytes one relayed connection may carry, both directions together. @default 64 MiB */
   relayDataLimit?: number
-  /** Ask the home router for a port mapping with UPnP. @default true in public mode, false in lan mode */
-  upnp?: boolean
-  /** Serve Prometheus metrics on http://host:port/metrics (port 0: a free port; the URL is in `status().metrics`); off when unset. */
-  metrics?: string
   /** Fail a download when no chunk arrived for this long (ms). @default 30000 */
   stallTimeoutMs?: number
   /** How long a fetch looks for providers before NO_PROVIDERS (ms). @default 20000 */

@@ -8,7 +8,7 @@ import type { ChunkLayout, ConnectResult, ListResult, PeerInfo, ShareResult, Sta
 import { ControlServer } from './control-server.js'
 import type { ChunkSource } from './chunk-source.js'
 import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
-import { readRepoConfig } from './config.js'
+import { effectiveSettings, readRepoConfig } from './config.js'
 import { Discovery } from './discovery.js'
 import { PeerExchange } from './peer-exchange.js'
 import { UploadSlots } from './upload-slots.js'
@@ -78,10 +78,11 @@ class ShoalNode implements Shoal {
       const shares = new ShareRegistry(records)
       await shares.load()
       // options (flags) override <repo>/config.json, which overrides defaults
-      const config = await readRepoConfig(repo.dir)
-      const network = this.options.network ?? config.network ?? 'lan'
-      this.limiter = new BandwidthLimiter(limitsFrom(this.options, config))
-      const metricsAt = this.options.metrics ?? config.metrics
+      const settings = effectiveSettings(this.options, await readRepoConfig(repo.dir))
+      const network = settings.network ?? 'lan'
+      const relay = settings.relay ?? false
+      this.limiter = new BandwidthLimiter(limitsFrom(settings))
+      const metricsAt = settings.metrics
       if (metricsAt !== undefined) {
         // bound first, so a bad address fails before libp2p starts; values are read when scraped
         metrics = new ShoalMetrics({ traffic: this.traffic, activeTransfers: () => this.running?.fetcher.transfers().length ?? 0, shares: () => this.running?.shares.size ?? 0 }, { listen: metricsAt, statfsLocation: repo.dir })
@@ -90,16 +91,16 @@ class ShoalNode implements Shoal {
       node = await createShoalLibp2p({
         privateKey: repo.privateKey,
         ...(metrics !== undefined ? { metrics: metrics.libp2p } : {}),
-        listen: listenAddrs(this.options.listen ?? config.listen ?? DEFAULT_LISTEN, network, this.options.relay ?? config.relay ?? false),
+        listen: listenAddrs(settings.listen ?? DEFAULT_LISTEN, network, relay),
         datastore,
         network,
-        mdns: this.options.mdns ?? config.mdns ?? true,
-        relay: this.options.relay ?? config.relay ?? false,
+        mdns: settings.mdns ?? true,
+        relay,
         ...(this.options.relayDataLimit !== undefined ? { relayDataLimit: this.options.relayDataLimit } : {}),
-        ...((this.options.upnp ?? config.upnp) !== undefined ? { upnp: this.options.upnp ?? config.upnp } : {})
+        ...(settings.upnp !== undefined ? { upnp: settings.upnp } : {})
       })
       // public mode joins the Amino DHT through its bootstrappers unless told otherwise
-      const discovery = new Discovery(node, { bootstrap: this.options.bootstrap ?? config.bootstrap ?? (network === 'public' ? AMINO_BOOTSTRAP : []) })
+      const discovery = new Discovery(node, { bootstrap: settings.bootstrap ?? (network === 'public' ? AMINO_BOOTSTRAP : []) })
       const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic, limiter: this.limiter }, {
         ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
         ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})
@@ -109,7 +110,7 @@ class ShoalNode implements Shoal {
       await registerManifestProtocol(node, lookup)
       await registerXferProtocol(node, { lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker(), limiter: this.limiter })
       // behind NAT (public mode, not a relay itself): keep a relay reservation
-      if (network === 'public' && !(this.options.relay ?? config.relay ?? false)) {
+      if (network === 'public' && !relay) {
         const reservations = new RelayReservations(node)
         reservations.start()
         node.addEventListener('stop', () => { reservations.stop() }, { once: true })
@@ -129,7 +130,7 @@ class ShoalNode implements Shoal {
       }
       await node.start()
       metrics?.libp2pStarted()
-      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, startedAt: Date.now(), network, relay: this.options.relay ?? config.relay ?? false, bootstrapped: [] }
+      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, startedAt: Date.now(), network, relay, bootstrapped: [] }
       this.running = running
       if (this.options.controlSocket !== false) {
         running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }))

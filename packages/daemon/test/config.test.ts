@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readRepoConfig, validateConfig } from '../src/config.js'
+import { effectiveSettings, readRepoConfig, validateConfig } from '../src/config.js'
 import { createShoal } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
@@ -22,6 +22,14 @@ describe('repo config', () => {
     const dir = await tempDir()
     await fs.writeFile(path.join(dir, 'config.json'), '{ listen: ')
     await expect(readRepoConfig(dir)).rejects.toMatchObject({ code: 'REPO_INVALID', message: expect.stringContaining('config.json is not valid JSON') })
+  })
+
+  it('effective settings: each key given as an option wins over the file; options that are not settings stay out', () => {
+    const settings = effectiveSettings(
+      { relay: false, maxUpload: undefined, listen: ['/ip4/127.0.0.2/tcp/0'], repo: '/x' } as Parameters<typeof effectiveSettings>[0],
+      { relay: true, maxUpload: '1MB/s', mdns: false }
+    )
+    expect(settings).toEqual({ relay: false, maxUpload: '1MB/s', mdns: false, listen: ['/ip4/127.0.0.2/tcp/0'] })
   })
 
   it('config overrides defaults, options override config', async () => {

@@ -376,27 +376,27 @@ export type ShareEvent =
  * starts; flags and embedding options override it.
  */
 export interface RepoConfig {
-  /** Multiaddrs to listen on. */
+  /** Multiaddrs to listen on. @default ['/ip4/0.0.0.0/tcp/0'] */
   listen?: string[]
-  /** Multiaddrs dialed at start to join a swarm. */
+  /** Multiaddrs dialed at start to join a swarm. @default [] in lan mode; the public (Amino) DHT bootstrappers in public mode */
   bootstrap?: string[]
-  /** Find peers on the LAN with mDNS. */
+  /** Find peers on the LAN with mDNS. @default true */
   mdns?: boolean
-  /** `lan` (a private swarm) or `public`. */
+  /** 'lan': private swarm, DHT keeps private/loopback addresses; 'public': the Amino DHT with kad-dht's filtering. @default 'lan' */
   network?: 'lan' | 'public'
-  /** Cap on chunk bytes sent per second, all peers together (see parseRate). */
+  /** Cap on chunk bytes sent per second, all peers together; a rate string ("10MiB/s", see parseRate) or bytes/s; 0 = unlimited. @default 0 */
   maxUpload?: string | number
-  /** Cap on chunk bytes received per second, all peers together. */
+  /** Cap on chunk bytes received per second, all peers together. @default 0 */
   maxDownload?: string | number
-  /** Cap on chunk bytes sent per second to any one peer. */
+  /** Cap on chunk bytes sent per second to any one peer. @default 0 */
   maxUploadPerPeer?: string | number
-  /** Cap on chunk bytes received per second from any one peer. */
+  /** Cap on chunk bytes received per second from any one peer. @default 0 */
   maxDownloadPerPeer?: string | number
-  /** Act as a circuit relay v2 server for peers behind NAT. */
+  /** Act as a circuit relay v2 server for peers that cannot be dialed directly. @default false */
   relay?: boolean
-  /** UPnP port mapping on the home router. Default: on in public mode. */
+  /** Ask the home router for a port mapping with UPnP. @default true in public mode, false in lan mode */
   upnp?: boolean
-  /** Serve Prometheus metrics on this host:port (e.g. "127.0.0.1:9464"). */
+  /** Serve Prometheus metrics on http://host:port/metrics (e.g. "127.0.0.1:9464"; port 0: a free port, the URL is in `status().metrics`); off when unset. */
   metrics?: string
 }
 
