@@ -25,6 +25,16 @@ export function effectiveSettings (options: RepoConfig, config: RepoConfig): Rep
 /** Read and validate `<repo>/config.json`; a missing file is an empty config. */
 export async function readRepoConfig (repoDir: string): Promise<RepoConfig> {
   const file = path.join(repoDir, REPO_FILES.config)
+  return validateConfig(await readConfigObject(file), file)
+}
+
+/**
+ * A config file's JSON object as it is, not yet validated (`shoal config`
+ * edits files that hold a bad key); `{}` when the file is missing;
+ * REPO_INVALID when it cannot be read or is not a JSON object. This module
+ * loads no libp2p: the CLI imports it as `@shoal/daemon/config`.
+ */
+export async function readConfigObject (file: string): Promise<Record<string, unknown>> {
   let text: string
   try {
     text = await fs.readFile(file, 'utf8')
@@ -36,7 +46,8 @@ export async function readRepoConfig (repoDir: string): Promise<RepoConfig> {
   try {
     raw = JSON.parse(text)
   } catch (err) {
-    throw new ShoalError(ErrorCode.REPO_INVALID, `${file} is not valid JSON: ${(err as Error).message}`, { cause: err })
+    throw new ShoalError(ErrorCode.REPO_INVALID, `${file} is not valid JSON: ${(err as Error).message}; fix or remove it`, { cause: err })
   }
-  return validateConfig(raw, file)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ShoalError(ErrorCode.REPO_INVALID, `${file} must hold a JSON object; fix or remove it`)
+  return raw as Record<string, unknown>
 }

@@ -8,6 +8,7 @@ import type { GlobalArgs } from '../context.js'
 import { outputOf, repoDirOf } from '../context.js'
 import type { Paint } from '../colour.js'
 import { plain } from '../colour.js'
+import { readConfigObject } from '@shoal/daemon/config'
 
 // `shoal config` edits <repo>/config.json directly: no daemon needed. The
 // schema is the daemon's own (validateConfig in @shoal/protocol).
@@ -77,25 +78,6 @@ export function configFileOf (args: GlobalArgs): string {
   return path.join(repoDirOf(args), REPO_CONFIG_FILE)
 }
 
-/** The file's JSON object as it is ({} when missing); REPO_INVALID when it is not a JSON object. */
-async function readRaw (file: string): Promise<Record<string, unknown>> {
-  let text: string
-  try {
-    text = await fs.readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw new ShoalError(ErrorCode.REPO_INVALID, `cannot read ${file}: ${(err as Error).message}`, { cause: err })
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (err) {
-    throw new ShoalError(ErrorCode.REPO_INVALID, `${file} is not valid JSON: ${(err as Error).message}; fix or remove it`, { cause: err })
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ShoalError(ErrorCode.REPO_INVALID, `${file} must hold a JSON object; fix or remove it`)
-  return raw as Record<string, unknown>
-}
-
 /** Write `config` to `file` atomically (temp file, fsync, rename); creates the repo 0700. */
 export async function writeConfigFile (file: string, config: RepoConfig): Promise<void> {
   const dir = path.dirname(file)
@@ -129,7 +111,7 @@ const showCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: async (args) => {
     const output = outputOf(args)
     const file = configFileOf(args)
-    const config = validateConfig(await readRaw(file), file)
+    const config = validateConfig(await readConfigObject(file), file)
     if (output.json) { output.data(config); return }
     for (const line of renderConfig(config, output.paint.out)) output.out(line)
     output.info(`(${file}; flags given to \`shoal daemon\` override it)`)
@@ -146,7 +128,7 @@ const getCommand: CommandModule<GlobalArgs, KeyArgs> = {
     const output = outputOf(args)
     const key = configKey(args.key)
     const file = configFileOf(args)
-    const value = validateConfig(await readRaw(file), file)[key]
+    const value = validateConfig(await readConfigObject(file), file)[key]
     if (value === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `"${key}" is not set in ${file} (the daemon uses its default)`)
     if (output.json) output.data(value)
     else for (const line of formatConfigValue(value)) output.out(line)
@@ -166,7 +148,7 @@ const setCommand: CommandModule<GlobalArgs, SetArgs> = {
     const output = outputOf(args)
     const { key, value } = parseConfigValue(args.key, args.values.map(String))
     const file = configFileOf(args)
-    const next = validateConfig({ ...await readRaw(file), [key]: value }, file)
+    const next = validateConfig({ ...await readConfigObject(file), [key]: value }, file)
     await writeConfigFile(file, next)
     if (output.json) { output.data({ key, value, file }); return }
     output.out(`${key} = ${JSON.stringify(value)}`)
@@ -184,7 +166,7 @@ const unsetCommand: CommandModule<GlobalArgs, KeyArgs> = {
     const output = outputOf(args)
     const key = configKey(args.key)
     const file = configFileOf(args)
-    const raw = await readRaw(file)
+    const raw = await readConfigObject(file)
     const removed = key in raw
     delete raw[key]
     if (removed) await writeConfigFile(file, validateConfig(raw, file))
