@@ -1,12 +1,10 @@
 import fs from 'node:fs/promises'
-import path from 'node:path'
 import { logger } from '@libp2p/logger'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Bitfield, ChunkLayout } from '@shoal/protocol'
 import { MAX_OPEN_FILES_PER_SOURCE, STAT_CHECK_INTERVAL_MS } from './constants.js'
-import { FileHandleCache } from './file-handles.js'
+import { FileHandleCache, chunkFileIn, readFully } from './file-handles.js'
 import { chunkMatches } from './hashing.js'
-import { readFully } from './manifest-builder.js'
 import type { FileStamp } from './records.js'
 
 const log = logger('shoal:chunk-source')
@@ -90,10 +88,7 @@ export class FileSource implements ChunkSource {
 
   async readChunk (index: number): Promise<Uint8Array> {
     if (this.stale) throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: its source changed on disk`)
-    const loc = this.layout.locate(index)
-    const file = this.layout.manifest.files[loc.fileIndex]
-    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
-    const filePath = this.pathOf(file.path)
+    const { loc, filePath } = chunkFileIn(this.layout, this.root, index)
     const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
     try {
       await this.handles.use(loc.fileIndex, filePath, async handle => {
@@ -125,10 +120,6 @@ export class FileSource implements ChunkSource {
 
   async close (): Promise<void> {
     await this.handles.close()
-  }
-
-  private pathOf (rel: string): string {
-    return this.layout.manifest.kind === 'file' ? this.root : path.join(this.root, ...rel.split('/'))
   }
 
   private markStale (reason: string): void {

@@ -1,4 +1,8 @@
 import type fs from 'node:fs/promises'
+import path from 'node:path'
+import { ErrorCode, ShoalError } from '@shoal/protocol'
+import type { ChunkLayout, ChunkLocation } from '@shoal/protocol'
+import { fsError } from './fs-errors.js'
 
 interface Entry { handle: Promise<fs.FileHandle>, users: number }
 
@@ -54,5 +58,35 @@ export class FileHandleCache {
       this.entries.delete(key)
       await entry.handle.then(async h => { await h.close() }, () => {})
     }
+  }
+}
+
+/** The path of a share's file `rel` under `root` (a single-file share is `root` itself). */
+export function filePathIn (layout: ChunkLayout, root: string, rel: string): string {
+  return layout.manifest.kind === 'file' ? root : path.join(root, ...rel.split('/'))
+}
+
+/** Where chunk `index` lives under `root`: its location and its file's path. */
+export function chunkFileIn (layout: ChunkLayout, root: string, index: number): { loc: ChunkLocation, filePath: string } {
+  const loc = layout.locate(index)
+  const file = layout.manifest.files[loc.fileIndex]
+  if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
+  return { loc, filePath: filePathIn(layout, root, file.path) }
+}
+
+/** Read exactly `length` bytes at `offset` into `buffer`, or throw. */
+export async function readFully (handle: fs.FileHandle, buffer: Uint8Array, length: number, offset: number, what: string): Promise<void> {
+  let done = 0
+  while (done < length) {
+    let bytesRead: number
+    try {
+      ({ bytesRead } = await handle.read(buffer, done, length - done, offset + done))
+    } catch (err) {
+      throw fsError(err, 'cannot read', what)
+    }
+    if (bytesRead === 0) {
+      throw new ShoalError(ErrorCode.IO_ERROR, `${what} is shorter than when it was shared (changed on disk?)`)
+    }
+    done += bytesRead
   }
 }

@@ -9,6 +9,7 @@ import {
 import type { Manifest, ManifestFile } from '@shoal/protocol'
 import type { FileStamp } from './records.js'
 import { fsError } from './fs-errors.js'
+import { readFully } from './file-handles.js'
 
 const log = logger('shoal:manifest-builder')
 
@@ -149,22 +150,5 @@ async function hashFile (file: FoundFile, chunkSize: number, buffer: Buffer, onB
     return { hashes, stamp: { size: before.size, mtimeMs: before.mtimeMs } }
   } finally {
     await handle.close()
-  }
-}
-
-/** Read exactly `length` bytes at `offset` into `buffer`, or throw. */
-export async function readFully (handle: fs.FileHandle, buffer: Uint8Array, length: number, offset: number, what: string): Promise<void> {
-  let done = 0
-  while (done < length) {
-    let bytesRead: number
-    try {
-      ({ bytesRead } = await handle.read(buffer, done, length - done, offset + done))
-    } catch (err) {
-      throw fsError(err, 'cannot read', what)
-    }
-    if (bytesRead === 0) {
-      throw new ShoalError(ErrorCode.IO_ERROR, `${what} is shorter than when it was shared (changed on disk?)`)
-    }
-    done += bytesRead
   }
 }

@@ -3,8 +3,7 @@ import path from 'node:path'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout } from '@shoal/protocol'
 import { fsError } from './fs-errors.js'
-import { FileHandleCache } from './file-handles.js'
-import { readFully } from './manifest-builder.js'
+import { FileHandleCache, chunkFileIn, filePathIn, readFully } from './file-handles.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Open handles kept at once while downloading a many-file share. */
@@ -59,10 +58,7 @@ export class PartFiles {
 
   /** Write chunk bytes at their place (a list of pieces is written with writev, unjoined). */
   async write (index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
-    const loc = this.layout.locate(index)
-    const file = this.layout.manifest.files[loc.fileIndex]
-    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
-    const filePath = this.pathOf(file.path)
+    const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
     try {
       await this.handles.use(loc.fileIndex, filePath, async handle => {
         let pieces = data instanceof Uint8Array ? [data] : [...data]
@@ -80,10 +76,7 @@ export class PartFiles {
 
   /** Read chunk bytes back (to serve them to other peers while downloading). */
   async read (index: number): Promise<Uint8Array> {
-    const loc = this.layout.locate(index)
-    const file = this.layout.manifest.files[loc.fileIndex]
-    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
-    const filePath = this.pathOf(file.path)
+    const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
     const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
     try {
       await this.handles.use(loc.fileIndex, filePath, async handle => { await readFully(handle, buffer, loc.length, loc.offset, filePath) })
@@ -114,7 +107,7 @@ export class PartFiles {
   }
 
   private pathOf (rel: string): string {
-    return this.layout.manifest.kind === 'file' ? this.partPath : path.join(this.partPath, ...rel.split('/'))
+    return filePathIn(this.layout, this.partPath, rel)
   }
 }
 
