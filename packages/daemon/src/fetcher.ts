@@ -287,7 +287,7 @@ export class Fetcher {
         const cid = parseContentId(download.record.cid)
         // sessions open in the background: a slow provider never holds up the others
         void this.openSessions(download, cid, providers, tried, signal)
-        void this.searchWhileDownloading(download, cid, tried, searching.signal)
+        void this.searchWhileDownloading(download, cid, providers, tried, searching.signal)
       }
       const result = await download.result
       const stamps = await stampsOf(result.path, fetched)
@@ -344,6 +344,13 @@ export class Fetcher {
             tried.delete(peer.toString())
             void this.openSessions(download, cid, [peer], tried, signal)
           }
+          // lost (a relay cut the circuit, the connection dropped): dial that
+          // peer again soon, without waiting for the next provider search
+          // (a banned peer is skipped by openSessions)
+          session.onFailed = () => {
+            if (download.isFinished || signal?.aborted === true) return
+            setTimeout(() => { if (!download.isFinished) void this.openSessions(download, cid, [peer], tried, signal) }, RETRY_EMPTY_PEER_MS).unref()
+          }
         }
         if (session !== undefined) download.addSession(session)
       } catch (err) {
@@ -353,16 +360,18 @@ export class Fetcher {
   }
 
   /**
-   * Keep looking for providers while downloading (DHT and connected peers),
-   * quickly at first, then every PROVIDER_SEARCH_MAX_MS: new sources join.
+   * Keep looking for providers while downloading (the first providers again,
+   * connected peers, DHT), quickly at first, then every PROVIDER_SEARCH_MAX_MS:
+   * new sources join, and a first provider whose connection went away (a
+   * relay cut it, it restarted) is dialed again.
    */
-  private async searchWhileDownloading (download: Download, cid: CID, tried: Map<string, number>, signal: AbortSignal): Promise<void> {
+  private async searchWhileDownloading (download: Download, cid: CID, first: PeerId[], tried: Map<string, number>, signal: AbortSignal): Promise<void> {
     let delay = PROVIDER_SEARCH_MIN_MS
     while (!signal.aborted && !download.isFinished) {
       await waitFor(delay, signal)
       if (signal.aborted || download.isFinished) return
       // connected peers first (cheap), then each DHT provider as it is found
-      const opening = [this.openSessions(download, cid, this.c.node.getPeers(), tried, signal)]
+      const opening = [this.openSessions(download, cid, [...first, ...this.c.node.getPeers()], tried, signal)]
       for await (const peer of this.c.discovery.findProviders(cid, signal)) {
         opening.push(this.openSessions(download, cid, [peer], tried, signal))
       }

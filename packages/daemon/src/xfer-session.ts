@@ -68,6 +68,8 @@ export class PeerSession {
 
   /** Called when the session ended because its relayed connection's limit was used up. */
   onRetired?: () => void
+  /** Called when the session ended with an error (the stream failed, the peer misbehaved, a relay cut it). */
+  onFailed?: (err: unknown) => void
   /** The connection the session's stream runs on. */
   readonly connection: Connection
   private readonly budgets: RelayBudgets
@@ -236,6 +238,7 @@ export class PeerSession {
     if (err !== undefined) abortStream(this.stream, err)
     else this.stream.close().catch(e => { abortStream(this.stream, e) })
     this.events.onClosed(this, err)
+    if (err !== undefined) this.onFailed?.(err)
   }
 
   private sendNow (bytes: Uint8Array): void {
