@@ -1,32 +1,43 @@
 import { execFileSync, spawn } from 'node:child_process'
+import type { ChildProcessByStdio } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { CLI, ndjson, sha256File, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import type { Daemon } from './harness.js'
 
 const MiB = 1024 * 1024
 let dir: string
 afterEach(async () => { await stopAll() })
 afterAll(async () => { if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true }) })
 
+/**
+ * A seeder sharing a new random file, a fetcher bootstrapped to it, and a
+ * `shoal fetch --json` of it running on the fetcher.
+ */
+async function seedAndStartFetch (name: string, size: number, seed: number, seederArgs: string[] = []): Promise<{ base: string, src: string, cid: string, seeder: Daemon, fetcher: Daemon, fetcherRepo: string, out: string, fetch: ChildProcessByStdio<null, Readable, Readable>, fetchExited: Promise<number | null> }> {
+  dir ??= await tempDir()
+  const base = path.join(dir, name)
+  const seeder = await startDaemon(path.join(base, 'seed'), seederArgs)
+  const src = path.join(base, `${name}.bin`)
+  await writeRandomFile(src, size, seed)
+  const { cid } = JSON.parse((await seeder.cli(['share', src, '--json'])).stdout) as { cid: string }
+  const fetcherRepo = path.join(base, 'fetcher')
+  const fetcher = await startDaemon(fetcherRepo, ['--bootstrap', seeder.addrs[0] ?? ''])
+  const out = path.join(base, 'copy.bin')
+  const fetch = spawn(process.execPath, [CLI, 'fetch', cid, '-o', out, '--json', '--repo', fetcherRepo], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const fetchExited = new Promise<number | null>(resolve => fetch.once('exit', resolve))
+  return { base, src, cid, seeder, fetcher, fetcherRepo, out, fetch, fetchExited }
+}
+
 describe('resilience', () => {
   it('resumes after kill -9 of the fetching daemon, fetching only what was missing', async () => {
-    dir ??= await tempDir()
-    const base = path.join(dir, 'resume')
     const size = 256 * MiB
-    const seeder = await startDaemon(path.join(base, 'seed'))
-    const src = path.join(base, 'big.bin')
-    await writeRandomFile(src, size, 21)
-    const { cid } = JSON.parse((await seeder.cli(['share', src, '--json'])).stdout) as { cid: string }
-    const fetcherRepo = path.join(base, 'fetcher')
-    const fetcher = await startDaemon(fetcherRepo, ['--bootstrap', seeder.addrs[0] ?? ''])
-    const out = path.join(base, 'copy.bin')
-
     // watch progress; kill -9 the daemon once a third or more has arrived
-    const fetch = spawn(process.execPath, [CLI, 'fetch', cid, '-o', out, '--json', '--repo', fetcherRepo], { stdio: ['ignore', 'pipe', 'pipe'] })
-    const fetchExited = new Promise<number | null>(resolve => fetch.once('exit', resolve))
+    const { src, cid, seeder, fetcher, fetcherRepo, out, fetch, fetchExited } = await seedAndStartFetch('resume', size, 21)
     let atKill = 0
     await new Promise<void>((resolve, reject) => {
       let buffered = ''
@@ -60,19 +71,8 @@ describe('resilience', () => {
   })
 
   it('shoal stop during a fetch: the fetch says ABORTED and how to resume, and it resumes', async () => {
-    dir ??= await tempDir()
-    const base = path.join(dir, 'graceful')
-    const size = 24 * MiB
     // a capped seeder keeps the transfer going long enough to stop in the middle
-    const seeder = await startDaemon(path.join(base, 'seed'), ['--max-upload', '4MiB/s'])
-    const src = path.join(base, 'mid.bin')
-    await writeRandomFile(src, size, 22)
-    const { cid } = JSON.parse((await seeder.cli(['share', src, '--json'])).stdout) as { cid: string }
-    const fetcherRepo = path.join(base, 'fetcher')
-    const fetcher = await startDaemon(fetcherRepo, ['--bootstrap', seeder.addrs[0] ?? ''])
-    const out = path.join(base, 'copy.bin')
-    const fetch = spawn(process.execPath, [CLI, 'fetch', cid, '-o', out, '--json', '--repo', fetcherRepo], { stdio: ['ignore', 'pipe', 'pipe'] })
-    const fetchExited = new Promise<number | null>(resolve => fetch.once('exit', resolve))
+    const { src, cid, seeder, fetcher, fetcherRepo, out, fetch, fetchExited } = await seedAndStartFetch('graceful', 24 * MiB, 22, ['--max-upload', '4MiB/s'])
     let stdout = ''
     // stop the daemon at the first progress event with bytes in
     await new Promise<void>((resolve, reject) => {
