@@ -94,6 +94,14 @@ export const SEND_TIMEOUT_MS = 20_000
 export const STAT_CHECK_INTERVAL_MS = 1_000
 /** Requests one xfer stream works on at once (reads and hashes overlap). */
 export const STREAM_CONCURRENCY = 4
+/**
+ * Bytes an xfer stream may have queued in its write buffer (plus chunks being
+ * read for it) before the next chunk is read. Without a bound the queue held
+ * up to 25 MB of blocks waiting for the peer's window; blocks that wait that
+ * long outlive two young-generation GCs, and the full GCs they then need cost
+ * the seeder more CPU than the transfer itself (bench/RESULTS.md).
+ */
+export const SEND_QUEUE_BYTES = 2 * 1024 * 1024
 /** The metrics endpoint (metrics.ts): a scrape request must arrive and be answered within this. */
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000
 

@@ -4,7 +4,7 @@ import {
   contentIdFromBytes, decodeXfer, encodeBlockFrame, encodeXfer, frame
 } from '@shoal/protocol'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
+import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 import type { SourceLookup } from './manifest-protocol.js'
 import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
@@ -12,6 +12,7 @@ import type { PeerExchange } from './peer-exchange.js'
 import type { UploadSlots } from './upload-slots.js'
 import type { BandwidthLimiter } from './rate-limit.js'
 import { PacedWriter } from './paced-writer.js'
+import { SendQueueGate } from './send-queue.js'
 
 const log = logger('shoal:xfer:server')
 
@@ -147,7 +148,9 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   })
 
   const queue: number[] = []
-  /** Requests cancelled after they left the queue, while waiting on the paced writer. */
+  /** Requests taken from the queue and not yet answered. */
+  const taken = new Set<number>()
+  /** Those of them cancelled while waiting for room to be sent. */
   const withdrawn = new Set<number>()
   const sent = sentTracker.of(cid, source.layout.chunkCount)
   const peerKey = peer.toString()
@@ -174,8 +177,8 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
       case XferMessage.Type.CANCEL: {
         const at = queue.indexOf(msg.index as number)
         if (at >= 0) queue.splice(at, 1)
-        // already taken from the queue, waiting on a paced writer: drop it there
-        else if (writer !== undefined && (msg.index as number) < source.layout.chunkCount) withdrawn.add(msg.index as number)
+        // already taken from the queue, waiting for room to be sent: drop it there
+        else if (taken.has(msg.index as number)) withdrawn.add(msg.index as number)
         break
       }
       case XferMessage.Type.HAVE:
@@ -211,7 +214,7 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
    */
   const servePaced = async (w: PacedWriter, index: number): Promise<void> => {
     await w.run(async write => {
-      if (withdrawn.delete(index) || stream.status !== 'open') return
+      if (withdrawn.has(index) || stream.status !== 'open') return
       const data = await readUnderSlot(index)
       if (data === undefined) { await write(frame(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))); return }
       sent.record(index, peerKey)
@@ -219,33 +222,23 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
       stats.onUploaded(peer, data.byteLength)
     })
   }
-  /** Read, verify and queue one block; the upload slot covers only that, not the drain wait. */
+  // uncapped: a block is read only when the stream's queue has room for it
+  const gate = writer === undefined ? new SendQueueGate(stream, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS) : undefined
+  /** Read, verify and queue one block, once the stream has room; the upload slot covers only the read. */
   const serveOne = async (index: number): Promise<void> => {
-    if (writer !== undefined) { await servePaced(writer, index); return }
-    const release = await slots.acquire()
-    let needsDrain = false
+    if (gate === undefined) { await servePaced(writer as PacedWriter, index); return }
+    const size = source.layout.locate(index).length
+    await gate.reserve(size)
     try {
-      let data: Uint8Array
-      try {
-        data = await source.readChunk(index)
-      } catch (err) {
-        log('cannot serve chunk %d of %s to %p: %e', index, cid, peer, err)
-        if (stream.status === 'open') sendSoon(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
-        return
-      }
+      if (withdrawn.has(index)) return
+      const data = await readUnderSlot(index)
       if (stream.status !== 'open') return
+      if (data === undefined) { sendSoon(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index })); return }
       sent.record(index, peerKey)
-      needsDrain = !stream.send(encodeBlockFrame(index, data))
+      stream.send(encodeBlockFrame(index, data))
       stats.onUploaded(peer, data.byteLength)
     } finally {
-      release()
-    }
-    if (needsDrain) {
-      try {
-        await stream.onDrain({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
-      } catch (err) {
-        throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer read nothing for ${SEND_TIMEOUT_MS / 1000} s`, { cause: err })
-      }
+      gate.release(size)
     }
   }
 
@@ -273,9 +266,10 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
         await sendAndWait(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
         continue
       }
+      taken.add(index)
       const job = serveOne(index).catch(err => { failure ??= err })
       working.add(job)
-      void job.finally(() => { working.delete(job); notify() })
+      void job.finally(() => { working.delete(job); taken.delete(index); withdrawn.delete(index); notify() })
     }
     if (stream.status === 'open') await stream.close()
   } finally {
