@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs'
 import { ErrorCode, ShoalError, isHostPort, isRate, parseRate } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { outputOf, repoDirOf } from '../context.js'
+import { tuneGarbageCollector } from '../gc-tuning.js'
 
 interface DaemonArgs extends GlobalArgs {
   listen?: string[]
@@ -46,6 +47,8 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       if (value !== undefined && !isRate(value)) throw new ShoalError(ErrorCode.BAD_REQUEST, `${flag} must be a rate such as 2MiB/s, 500KB/s or 0 for none, not ${JSON.stringify(value)}`)
     }
     if (args.metrics !== undefined && !isHostPort(args.metrics)) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `--metrics must be HOST:PORT such as 127.0.0.1:9464, not ${JSON.stringify(args.metrics)}`)
+    // a long-running process that moves bulk data: see gc-tuning.ts
+    tuneGarbageCollector()
     // imported here so that other commands never load libp2p
     const { createShoal } = await import('@shoal/daemon')
     let stopRequested: () => void = () => {}
