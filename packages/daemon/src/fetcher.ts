@@ -71,6 +71,8 @@ export class Fetcher {
   private readonly c: FetcherComponents
   private readonly init: FetcherInit
   private readonly active = new Map<string, ActiveFetch>()
+  /** Downloads being set up (manifest, part files, re-hashing on resume), not yet in `active`. */
+  private readonly starting = new Map<string, Promise<void>>()
   private readonly banned = new Set<string>()
   private readonly budgets = new RelayBudgets()
   private stopping = false
@@ -126,22 +128,35 @@ export class Fetcher {
 
     const running = this.active.get(cidText)
     if (running !== undefined) return await this.attach(running, options)
+    // the same id being set up (a resume at start-up re-hashes what it holds): wait, then attach
+    const starting = this.starting.get(cidText)
+    if (starting !== undefined) {
+      await starting
+      return await this.begin(cid, hints, ticketName, options)
+    }
     if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
     // reject a bad output path before any network work
     if (options.out !== undefined && options.out !== '' && !path.isAbsolute(options.out)) {
       throw new ShoalError(ErrorCode.INVALID_PATH, `output path must be absolute: ${options.out}`)
     }
+    let setUp = (): void => {}
+    const started = new Promise<void>(resolve => { setUp = resolve })
+    const settled = (): void => { if (this.starting.get(cidText) === started) this.starting.delete(cidText); setUp() }
+    this.starting.set(cidText, started)
     try {
-      return await this.beginChecked(cid, cidText, hints, ticketName, options, emit)
+      return await this.beginChecked(cid, cidText, hints, ticketName, options, emit, settled)
     } catch (err) {
       if (options.signal?.aborted === true && !(err instanceof ShoalError)) {
         throw new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept', { cause: err })
       }
       throw err
+    } finally {
+      settled()
     }
   }
 
-  private async beginChecked (cid: CID, cidText: string, hints: ProviderHint[], ticketName: string | undefined, options: FetchOptions, emit: (e: FetchEvent) => void): Promise<DownloadResult> {
+  /** `active` is called once the download is in `active` (others asking for the id attach to it from then on). */
+  private async beginChecked (cid: CID, cidText: string, hints: ProviderHint[], ticketName: string | undefined, options: FetchOptions, emit: (e: FetchEvent) => void, active: () => void): Promise<DownloadResult> {
 
     const self = this.c.node.peerId
     const hinted: PeerId[] = []
@@ -229,6 +244,7 @@ export class Fetcher {
     const done = this.run(download, source, fetched, providers, tried, options.signal)
     const entry: ActiveFetch = { download, source, tried, listeners, done }
     this.active.set(cidText, entry)
+    active()
 
     const broadcast = (e: FetchEvent): void => { for (const l of listeners) l(e) }
     broadcast({ type: 'manifest', cid: cidText, name, kind: fetched.manifest.kind, size: layout.totalSize, files: fetched.manifest.files.length, chunks: layout.chunkCount, path: out })
