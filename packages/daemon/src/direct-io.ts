@@ -1,0 +1,71 @@
+import { constants } from 'node:fs'
+import fs from 'node:fs/promises'
+import { MAX_CHUNK_SIZE } from '@shoal/protocol'
+
+/** Offsets, lengths and buffer addresses of direct I/O are multiples of this. */
+export const DIRECT_IO_ALIGN = 4096
+/** Chunks written at once through direct I/O (each holds one aligned slot). */
+const SLOT_COUNT = 8
+const WASM_PAGE = 65536
+
+/** The part of WebAssembly.Memory used here (the project's TS libs leave WebAssembly out). */
+interface WasmMemory { readonly buffer: ArrayBuffer }
+const { Memory: WasmMemoryClass } = (globalThis as unknown as { WebAssembly: { Memory: new (desc: { initial: number }) => WasmMemory } }).WebAssembly
+
+/** One aligned buffer lent out by AlignedSlots; `release` returns it. */
+export interface AlignedSlot {
+  buffer: Buffer
+  release(): void
+}
+
+/**
+ * Page-aligned buffers for direct I/O. Node gives no control over a Buffer's
+ * address, but a WebAssembly.Memory is page-aligned, so slots carved from it
+ * at multiples of 64 KiB are too. Memory is reserved for SLOT_COUNT chunks of
+ * MAX_CHUNK_SIZE; only the pages written to become resident.
+ */
+export class AlignedSlots {
+  private memory?: WasmMemory
+  private readonly free: number[] = []
+
+  /** A slot of at least `length` bytes, or undefined when all are lent out. */
+  take (length: number): AlignedSlot | undefined {
+    if (length > MAX_CHUNK_SIZE) return undefined
+    if (this.memory === undefined) {
+      this.memory = new WasmMemoryClass({ initial: SLOT_COUNT * MAX_CHUNK_SIZE / WASM_PAGE })
+      for (let i = SLOT_COUNT - 1; i >= 0; i--) this.free.push(i)
+    }
+    const slot = this.free.pop()
+    if (slot === undefined) return undefined
+    let released = false
+    return {
+      buffer: Buffer.from(this.memory.buffer, slot * MAX_CHUNK_SIZE, length),
+      release: () => { if (!released) { released = true; this.free.push(slot) } }
+    }
+  }
+}
+
+/** The aligned slots every download in this process shares. */
+export const alignedSlots = new AlignedSlots()
+
+/** True when a write of `length` bytes at `offset` can go through direct I/O. */
+export function directIoAligned (offset: number, length: number): boolean {
+  return length > 0 && offset % DIRECT_IO_ALIGN === 0 && length % DIRECT_IO_ALIGN === 0
+}
+
+/**
+ * Open an existing file for writing with O_DIRECT (Linux), bypassing the
+ * page cache; undefined where the platform or filesystem has no direct I/O
+ * (macOS, tmpfs: EINVAL), so the caller writes through the page cache.
+ */
+export async function openDirectForWrite (filePath: string): Promise<fs.FileHandle | undefined> {
+  const direct = (constants as { O_DIRECT?: number }).O_DIRECT
+  if (direct === undefined || direct === 0) return undefined
+  try {
+    return await fs.open(filePath, constants.O_WRONLY | direct)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EINVAL' || code === 'EOPNOTSUPP' || code === 'ENOTSUP') return undefined
+    throw err
+  }
+}
