@@ -1256,8 +1256,9 @@ better; for rates, higher is better).
    fetcher ÷ raw receiver / seeder ÷ raw sender, CPU per byte. The fresh-file
    row writes the same size of zeros in 1 MiB writes to a new file in the
    fetch's folder (truncated to size first, as a part file is) from the bench
-   process, then deletes it: what any download pays the kernel to fill the
-   page cache, with no network and no hashing (its CPU is mostly system time).
+   process, then deletes it: what a download written through the page cache
+   pays the kernel on this machine, with no network and no hashing (its CPU
+   is mostly system time). Shoal writes whole chunks with O_DIRECT instead.
 2. \`shoal share\` (CLI wall, including CLI start-up of ~0.2 s) of a freshly
    written file vs SHA-256 of the same file in the bench process (createHash,
    1 MiB reads); the file is hashed once first so both read from a warm page cache.
