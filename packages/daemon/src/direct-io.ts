@@ -56,7 +56,8 @@ export function directIoAligned (offset: number, length: number): boolean {
 /**
  * Open an existing file for writing with O_DIRECT (Linux), bypassing the
  * page cache; undefined where the platform or filesystem has no direct I/O
- * (macOS, tmpfs: EINVAL), so the caller writes through the page cache.
+ * (macOS; EINVAL from filesystems such as tmpfs before Linux 6.6), so the
+ * caller writes through the page cache.
  */
 export async function openDirectForWrite (filePath: string): Promise<fs.FileHandle | undefined> {
   const direct = (constants as { O_DIRECT?: number }).O_DIRECT
