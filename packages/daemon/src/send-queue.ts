@@ -9,24 +9,33 @@ import type { Stream } from '@libp2p/interface'
  * what made the seeder's garbage collector its largest cost).
  *
  * `reserve` before reading a block, `release` once it is handed to the
- * stream. A queue that makes no progress for `timeoutMs` (the peer reads
- * nothing) fails the reservation with PROTOCOL_ERROR.
+ * stream, `close` when the stream is done. A watchdog calls `onStall` when
+ * bytes sit in the write buffer and none leave it for `timeoutMs` (the peer
+ * reads nothing); from then on `reserve` fails with that PROTOCOL_ERROR.
  */
 export class SendQueueGate {
   private reserved = 0
   private readonly waiters = new Set<() => void>()
+  private lastLength = 0
+  private lastProgressAt = Date.now()
+  private readonly watchdog: NodeJS.Timeout
+  private stalled?: ShoalError
 
   constructor (
     private readonly stream: Stream,
     private readonly limitBytes: number,
-    private readonly timeoutMs: number
+    private readonly timeoutMs: number,
+    private readonly onStall: (err: ShoalError) => void = () => {}
   ) {
-    const wake = (): void => { this.wake() }
-    // 'drain': the window opened (the queue is processed in a microtask queued
-    // before our waiters run); 'idle': the write buffer emptied
-    stream.addEventListener('drain', wake)
-    stream.addEventListener('idle', wake)
-    stream.addEventListener('close', wake)
+    // 'drain': the peer's window opened, so it read something (the queue is
+    // processed in a microtask queued before our waiters run); 'idle': the
+    // write buffer emptied. Both are progress.
+    const progressed = (): void => { this.lastProgressAt = Date.now(); this.wake() }
+    stream.addEventListener('drain', progressed)
+    stream.addEventListener('idle', progressed)
+    stream.addEventListener('close', () => { this.close(); this.wake() })
+    this.watchdog = setInterval(() => { this.check() }, Math.max(10, Math.min(1000, timeoutMs / 4)))
+    this.watchdog.unref()
   }
 
   /** Bytes queued on the stream plus those reserved for blocks being read. */
@@ -36,16 +45,11 @@ export class SendQueueGate {
 
   /** Wait until `bytes` more fit (always true for the first block), then hold room for them. */
   async reserve (bytes: number): Promise<void> {
-    let lastLength = this.stream.writeBufferLength
-    let lastProgressAt = Date.now()
     while (!this.fits(bytes)) {
+      if (this.stalled !== undefined) throw this.stalled
       if (this.stream.status !== 'open') throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'stream closed')
-      const length = this.stream.writeBufferLength
-      if (length < lastLength) lastProgressAt = Date.now()
-      lastLength = length
-      const left = this.timeoutMs - (Date.now() - lastProgressAt)
-      if (left <= 0) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer read nothing for ${this.timeoutMs / 1000} s`)
-      await this.waitForChange(left)
+      // woken by the stream's events, a release, or the watchdog's tick
+      await new Promise<void>(resolve => { this.waiters.add(resolve) })
     }
     this.reserved += bytes
   }
@@ -56,20 +60,33 @@ export class SendQueueGate {
     this.wake()
   }
 
+  /** Stop the watchdog (the stream is done). */
+  close (): void {
+    clearInterval(this.watchdog)
+  }
+
   private fits (bytes: number): boolean {
     const queued = this.queued
     return queued === 0 || queued + bytes <= this.limitBytes
   }
 
-  private async waitForChange (timeoutMs: number): Promise<void> {
-    await new Promise<void>(resolve => {
-      const done = (): void => { clearTimeout(timer); this.waiters.delete(done); resolve() }
-      const timer = setTimeout(done, timeoutMs)
-      this.waiters.add(done)
-    })
+  /** Besides those events, an empty or shrinking write buffer is progress; bytes that stay put for timeoutMs are a stall. */
+  private check (): void {
+    const length = this.stream.writeBufferLength
+    const now = Date.now()
+    if (length === 0 || length < this.lastLength) this.lastProgressAt = now
+    this.lastLength = length
+    if (this.stalled === undefined && length > 0 && now - this.lastProgressAt >= this.timeoutMs) {
+      this.stalled = new ShoalError(ErrorCode.PROTOCOL_ERROR, `peer read nothing for ${this.timeoutMs / 1000} s`)
+      this.close()
+      this.onStall(this.stalled)
+    }
+    this.wake()
   }
 
   private wake (): void {
-    for (const waiter of [...this.waiters]) waiter()
+    const waiters = [...this.waiters]
+    this.waiters.clear()
+    for (const resolve of waiters) resolve()
   }
 }

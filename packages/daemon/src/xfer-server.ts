@@ -13,6 +13,7 @@ import type { UploadSlots } from './upload-slots.js'
 import type { BandwidthLimiter } from './rate-limit.js'
 import { PacedWriter } from './paced-writer.js'
 import { SendQueueGate } from './send-queue.js'
+import { PendingRequests } from './pending-requests.js'
 
 const log = logger('shoal:xfer:server')
 
@@ -148,10 +149,8 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
   })
 
   const queue: number[] = []
-  /** Requests taken from the queue and not yet answered. */
-  const taken = new Set<number>()
-  /** Those of them cancelled while waiting for room to be sent. */
-  const withdrawn = new Set<number>()
+  /** Requests taken from the queue and not yet answered, and cancels for them. */
+  const pending = new PendingRequests()
   const sent = sentTracker.of(cid, source.layout.chunkCount)
   const peerKey = peer.toString()
   // while others fetch this root too, a chunk just sent elsewhere is theirs to pass on
@@ -178,7 +177,7 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
         const at = queue.indexOf(msg.index as number)
         if (at >= 0) queue.splice(at, 1)
         // already taken from the queue, waiting for room to be sent: drop it there
-        else if (taken.has(msg.index as number)) withdrawn.add(msg.index as number)
+        else pending.cancel(msg.index as number)
         break
       }
       case XferMessage.Type.HAVE:
@@ -214,7 +213,7 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
    */
   const servePaced = async (w: PacedWriter, index: number): Promise<void> => {
     await w.run(async write => {
-      if (withdrawn.has(index) || stream.status !== 'open') return
+      if (pending.dropped(index) || stream.status !== 'open') return
       const data = await readUnderSlot(index)
       if (data === undefined) { await write(frame(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))); return }
       sent.record(index, peerKey)
@@ -222,15 +221,19 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
       stats.onUploaded(peer, data.byteLength)
     })
   }
-  // uncapped: a block is read only when the stream's queue has room for it
-  const gate = writer === undefined ? new SendQueueGate(stream, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS) : undefined
+  // uncapped: a block is read only when the stream's queue has room for it;
+  // a peer that reads nothing for SEND_TIMEOUT_MS is cut off
+  const gate = writer === undefined
+    ? new SendQueueGate(stream, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS, err => { failure ??= err; abortStream(stream, err); notify() })
+    : undefined
   /** Read, verify and queue one block, once the stream has room; the upload slot covers only the read. */
   const serveOne = async (index: number): Promise<void> => {
     if (gate === undefined) { await servePaced(writer as PacedWriter, index); return }
+    if (pending.dropped(index)) return
     const size = source.layout.locate(index).length
     await gate.reserve(size)
     try {
-      if (withdrawn.has(index)) return
+      if (pending.dropped(index)) return
       const data = await readUnderSlot(index)
       if (stream.status !== 'open') return
       if (data === undefined) { sendSoon(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index })); return }
@@ -266,13 +269,15 @@ async function serveXfer (stream: Stream, peer: PeerId, { lookup, stats, slots, 
         await sendAndWait(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
         continue
       }
-      taken.add(index)
+      pending.take(index)
       const job = serveOne(index).catch(err => { failure ??= err })
       working.add(job)
-      void job.finally(() => { working.delete(job); taken.delete(index); withdrawn.delete(index); notify() })
+      void job.finally(() => { working.delete(job); pending.answered(index); notify() })
     }
-    if (stream.status === 'open') await stream.close()
+    // close flushes what is queued: bounded, as for every other write
+    if (stream.status === 'open') await stream.close({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
   } finally {
+    gate?.close()
     unsubscribe()
     leave()
   }

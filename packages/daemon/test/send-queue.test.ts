@@ -17,13 +17,15 @@ class FakeStream extends EventTarget {
 const MiB = 1024 * 1024
 let stream: FakeStream
 let gate: SendQueueGate
+let stalls: Error[]
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 })
   stream = new FakeStream()
-  gate = new SendQueueGate(stream as unknown as Stream, 2 * MiB, 20_000)
+  stalls = []
+  gate = new SendQueueGate(stream as unknown as Stream, 2 * MiB, 20_000, err => { stalls.push(err) })
 })
-afterEach(() => { vi.useRealTimers() })
+afterEach(() => { gate.close(); vi.useRealTimers() })
 
 /** Settles `p` or reports it still pending. */
 async function state (p: Promise<void>): Promise<'done' | 'pending' | Error> {
@@ -56,7 +58,7 @@ describe('SendQueueGate', () => {
     expect(await state(third)).toBe('done')
   })
 
-  it('fails with PROTOCOL_ERROR when the peer reads nothing for the timeout, but not while it makes progress', async () => {
+  it('reports a stall when queued bytes do not move for the timeout, but not while the peer reads', async () => {
     stream.writeBufferLength = 2 * MiB
     const waiting = gate.reserve(MiB)
     waiting.catch(() => {})
@@ -65,11 +67,32 @@ describe('SendQueueGate', () => {
     stream.drained(64 * 1024)
     await vi.advanceTimersByTimeAsync(15_000)
     expect(await state(waiting)).toBe('pending')
+    expect(stalls).toHaveLength(0)
     await vi.advanceTimersByTimeAsync(20_000)
     const err = await state(waiting)
     expect(err).toBeInstanceOf(Error)
     expect((err as Error & { code?: string }).code).toBe(ErrorCode.PROTOCOL_ERROR)
     expect((err as Error).message).toMatch(/read nothing for 20 s/)
+    expect(stalls).toHaveLength(1)
+  })
+
+  it('reports a stall even when no block is waiting for room (a peer that asked for one block and stopped reading)', async () => {
+    await gate.reserve(MiB)
+    gate.release(MiB)
+    stream.writeBufferLength = MiB - 256 * 1024 // the window took the rest
+    await vi.advanceTimersByTimeAsync(21_000)
+    expect(stalls.map(e => e.message)).toEqual(['peer read nothing for 20 s'])
+  })
+
+  it('is not a stall when the write buffer is empty and blocks wait only for each other (a slow disk)', async () => {
+    await gate.reserve(MiB) // being read, for longer than the timeout
+    await gate.reserve(MiB)
+    const third = gate.reserve(MiB)
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(await state(third)).toBe('pending')
+    expect(stalls).toHaveLength(0)
+    gate.release(MiB)
+    expect(await state(third)).toBe('done')
   })
 
   it('fails at once when the stream closes while waiting', async () => {
