@@ -26,13 +26,20 @@ export interface AlignedSlot {
  */
 export class AlignedSlots {
   private memory?: WasmMemory
+  /** The memory could not be had (V8 reserves gigabytes of address space for it: a `ulimit -v` refuses). */
+  private unavailable = false
   private readonly free: number[] = []
 
-  /** A slot of at least `length` bytes, or undefined when all are lent out. */
+  /** A slot of at least `length` bytes, or undefined when all are lent out or there is no aligned memory. */
   take (length: number): AlignedSlot | undefined {
-    if (length > MAX_CHUNK_SIZE) return undefined
+    if (length > MAX_CHUNK_SIZE || this.unavailable) return undefined
     if (this.memory === undefined) {
-      this.memory = new WasmMemoryClass({ initial: SLOT_COUNT * MAX_CHUNK_SIZE / WASM_PAGE })
+      try {
+        this.memory = new WasmMemoryClass({ initial: SLOT_COUNT * MAX_CHUNK_SIZE / WASM_PAGE })
+      } catch {
+        this.unavailable = true
+        return undefined
+      }
       for (let i = SLOT_COUNT - 1; i >= 0; i--) this.free.push(i)
     }
     const slot = this.free.pop()

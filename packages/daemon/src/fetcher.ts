@@ -131,7 +131,7 @@ export class Fetcher {
     // the same id being set up (a resume at start-up re-hashes what it holds): wait, then attach
     const starting = this.starting.get(cidText)
     if (starting !== undefined) {
-      await starting
+      await untilAborted(starting, options.signal)
       return await this.begin(cid, hints, ticketName, options)
     }
     if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
@@ -241,6 +241,11 @@ export class Fetcher {
     if (have !== undefined) await download.verifyHeld()
     const listeners = new Set<(e: FetchEvent) => void>([emit])
     const tried = new Map<string, number>()
+    // stopped while setting up: keep the record 'active' (it resumes at the next start)
+    if (this.stopping) {
+      await part.close()
+      throw new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume')
+    }
     const done = this.run(download, source, fetched, providers, tried, options.signal)
     const entry: ActiveFetch = { download, source, tried, listeners, done }
     this.active.set(cidText, entry)
@@ -509,4 +514,16 @@ async function stampsOf (root: string, fetched: FetchedManifest): Promise<FileSt
 function progressEvent (d: Download): FetchEvent {
   const info = d.info()
   return { type: 'progress', cid: info.cid, received: info.received, size: info.size, chunksDone: info.chunksDone, chunks: info.chunks, peers: info.peers, rate: info.rate }
+}
+
+/** Wait for `promise`; an abort of `signal` first fails with ABORTED. */
+async function untilAborted (promise: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (signal === undefined) { await promise; return }
+  const aborted = (): ShoalError => new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept')
+  if (signal.aborted) throw aborted()
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => { reject(aborted()) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    void promise.then(() => { signal.removeEventListener('abort', onAbort); resolve() })
+  })
 }
