@@ -32,7 +32,7 @@ import type { FetchEvent, ShareResult, StatusInfo } from '@shoal/protocol'
 import { startDaemon as startHostDaemon, stopAll as stopHostDaemons } from '../test/harness.js'
 import type { Daemon as HarnessDaemon } from '../test/harness.js'
 import { TestNet, netnsUnavailable } from '../test/netns.js'
-import { collect, describeExit, describeRun, indent, isRunning, lastJsonLine, within } from '../examples/support/cli-process.js'
+import { UsageError, asUsage, collect, describeExit, describeRun, indent, isRunning, lastJsonLine, within } from '../examples/support/cli-process.js'
 import type { CliRun, Exit } from '../examples/support/cli-process.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -76,25 +76,19 @@ interface Plan {
   chainLength: number
 }
 
-class UsageError extends Error {}
 
 function parsePlan (argv: string[]): Plan | 'help' {
-  let values
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean', default: false },
-        only: { type: 'string' },
-        keep: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true,
-      allowPositionals: false
-    }))
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err))
-  }
+  const { values } = asUsage(() => parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    },
+    strict: true,
+    allowPositionals: false
+  }))
   if (values.help === true) return 'help'
   const only = new Set<number>()
   for (const part of (values.only ?? '1,2,3,4,5,6,7').split(',')) {
@@ -192,6 +186,11 @@ interface Row {
 }
 
 const rows: Row[] = []
+
+/** A row with no target, for information: the better of the runs. */
+function infoRow (row: Pick<Row, 'bench' | 'what' | 'figure' | 'baseline' | 'ratio'>): void {
+  rows.push({ ...row, target: '-', result: '-', runs: 'better' })
+}
 /** Every run's values, per benchmark, for RESULTS.md. */
 const details: string[] = []
 const notes: string[] = []
@@ -644,15 +643,12 @@ async function benchFetch (plan: Plan): Promise<void> {
     result: judge(ratio, '>=', 0.8),
     runs: 'better'
   })
-  rows.push({
+  infoRow({
     bench: '1',
     what: 'same fetch, CLI wall time (spawn to exit)',
     figure: `${wallRate.toFixed(0)} MB/s (${fmtSec(best(fetched.map(f => f.wall)))})`,
     baseline: `raw libp2p stream ${rawRate.toFixed(0)} MB/s`,
-    ratio: (wallRate / rawRate).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (wallRate / rawRate).toFixed(2)
   })
   // CPU of the faster fetch run and of the faster raw run, per GiB moved and as a share of one core
   const fastFetch = fetched.indexOf(fetched.reduce((a, b) => b.seconds < a.seconds ? b : a))
@@ -663,27 +659,21 @@ async function benchFetch (plan: Plan): Promise<void> {
   const fSec = fetched[fastFetch]?.seconds ?? NaN
   const rSec = raw[fastRaw] ?? NaN
   if (c !== undefined && cr !== undefined) {
-    rows.push({
+    infoRow({
       bench: '1',
       what: 'CPU s per GiB moved in those runs (% of one core while moving it)',
       figure: `fetcher ${perGiB(c.fetcher)} (${pct(c.fetcher / fSec)}), seeder ${perGiB(c.seeder)} (${pct(c.seeder / fSec)})`,
       baseline: `raw receiver ${perGiB(cr.receiver)} (${pct(cr.receiver / rSec)}), sender ${perGiB(cr.sender)} (${pct(cr.sender / rSec)})`,
-      ratio: `${(c.fetcher / cr.receiver).toFixed(1)} / ${(c.seeder / cr.sender).toFixed(1)}`,
-      target: '-',
-      result: '-',
-      runs: 'better'
+      ratio: `${(c.fetcher / cr.receiver).toFixed(1)} / ${(c.seeder / cr.sender).toFixed(1)}`
     })
   }
   const fastWrite = writes.reduce((a, b) => b.seconds < a.seconds ? b : a, writes[0] ?? { seconds: NaN, cpuSeconds: NaN })
-  rows.push({
+  infoRow({
     bench: '1',
     what: `writing ${fmtSize(size)} to a fresh file in the fetch's folder (1 MiB writes, no network, no hashing)`,
     figure: `${fmtSec(fastWrite.seconds)}, ${perGiB(fastWrite.cpuSeconds)} CPU s per GiB`,
     baseline: `fetch daemon "seconds" ${fmtSec(fSec)}`,
-    ratio: (fastWrite.seconds / fSec).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (fastWrite.seconds / fSec).toFixed(2)
   })
   details.push(`1. ${fmtSize(size)}: writing a fresh file s (CPU s) = ${writes.map(w => `${fmtSec(w.seconds)} (${w.cpuSeconds.toFixed(2)})`).join(', ')}; raw stream s = ${raw.map(fmtSec).join(', ')}; fetch daemon s = ${fetched.map(f => fmtSec(f.seconds)).join(', ')}; fetch wall s = ${fetched.map(f => fmtSec(f.wall)).join(', ')}; CPU s fetcher/seeder = ${cpu.map(x => `${x.fetcher.toFixed(2)}/${x.seeder.toFixed(2)}`).join(', ')}; CPU s raw receiver/sender = ${cpu.map(x => `${x.receiver.toFixed(2)}/${x.sender.toFixed(2)}`).join(', ')}; whole machine, cores busy during raw/fetch (every process, incl. process start-up) = ${machine.map(x => `${x.raw.toFixed(2)}/${x.fetch.toFixed(2)}`).join(', ')}`)
   await stopDaemons()
@@ -734,15 +724,12 @@ async function benchShare (plan: Plan): Promise<void> {
     runs: 'better'
   })
   const apiBest = best(apiTimes)
-  rows.push({
+  infoRow({
     bench: '2',
     what: 'same file re-shared via POST /v1/shares on the socket (no CLI start-up)',
     figure: `${fmtSec(apiBest)} (${fmtRate(size, apiBest)})`,
     baseline: `SHA-256 in process ${fmtSec(shaBest)}`,
-    ratio: (apiBest / shaBest).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (apiBest / shaBest).toFixed(2)
   })
   details.push(`2. ${fmtSize(size)}: SHA-256 s = ${shaTimes.map(fmtSec).join(', ')}; shoal share s = ${shareTimes.map(fmtSec).join(', ')}; control API share s = ${apiTimes.map(fmtSec).join(', ')}`)
   await stopDaemons()
@@ -884,15 +871,12 @@ async function benchMultiAcrossHosts (plan: Plan, dir: string, src: string): Pro
     result: judge(manyRate / oneRate, '>=', 1.0),
     runs: 'better'
   })
-  rows.push({
+  infoRow({
     bench: '3',
     what: 'same, against the sum of the seeders\' caps',
     figure: `${manyRate.toFixed(1)} MB/s`,
     baseline: `sum of caps ${(capSum / 1e6).toFixed(1)} MB/s`,
-    ratio: (manyRate * 1e6 / capSum).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (manyRate * 1e6 / capSum).toFixed(2)
   })
   details.push(`3 (across hosts). ${fmtSize(size)}: 1 seeder daemon s = ${one.map(fmtSec).join(', ')}; ${n} seeders daemon s = ${many.map(fmtSec).join(', ')}`)
 }
@@ -950,15 +934,12 @@ async function benchSwarm (plan: Plan): Promise<void> {
   }
   const singleWall = best(single.map(f => f.wall))
   const swarmBest = best(swarmWall)
-  rows.push({
+  infoRow({
     bench: '4',
     what: `swarm: 1 seeder + ${n} leechers by id, ${fmtSize(size)}: all done (wall)`,
     figure: `${fmtSec(swarmBest)} (${fmtRate(size * n, swarmBest)} delivered)`,
     baseline: `single transfer by id ${fmtSec(singleWall)} wall`,
-    ratio: (swarmBest / singleWall).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (swarmBest / singleWall).toFixed(2)
   })
   const upWorst = worst(upload)
   rows.push({
@@ -1024,27 +1005,21 @@ async function benchSmall (plan: Plan): Promise<void> {
   }
   const shareBest = best(shareTimes)
   const shaBest = best(shaTimes)
-  rows.push({
+  infoRow({
     bench: '5',
     what: `share a directory of ${count} files x ${fmtSize(each)} (CLI wall)`,
     figure: fmtSec(shareBest),
     baseline: `read + SHA-256 of the files in process ${fmtSec(shaBest)}`,
-    ratio: (shareBest / shaBest).toFixed(1),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (shareBest / shaBest).toFixed(1)
   })
   const dirBest = best(dirFetch.map(f => f.wall))
   const oneBest = best(oneFetch.map(f => f.wall))
-  rows.push({
+  infoRow({
     bench: '5',
     what: `fetch that directory by ticket (CLI wall; daemon "seconds" ${fmtSec(best(dirFetch.map(f => f.seconds)))})`,
     figure: fmtSec(dirBest),
     baseline: `one ${fmtSize(total)} file by ticket ${fmtSec(oneBest)} wall`,
-    ratio: (dirBest / oneBest).toFixed(1),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (dirBest / oneBest).toFixed(1)
   })
   details.push(`5. ${count} x ${fmtSize(each)}: in-process hash s = ${shaTimes.map(fmtSec).join(', ')}; share s = ${shareTimes.map(fmtSec).join(', ')}; dir fetch wall s = ${dirFetch.map(f => fmtSec(f.wall)).join(', ')} (daemon ${dirFetch.map(f => fmtSec(f.seconds)).join(', ')}); one-file fetch wall s = ${oneFetch.map(f => fmtSec(f.wall)).join(', ')} (daemon ${oneFetch.map(f => fmtSec(f.seconds)).join(', ')})`)
   await fs.rm(dir, { recursive: true, force: true })
@@ -1098,47 +1073,35 @@ async function benchFirstByte (plan: Plan): Promise<void> {
   const floorBest = best(floor)
   const wallBest = best(connected.map(f => f.wall))
   const daemonBest = best(connected.map(f => f.seconds))
-  rows.push({
+  infoRow({
     bench: '6',
     what: 'time to first byte: fetch 1 KiB by ticket, already connected (CLI wall)',
     figure: fmtSec(wallBest),
     baseline: `CLI floor (shoal status) ${fmtSec(floorBest)}`,
-    ratio: (wallBest / floorBest).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (wallBest / floorBest).toFixed(2)
   })
-  rows.push({
+  infoRow({
     bench: '6',
     what: 'same fetch, daemon "seconds"',
     figure: fmtSec(daemonBest),
     baseline: `CLI wall ${fmtSec(wallBest)}`,
-    ratio: (daemonBest / wallBest).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (daemonBest / wallBest).toFixed(2)
   })
   const lookupDaemon = best(lookup.map(f => f.seconds))
   const lookupWall = best(lookup.map(f => f.wall))
-  rows.push({
+  infoRow({
     bench: '6',
     what: `DHT: ${plan.chainLength}-daemon chain, fetch 1 KiB by bare id on the last (daemon "seconds")`,
     figure: fmtSec(lookupDaemon),
     baseline: `connected fetch ${fmtSec(daemonBest)} daemon`,
-    ratio: (lookupDaemon / daemonBest).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (lookupDaemon / daemonBest).toFixed(2)
   })
-  rows.push({
+  infoRow({
     bench: '6',
     what: 'DHT: same fetch, CLI wall (includes the provider lookup)',
     figure: fmtSec(lookupWall),
     baseline: `connected fetch ${fmtSec(wallBest)} wall`,
-    ratio: (lookupWall / wallBest).toFixed(2),
-    target: '-',
-    result: '-',
-    runs: 'better'
+    ratio: (lookupWall / wallBest).toFixed(2)
   })
   details.push(`6. connected: wall s = ${connected.map(f => fmtSec(f.wall)).join(', ')}, daemon s = ${connected.map(f => fmtSec(f.seconds)).join(', ')}, CLI floor s = ${floor.map(fmtSec).join(', ')}; DHT chain: wall s = ${lookup.map(f => fmtSec(f.wall)).join(', ')}, daemon s = ${lookup.map(f => fmtSec(f.seconds)).join(', ')}`)
   await fs.rm(dir, { recursive: true, force: true })

@@ -25,7 +25,7 @@ import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { FetchEvent, ShareResult, StatusInfo } from '@shoal/protocol'
-import { collect, describeExit, describeRun, indent, isRunning, lastJsonLine, within } from './support/cli-process.js'
+import { UsageError, asUsage, collect, describeExit, describeRun, indent, isRunning, lastJsonLine, within } from './support/cli-process.js'
 import type { CliRun, Exit } from './support/cli-process.js'
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'cli', 'dist', 'bin.js')
@@ -60,7 +60,6 @@ prints per-node time, throughput and traffic.
 
 Exit status: 0 when every copy verified, 1 otherwise, 2 on bad flags.`
 
-class UsageError extends Error {}
 
 interface Options {
   nodes: number
@@ -104,23 +103,18 @@ function parseSize (text: string): number {
 }
 
 function parseOptions (argv: string[]): Options | 'help' {
-  let values
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        nodes: { type: 'string' },
-        fetchers: { type: 'string' },
-        size: { type: 'string' },
-        keep: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false }
-      },
-      strict: true,
-      allowPositionals: false
-    }))
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err))
-  }
+  const { values } = asUsage(() => parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: 'string' },
+      fetchers: { type: 'string' },
+      size: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    },
+    strict: true,
+    allowPositionals: false
+  }))
   if (values.help === true) return 'help'
   const nodes = values.nodes === undefined ? 6 : parseCount('--nodes', values.nodes)
   if (nodes < 2 || nodes > MAX_NODES) throw new UsageError(`--nodes must be between 2 and ${MAX_NODES}, got ${nodes}`)

@@ -1,7 +1,8 @@
 /**
  * Running `shoal` as child processes from scripts (examples/local-swarm.ts,
  * bench/run.ts): waiting with a deadline, collecting a command's output,
- * describing how a process ended, reading a command's JSON answer.
+ * describing how a process ended, reading a command's JSON answer, and
+ * telling a bad command line (UsageError) from other failures.
  */
 import type { ChildProcess } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
@@ -76,5 +77,17 @@ export function lastJsonLine<T> (r: CliRun, args: string[]): T {
     return JSON.parse(last) as T
   } catch {
     throw new Error(`shoal ${args.join(' ')}: expected JSON on stdout, got:\n${indent(r.stdout || '(nothing)')}`)
+  }
+}
+
+/** A bad command line of a script: print it with the usage and exit 2. */
+export class UsageError extends Error {}
+
+/** Run a parser (node:util parseArgs, say); whatever it throws becomes a UsageError. */
+export function asUsage<T> (parse: () => T): T {
+  try {
+    return parse()
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err))
   }
 }
