@@ -5,23 +5,11 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI, ndjson, sha256File, shoal, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
 import type { Daemon } from './harness.js'
+import { sample, scrape } from './prometheus.js'
 
 const MiB = 1024 * 1024
 const URL_FORM = /^http:\/\/127\.0\.0\.1:\d+\/metrics$/
 
-/** The value of one sample in Prometheus text; undefined when absent. */
-function sample (text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')
-  const prefix = want === '' ? `${name} ` : `${name}{${want}} `
-  const line = text.split('\n').find(l => l.startsWith(prefix))
-  return line === undefined ? undefined : Number(line.slice(prefix.length))
-}
-
-async function scrape (url: string): Promise<string> {
-  const res = await fetch(url)
-  expect(res.status).toBe(200)
-  return await res.text()
-}
 
 async function metricsUrlOf (d: Daemon): Promise<string> {
   const ready = await d.waitForEvent(e => e.event === 'ready')

@@ -15,23 +15,10 @@ import type { MetricsComponents } from '../src/metrics.js'
 import type { PeerTraffic } from '../src/traffic.js'
 import { startBareHost, tempDir } from './helpers.js'
 import { requestManifestFrom } from './relay.js'
+import { sample, scrape } from '../../../test/prometheus.js'
 
 const MiB = 1024 * 1024
 
-/** The value of one sample in Prometheus text, e.g. sample(text, 'x_total', { peer: 'a' }); undefined when absent. */
-function sample (text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')
-  const prefix = want === '' ? `${name} ` : `${name}{${want}} `
-  const line = text.split('\n').find(l => l.startsWith(prefix))
-  return line === undefined ? undefined : Number(line.slice(prefix.length))
-}
-
-async function scrape (url: string): Promise<string> {
-  const res = await fetch(url)
-  expect(res.status).toBe(200)
-  expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
-  return await res.text()
-}
 
 async function nodeWithMetrics (dir: string, name: string, metrics = '127.0.0.1:0'): Promise<Shoal> {
   return await createShoal({ repo: path.join(dir, name), listen: ['/ip4/127.0.0.1/tcp/0'], controlSocket: false, mdns: false, stallTimeoutMs: 5_000, resolveTimeoutMs: 3_000, metrics })
