@@ -3,33 +3,22 @@
  * bridge), with upload caps set by tc tbf. Skipped, with the reason printed,
  * where namespaces cannot be made (not root, not Linux).
  */
-import fs from 'node:fs/promises'
 import path from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { sha256File, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import { sha256File, startDaemon, writeRandomFile } from './harness.js'
 import type { Daemon } from './harness.js'
-import { TestNet, netnsUnavailable } from './netns.js'
+import { netTestFile } from './net-test.js'
 
 const MiB = 1024 * 1024
-const unavailable = await netnsUnavailable()
-if (unavailable !== undefined) console.warn(`[net-multihost] skipped: ${unavailable}`)
-
-let dir: string | undefined
-let net: TestNet | undefined
-afterEach(async () => {
-  await stopAll()
-  await net?.destroy()
-  net = undefined
-})
-afterAll(async () => { if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true }) })
+const file = await netTestFile('net-multihost')
 
 interface PeerRow { peerId: string, downloaded: number, uploaded: number }
 
-describe.skipIf(unavailable !== undefined)('multi-host (network namespaces)', () => {
+describe.skipIf(file.unavailable !== undefined)('multi-host (network namespaces)', () => {
   it('pulls from three capped seeders at once, near the sum of their caps, in proportion to their rates', async () => {
-    dir ??= await tempDir()
+    const dir = await file.dir()
     const caps = { s1: '40mbit', s2: '40mbit', s3: '80mbit' } as const
-    net = await TestNet.create([
+    const net = await file.hosts([
       { name: 's1', uploadCap: caps.s1 },
       { name: 's2', uploadCap: caps.s2 },
       { name: 's3', uploadCap: caps.s3 },

@@ -5,26 +5,15 @@
  * addresses inside isolated namespaces. Skipped, with the reason printed,
  * where namespaces or iptables are unavailable.
  */
-import fs from 'node:fs/promises'
 import path from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ndjson, sha256File, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import { ndjson, sha256File, startDaemon, writeRandomFile } from './harness.js'
 import type { Daemon } from './harness.js'
-import { TestNet, netnsUnavailable } from './netns.js'
+import { netTestFile } from './net-test.js'
 import type { NetHost } from './netns.js'
 
 const MiB = 1024 * 1024
-const unavailable = await netnsUnavailable({ nat: true })
-if (unavailable !== undefined) console.warn(`[net-nat] skipped: ${unavailable}`)
-
-let dir: string | undefined
-let net: TestNet | undefined
-afterEach(async () => {
-  await stopAll()
-  await net?.destroy()
-  net = undefined
-})
-afterAll(async () => { if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true }) })
+const file = await netTestFile('net-nat', { nat: true })
 
 /** Resolves with the daemon's addresses once one goes through a relay. */
 async function relayAddress (d: Daemon): Promise<string> {
@@ -36,27 +25,27 @@ async function relayAddress (d: Daemon): Promise<string> {
 
 /** A public-mode daemon on `host` that joins through `relayAddr` (no UPnP: there is no router to ask). */
 async function startOn (name: string, host: NetHost, relayAddr: string, env?: NodeJS.ProcessEnv): Promise<Daemon> {
-  return await startDaemon(path.join(dir as string, name), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: host.ns, listen: `/ip4/${host.addr}/tcp/4001`, ...(env !== undefined ? { env } : {}) })
+  return await startDaemon(path.join(await file.dir(), name), ['--network', 'public', '--bootstrap', relayAddr, '--no-upnp'], { netns: host.ns, listen: `/ip4/${host.addr}/tcp/4001`, ...(env !== undefined ? { env } : {}) })
 }
 
 /** Share a new random file of `size` bytes from `from`; fetch its ticket on `to`; check the copy. */
 async function shareAndFetch (from: Daemon, to: Daemon, name: string, size: number, seed: number): Promise<{ seconds: number }> {
-  const src = path.join(dir as string, `${name}.bin`)
+  const src = path.join(await file.dir(), `${name}.bin`)
   await writeRandomFile(src, size, seed)
   const shared = await from.cli(['share', src, '--json'])
   expect(shared.code, shared.stderr).toBe(0)
   const { ticket } = JSON.parse(shared.stdout) as { ticket: string }
-  const out = path.join(dir as string, `${name}.copy`)
+  const out = path.join(await file.dir(), `${name}.copy`)
   const res = await to.cli(['fetch', ticket, '-o', out, '--json'])
   expect(res.code, res.stderr).toBe(0)
   expect(await sha256File(out)).toBe(await sha256File(src))
   return ndjson(res.stdout).find(e => e.type === 'done') as { seconds: number }
 }
 
-describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)', () => {
+describe.skipIf(file.unavailable !== undefined)('NAT traversal (network namespaces)', () => {
   it('two hosts behind NAT fetch through a relay, within the relay\'s byte limit per connection', async () => {
-    dir ??= await tempDir()
-    net = await TestNet.create([
+    const dir = await file.dir()
+    const net = await file.hosts([
       { name: 'relay' },
       { name: 'alice', behindNat: true },
       { name: 'bob', behindNat: true }
@@ -94,8 +83,8 @@ describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)',
   }, 120_000)
 
   it('a host behind NAT, reached through the relay, is upgraded to a direct connection (DCUtR) that carries the transfer', async () => {
-    dir ??= await tempDir()
-    net = await TestNet.create([
+    const dir = await file.dir()
+    const net = await file.hosts([
       { name: 'relay' },
       { name: 'alice', behindNat: true },
       { name: 'carol' }
@@ -118,7 +107,7 @@ describe.skipIf(unavailable !== undefined)('NAT traversal (network namespaces)',
     const { peers } = JSON.parse((await carol.cli(['peers', '--json'])).stdout) as { peers: Array<{ peerId: string, downloaded: number, addrs: string[] }> }
     const fromAlice = peers.find(p => p.peerId === alice.peerId)
     console.log(`[net-nat] carol's connections to alice after the fetch: ${fromAlice?.addrs.join(' ') ?? 'none'}`)
-    expect(fromAlice?.addrs.some(addr => addr.startsWith(`/ip4/${net!.wan}.`) && !addr.includes('/p2p-circuit'))).toBe(true)
+    expect(fromAlice?.addrs.some(addr => addr.startsWith(`/ip4/${net.wan}.`) && !addr.includes('/p2p-circuit'))).toBe(true)
     expect(fromAlice?.downloaded).toBe(size)
   }, 120_000)
 })
