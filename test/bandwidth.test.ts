@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { CLI, sha256File, shoal, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import { CLI, sha256File, shoal, startDaemon, stopAll, tempDir, writeRandomFile, shareFile } from './harness.js'
 import type { Daemon } from './harness.js'
 
 const MiB = 1024 * 1024
@@ -29,9 +29,7 @@ async function seeded (names: string[], src: string, args: string[] = []): Promi
   let cid = ''
   for (const name of names) {
     const d = await startDaemon(path.join(dir, name), args)
-    const shared = await d.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    cid = (JSON.parse(shared.stdout) as { cid: string }).cid
+    cid = (await shareFile(d, src)).cid
     seeders.push(d)
   }
   return { seeders, cid }

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLI, shoal, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import { CLI, shoal, startDaemon, stopAll, tempDir, writeRandomFile, shareFile } from './harness.js'
 import type { CliResult, Daemon } from './harness.js'
 
 const ESC = '\u001b['
@@ -105,9 +105,7 @@ describe('share and fetch output', () => {
     ;[a, b] = await Promise.all([startDaemon(path.join(dir, 'a')), startDaemon(path.join(dir, 'b'))])
     src = path.join(dir, 'two.bin')
     await writeRandomFile(src, 2 * 1024 * 1024 + 777, 21)
-    const shared = await a.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    ;({ ticket } = JSON.parse(shared.stdout) as { ticket: string })
+    ;({ ticket } = await shareFile(a, src))
   })
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLI, ndjson, sha256File, shoal, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import { CLI, ndjson, sha256File, shoal, startDaemon, stopAll, tempDir, writeRandomFile, shareFile } from './harness.js'
 import type { Daemon } from './harness.js'
 
 const MiB = 1024 * 1024
@@ -93,9 +93,7 @@ describe('shoal cat, share progress and terminal rendering', () => {
     ;[a, b] = await Promise.all([startDaemon(path.join(dir, 'a')), startDaemon(path.join(dir, 'b'))])
     src = path.join(dir, 'three.bin')
     await writeRandomFile(src, 3 * MiB + 12345, 11)
-    const shared = await a.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    ;({ cid, ticket } = JSON.parse(shared.stdout) as { cid: string, ticket: string })
+    ;({ cid, ticket } = await shareFile(a, src))
   })
 
   afterAll(async () => {

@@ -176,3 +176,10 @@ export async function treeDigest (root: string): Promise<Record<string, string>>
 export function ndjson (text: string): Array<Record<string, unknown>> {
   return text.split('\n').filter(l => l.trim() !== '').map(l => JSON.parse(l) as Record<string, unknown>)
 }
+
+/** `shoal share PATH --json` on `d`; throws with its stderr unless it exits 0. */
+export async function shareFile (d: Daemon, file: string): Promise<{ cid: string, ticket: string }> {
+  const shared = await d.cli(['share', file, '--json'])
+  if (shared.code !== 0) throw new Error(`shoal share ${file} exited ${shared.code}: ${shared.stderr}`)
+  return JSON.parse(shared.stdout) as { cid: string, ticket: string }
+}

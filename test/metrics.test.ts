@@ -3,7 +3,7 @@ import fs from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLI, ndjson, sha256File, shoal, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import { CLI, ndjson, sha256File, shoal, startDaemon, stopAll, tempDir, writeRandomFile, shareFile } from './harness.js'
 import type { Daemon } from './harness.js'
 import { sample, scrape } from './prometheus.js'
 
@@ -51,9 +51,7 @@ describe('shoal daemon --metrics', () => {
     const size = 5 * MiB + 1 // 6 chunks
     const src = path.join(dir, 'data.bin')
     await writeRandomFile(src, size, 11)
-    const shared = await a.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    const { ticket } = JSON.parse(shared.stdout) as { ticket: string }
+    const { ticket } = await shareFile(a, src)
     const out = path.join(dir, 'copy.bin')
     const fetched = await b.cli(['fetch', ticket, '-o', out, '--json'])
     expect(fetched.code, fetched.stderr + b.log()).toBe(0)

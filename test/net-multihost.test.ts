@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { sha256File, startDaemon, writeRandomFile } from './harness.js'
+import { sha256File, startDaemon, writeRandomFile, shareFile } from './harness.js'
 import type { Daemon } from './harness.js'
 import { netTestFile } from './net-test.js'
 
@@ -33,9 +33,7 @@ describe.skipIf(file.unavailable !== undefined)('multi-host (network namespaces)
     }
     let cid = ''
     for (const s of seeders) {
-      const shared = await s.cli(['share', src, '--json'])
-      expect(shared.code, shared.stderr).toBe(0)
-      cid = (JSON.parse(shared.stdout) as { cid: string }).cid
+      cid = (await shareFile(s, src)).cid
     }
     const fh = net.host('f')
     const fetcher = await startDaemon(path.join(dir, 'f'), seeders.flatMap(s => ['--bootstrap', s.addrs[0] ?? '']), { netns: fh.ns, listen: `/ip4/${fh.addr}/tcp/4001` })

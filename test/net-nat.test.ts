@@ -7,7 +7,7 @@
  */
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ndjson, sha256File, startDaemon, writeRandomFile } from './harness.js'
+import { ndjson, sha256File, startDaemon, writeRandomFile, shareFile } from './harness.js'
 import type { Daemon } from './harness.js'
 import { netTestFile } from './net-test.js'
 import type { NetHost } from './netns.js'
@@ -32,9 +32,7 @@ async function startOn (name: string, host: NetHost, relayAddr: string, env?: No
 async function shareAndFetch (from: Daemon, to: Daemon, name: string, size: number, seed: number): Promise<{ seconds: number }> {
   const src = path.join(await file.dir(), `${name}.bin`)
   await writeRandomFile(src, size, seed)
-  const shared = await from.cli(['share', src, '--json'])
-  expect(shared.code, shared.stderr).toBe(0)
-  const { ticket } = JSON.parse(shared.stdout) as { ticket: string }
+  const { ticket } = await shareFile(from, src)
   const out = path.join(await file.dir(), `${name}.copy`)
   const res = await to.cli(['fetch', ticket, '-o', out, '--json'])
   expect(res.code, res.stderr).toBe(0)

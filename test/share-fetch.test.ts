@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ndjson, sha256File, startDaemon, stopAll, tempDir, treeDigest, writeRandomFile } from './harness.js'
+import { ndjson, sha256File, startDaemon, stopAll, tempDir, treeDigest, writeRandomFile, shareFile } from './harness.js'
 import type { Daemon } from './harness.js'
 
 const MiB = 1024 * 1024
@@ -33,9 +33,7 @@ describe('two daemons: share and fetch by ticket through the CLI', () => {
   it('moves a 40 MiB multi-chunk file byte for byte, and the same content has the same id on B', async () => {
     const src = path.join(dir, 'big.bin')
     await writeRandomFile(src, 40 * MiB + 17, 7)
-    const shared = await a.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    const { cid, ticket } = JSON.parse(shared.stdout) as { cid: string, ticket: string }
+    const { cid, ticket } = await shareFile(a, src)
     expect(cid).toMatch(/^b[a-z2-7]+$/)
     expect(ticket).toMatch(/^shoal1[a-z2-7]+$/)
 
@@ -66,9 +64,7 @@ describe('two daemons: share and fetch by ticket through the CLI', () => {
     await writeRandomFile(path.join(src, 'a', 'b', 'c', 'data.bin'), 3 * MiB + 1, 3)
     await writeRandomFile(path.join(src, 'a', 'b', 'one-chunk.bin'), MiB, 4)
 
-    const shared = await a.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    const { ticket, cid } = JSON.parse(shared.stdout) as { ticket: string, cid: string }
+    const { ticket, cid } = await shareFile(a, src)
 
     const into = path.join(dir, 'downloads') + '/'
     const fetched = await b.cli(['fetch', ticket, '-o', into, '--json'])

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { CLI, sha256File, startDaemon, stopAll, tempDir, writeRandomFile } from './harness.js'
+import { CLI, sha256File, startDaemon, stopAll, tempDir, writeRandomFile, shareFile } from './harness.js'
 import type { Daemon } from './harness.js'
 
 const MiB = 1024 * 1024
@@ -32,9 +32,7 @@ describe('swarm', () => {
     const last = nodes[9] as Daemon
     const src = path.join(base, 'chain.bin')
     await writeRandomFile(src, 5 * MiB + 3, 11)
-    const shared = await first.cli(['share', src, '--json'])
-    expect(shared.code, shared.stderr).toBe(0)
-    const { cid } = JSON.parse(shared.stdout) as { cid: string }
+    const { cid } = await shareFile(first, src)
 
     // the last node was told only of node 8: the DHT leads it to the sharer
     const out = path.join(base, 'copy.bin')
