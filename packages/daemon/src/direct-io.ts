@@ -1,6 +1,9 @@
 import { constants } from 'node:fs'
 import fs from 'node:fs/promises'
+import { logger } from '@libp2p/logger'
 import { MAX_CHUNK_SIZE } from '@shoal/protocol'
+
+const log = logger('shoal:direct-io')
 
 /** Offsets, lengths and buffer addresses of direct I/O are multiples of this. */
 export const DIRECT_IO_ALIGN = 4096
@@ -36,7 +39,8 @@ export class AlignedSlots {
     if (this.memory === undefined) {
       try {
         this.memory = new WasmMemoryClass({ initial: SLOT_COUNT * MAX_CHUNK_SIZE / WASM_PAGE })
-      } catch {
+      } catch (err) {
+        log('no aligned memory for direct I/O, downloads write through the page cache: %e', err)
         this.unavailable = true
         return undefined
       }
