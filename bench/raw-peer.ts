@@ -14,7 +14,7 @@ import '../packages/daemon/dist/polyfill.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
-import { createShoalLibp2p } from '../packages/daemon/dist/libp2p-node.js'
+import { createShoalLibp2p } from '../packages/daemon/dist/net/libp2p-node.js'
 
 const PROTOCOL = '/shoal-bench/raw/1.0.0'
 const [role, addr, bytesArg] = process.argv.slice(2)

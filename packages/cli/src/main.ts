@@ -1,6 +1,6 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
-import { ErrorCode, ShoalError } from '@shoal/protocol'
+import { ErrorCode, SHOAL_VERSION, toShoalError } from '@shoal/protocol'
 import type { GlobalArgs } from './context.js'
 import { repoDirOf } from './context.js'
 import { colourEnabled, painter } from './colour.js'
@@ -58,7 +58,7 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
     .epilogue(EPILOGUE)
     .help()
     .alias('help', 'h')
-    .version('0.1.0')
+    .version(SHOAL_VERSION)
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err !== undefined && err !== null) throw err
@@ -84,7 +84,7 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
 }
 
 function reportError (err: unknown, debug: boolean, argv: string[]): void {
-  const e = err instanceof ShoalError ? err : new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
+  const e = toShoalError(err)
   // --json callers read stderr too: no colour for them
   const paint = painter(!argv.some(a => a === '--json' || a === '--json=true') && colourEnabled(process.stderr))
   let line = `shoal: ${paint('red', 'error:')} ${e.message}`

@@ -25,8 +25,8 @@
  */
 import './polyfill.js'
 
-export { createShoal } from './shoal.js'
+export { createShoal } from './shoal-node.js'
 export type { Shoal, ShoalOptions, ShareOptions, FetchCallOptions, FetchResult, CatStream } from './shoal-types.js'
-export { defaultRepoDir } from './repo.js'
+export { defaultRepoDir } from './repo/repo.js'
 export { ShoalError, ErrorCode } from '@shoal/protocol'
 export type { FetchEvent, StatusInfo, PeerInfo, ShareResult, ListResult, TransferInfo, ShareInfo, ConnectResult, UnshareResult } from '@shoal/protocol'

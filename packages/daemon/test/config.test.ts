@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { effectiveSettings, readRepoConfig, validateConfig } from '../src/config.js'
+import { effectiveSettings, readRepoConfig, validateConfig } from '../src/repo/config.js'
 import { createShoal } from '../src/index.js'
 import { tempDir } from './helpers.js'
 

@@ -5,8 +5,8 @@ import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ChunkLayout, MAX_CHUNK_SIZE, MANIFEST_VERSION } from '@shoal/protocol'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { AlignedSlots, alignedSlots, directIoAligned } from '../src/direct-io.js'
-import { PartFiles } from '../src/part-files.js'
+import { AlignedSlots, alignedSlots, directIoAligned } from '../src/storage/direct-io.js'
+import { PartFiles } from '../src/storage/part-files.js'
 
 const KiB = 1024
 const dirs: string[] = []

@@ -5,8 +5,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { MemoryDatastore } from 'datastore-core'
 import { createShoal } from '../src/index.js'
 import type { Shoal } from '../src/index.js'
-import { createShoalLibp2p } from '../src/libp2p-node.js'
-import type { ShoalLibp2p } from '../src/libp2p-node.js'
+import { createShoalLibp2p } from '../src/net/libp2p-node.js'
+import type { ShoalLibp2p } from '../src/net/libp2p-node.js'
 
 export async function tempDir (): Promise<string> {
   return await fs.mkdtemp(path.join(os.tmpdir(), 'shoal-unit-'))

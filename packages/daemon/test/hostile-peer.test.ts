@@ -7,7 +7,7 @@ import {
 } from '@shoal/protocol'
 import type { Stream } from '@libp2p/interface'
 import type { Shoal } from '../src/index.js'
-import type { ShoalLibp2p } from '../src/libp2p-node.js'
+import type { ShoalLibp2p } from '../src/net/libp2p-node.js'
 import { startBareHost, startNode, tempDir } from './helpers.js'
 
 const MiB = 1024 * 1024
@@ -177,7 +177,7 @@ describe('a fetcher facing a lying provider', () => {
       })()
     })
     const { encodeTicket, CID } = await import('@shoal/protocol')
-    const fake = encodeTicket({ cid: CID.parse(cid), peerId: liar.peerId.toString(), addrs: liar.getMultiaddrs().map(m => m.decapsulateCode(421).toString()) })
+    const fake = encodeTicket({ cid: CID.parse(cid), peerId: liar.peerId.toString(), addrs: liar.getMultiaddrs().map(m => m.decapsulateCode(P2P_MULTIADDR_CODE).toString()) })
     await expect(fetcher.fetch(fake, { out: path.join(dir, 'from-liar.bin') })).rejects.toMatchObject({ code: 'NO_PROVIDERS', message: expect.stringMatching(/does not hash/) })
     await expect(fs.access(path.join(dir, 'from-liar.bin'))).rejects.toThrow()
     // and the liar is banned: asked again, it is not even contacted
@@ -220,7 +220,7 @@ describe('a fetcher facing a lying provider', () => {
       })()
     })
     const { encodeTicket, CID } = await import('@shoal/protocol')
-    const fake = encodeTicket({ cid: CID.parse(cid), peerId: liar.peerId.toString(), addrs: liar.getMultiaddrs().map(m => m.decapsulateCode(421).toString()) })
+    const fake = encodeTicket({ cid: CID.parse(cid), peerId: liar.peerId.toString(), addrs: liar.getMultiaddrs().map(m => m.decapsulateCode(P2P_MULTIADDR_CODE).toString()) })
     const out = path.join(dir, 'liar-blocks.bin')
     const done = await fetcher.fetch(fake, { out })
     expect(done.path).toBe(out)

@@ -9,10 +9,10 @@ import {
 import type { Stream } from '@libp2p/interface'
 import { createShoal } from '../src/index.js'
 import type { Shoal } from '../src/index.js'
-import type { ShoalLibp2p } from '../src/libp2p-node.js'
-import { ShoalMetrics } from '../src/metrics.js'
-import type { MetricsComponents } from '../src/metrics.js'
-import type { PeerTraffic } from '../src/traffic.js'
+import type { ShoalLibp2p } from '../src/net/libp2p-node.js'
+import { ShoalMetrics } from '../src/telemetry/metrics.js'
+import type { MetricsComponents } from '../src/telemetry/metrics.js'
+import type { PeerTraffic } from '../src/telemetry/traffic.js'
 import { startBareHost, tempDir } from './helpers.js'
 import { requestManifestFrom } from './relay.js'
 import { sample, scrape } from '../../../test/prometheus.js'
@@ -188,7 +188,7 @@ describe('metrics on Shoal nodes in one process', () => {
           } catch { /* reset by the fetcher: expected */ }
         })()
       })
-      const ticket = encodeTicket({ cid: CID.parse(cid), peerId: liar.peerId.toString(), addrs: liar.getMultiaddrs().map(m => m.decapsulateCode(421).toString()) })
+      const ticket = encodeTicket({ cid: CID.parse(cid), peerId: liar.peerId.toString(), addrs: liar.getMultiaddrs().map(m => m.decapsulateCode(P2P_MULTIADDR_CODE).toString()) })
       const before = sample(await scrape((await bob.status()).metrics ?? ''), 'shoal_chunks_verified_total') ?? NaN
       await bob.fetch(ticket, { out: path.join(dir, 'copy2.bin') }) // completes from alice
       const b = await scrape((await bob.status()).metrics ?? '')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PendingRequests } from '../src/pending-requests.js'
+import { PendingRequests } from '../src/transfer/upload/pending-requests.js'
 
 describe('PendingRequests', () => {
   it('a cancel drops one pending request of that chunk, once', () => {

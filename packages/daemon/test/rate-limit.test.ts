@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { BandwidthLimiter, TokenBucket, limitsFrom } from '../src/rate-limit.js'
-import { RateMeter } from '../src/traffic.js'
+import { BandwidthLimiter, TokenBucket, limitsFrom } from '../src/transfer/rate-limit.js'
+import { RateMeter } from '../src/telemetry/traffic.js'
 
 const A = peerIdFromString('12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8')
 const B = peerIdFromString('12D3KooWEJgvSpFQ8aPpXP7rEWsZ85LmZF1P7MUor7VTJ8mMgAhj')

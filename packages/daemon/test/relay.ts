@@ -1,8 +1,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { CID } from '@shoal/protocol'
 import type { Shoal } from '../src/index.js'
-import type { ShoalLibp2p } from '../src/libp2p-node.js'
-import { requestManifest } from '../src/manifest-protocol.js'
+import type { ShoalLibp2p } from '../src/net/libp2p-node.js'
+import { requestManifest } from '../src/transfer/download/manifest-client.js'
 
 /** Fetch the real manifest bytes of `cid` from `from`, as a bare host. */
 export async function requestManifestFrom (host: ShoalLibp2p, from: Shoal, cid: string): Promise<Uint8Array> {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ErrorCode } from '@shoal/protocol'
 import type { Stream } from '@libp2p/interface'
-import { SendQueueGate } from '../src/send-queue.js'
+import { SendQueueGate } from '../src/transfer/upload/send-queue.js'
 
 /** Just what the gate reads of a stream: its write buffer length, status and events. */
 class FakeStream extends EventTarget {

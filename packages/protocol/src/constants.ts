@@ -1,5 +1,11 @@
 /** Protocol ids and limits that two Shoal parties must agree on. */
 
+/** Shoal's version: the packages', the daemon's in `status` and the CLI's `--version`. */
+export const SHOAL_VERSION = '0.1.0'
+
+/** The multiaddr protocol code of `/p2p/<peer id>` (multicodec `p2p`), to strip a peer id from an address. */
+export const P2P_MULTIADDR_CODE = 421
+
 /** First segment of every Shoal libp2p protocol id. */
 export const PROTOCOL_PREFIX = '/shoal'
 /** Manifest exchange: one request, one response, then close. */

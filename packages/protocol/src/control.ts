@@ -145,24 +145,13 @@ export interface ShareRequest {
   path: string
 }
 
-/** A new share: reply of `POST /v1/shares`, `Shoal.share()`, `shoal share --json`. */
-export interface ShareResult {
-  /** Its content id (`bafy...`). */
-  cid: string
+/**
+ * A new share: reply of `POST /v1/shares`, `Shoal.share()`, `shoal share --json`:
+ * the {@link ShareInfo} fields that describe the content, plus a ticket.
+ */
+export interface ShareResult extends Pick<ShareInfo, 'cid' | 'name' | 'path' | 'kind' | 'size' | 'files' | 'chunks'> {
   /** A ticket (`shoal1...`): the content id plus this node's addresses and the name. */
   ticket: string
-  /** The file or directory's own name (the last path segment). */
-  name: string
-  /** Absolute path it is served from. */
-  path: string
-  /** A single file or a directory tree. */
-  kind: 'file' | 'dir'
-  /** Total bytes of its files. */
-  size: number
-  /** How many files (1 for a file share). */
-  files: number
-  /** How many chunks they make. */
-  chunks: number
 }
 
 /** A share this node holds: in {@link ListResult} and `GET /v1/shares`. */

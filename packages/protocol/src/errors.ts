@@ -141,3 +141,18 @@ export class ShoalError extends Error {
 export function isShoalError (err: unknown, code?: ErrorCode): err is ShoalError {
   return err instanceof ShoalError && (code === undefined || err.code === code)
 }
+
+/**
+ * `err` as a ShoalError: itself when it is one, else INTERNAL carrying its
+ * message, with `err` as the cause. The one place an unexpected failure
+ * gets a code before it crosses the control socket or reaches a user.
+ *
+ * @example
+ * ```ts
+ * catch (err) { write({ type: 'error', error: toShoalError(err).toJSON() }) }
+ * ```
+ */
+export function toShoalError (err: unknown): ShoalError {
+  if (err instanceof ShoalError) return err
+  return new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
+}

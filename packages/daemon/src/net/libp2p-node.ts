@@ -14,7 +14,7 @@ import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import { AMINO_DHT_PROTOCOL, DHT_PROTOCOL, RELAY_DEFAULT_DATA_LIMIT, RELAY_DEFAULT_DURATION_LIMIT_MS, RELAY_MAX_RESERVATIONS, LAN_INBOUND_CONNECTIONS_PER_SECOND, LAN_MAX_PENDING_INBOUND, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from './constants.js'
+import { AMINO_DHT_PROTOCOL, DHT_PROTOCOL, RELAY_DEFAULT_DATA_LIMIT, RELAY_DEFAULT_DURATION_LIMIT_MS, RELAY_MAX_RESERVATIONS, LAN_INBOUND_CONNECTIONS_PER_SECOND, LAN_MAX_PENDING_INBOUND, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from '../constants.js'
 
 /**
  * `lan`: a private swarm on a LAN or one machine — DHT servers that keep

@@ -2,10 +2,10 @@ import fs from 'node:fs/promises'
 import http from 'node:http'
 import { logger } from '@libp2p/logger'
 import {
-  ControlRoute, ErrorCode, MAX_CONTROL_BODY_BYTES, NDJSON_CONTENT_TYPE, ShoalError, decodeTicket, isTicket, parseContentId
+  ControlRoute, ErrorCode, MAX_CONTROL_BODY_BYTES, NDJSON_CONTENT_TYPE, ShoalError, decodeTicket, isTicket, parseContentId, toShoalError
 } from '@shoal/protocol'
 import type { ConnectRequest, FetchEvent, FetchRequest, ShareEvent, ShareRequest } from '@shoal/protocol'
-import type { Shoal } from './shoal-types.js'
+import type { Shoal } from '../shoal-types.js'
 
 const log = logger('shoal:control')
 
@@ -324,11 +324,6 @@ function parseConnect (raw: unknown): ConnectRequest {
 
 function parseFetch (raw: unknown): FetchRequest {
   return parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'number' } }) as unknown as FetchRequest
-}
-
-function toShoalError (err: unknown): ShoalError {
-  if (err instanceof ShoalError) return err
-  return new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
 }
 
 function sendJson (res: http.ServerResponse, status: number, body: unknown): void {

@@ -2,7 +2,7 @@ import type fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout, ChunkLocation } from '@shoal/protocol'
-import { fsError } from './fs-errors.js'
+import { fsError } from '../errors.js'
 
 interface Entry { handle: Promise<fs.FileHandle>, users: number }
 

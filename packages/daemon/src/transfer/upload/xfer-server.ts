@@ -4,13 +4,14 @@ import {
   contentIdFromBytes, decodeXfer, encodeBlockFrame, encodeXfer, frame
 } from '@shoal/protocol'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from './constants.js'
-import type { ShoalLibp2p } from './libp2p-node.js'
-import type { SourceLookup } from './manifest-protocol.js'
-import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
+import { HELLO_TIMEOUT_MS, MAX_INBOUND_XFER_STREAMS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from '../../constants.js'
+import type { ShoalLibp2p } from '../../net/libp2p-node.js'
+import type { SourceLookup } from '../../storage/chunk-source.js'
+import type { SentTracker } from './sent-tracker.js'
+import { FrameInbox, abortStream, sendFrame } from '../../net/frame-io.js'
 import type { PeerExchange } from './peer-exchange.js'
 import type { UploadSlots } from './upload-slots.js'
-import type { BandwidthLimiter } from './rate-limit.js'
+import type { BandwidthLimiter } from '../rate-limit.js'
 import { PacedWriter } from './paced-writer.js'
 import { SendQueueGate } from './send-queue.js'
 import { PendingRequests } from './pending-requests.js'
@@ -31,36 +32,6 @@ export interface XferServerComponents {
   sentTracker: SentTracker
   /** Bandwidth caps on uploads (global and per peer). */
   limiter: BandwidthLimiter
-}
-
-/** Per root and chunk: how often, when and to whom it was last uploaded. */
-export class SentTracker {
-  private readonly roots = new Map<string, { counts: Uint8Array, at: Float64Array, to: Array<string | undefined> }>()
-
-  of (cid: string, chunkCount: number): SentLog {
-    let r = this.roots.get(cid)
-    if (r?.counts.length !== chunkCount) {
-      r = { counts: new Uint8Array(chunkCount), at: new Float64Array(chunkCount), to: new Array<string | undefined>(chunkCount) }
-      this.roots.set(cid, r)
-    }
-    const { counts, at, to } = r
-    return {
-      record: (index, peer) => {
-        if ((counts[index] as number) < 255) counts[index] = (counts[index] as number) + 1
-        at[index] = Date.now()
-        to[index] = peer
-      },
-      count: (index) => counts[index] ?? 0,
-      sentElsewhereSince: (index, peer, since) => (at[index] as number) >= since && to[index] !== undefined && to[index] !== peer
-    }
-  }
-}
-
-export interface SentLog {
-  record(index: number, peer: string): void
-  count(index: number): number
-  /** True when chunk `index` went to a peer other than `peer` at or after `since`. */
-  sentElsewhereSince(index: number, peer: string, since: number): boolean
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Connection, PeerId } from '@libp2p/interface'
-import { RELAY_LIMIT_MARGIN } from './constants.js'
+import { RELAY_LIMIT_MARGIN } from '../constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 
 /**

@@ -3,11 +3,11 @@ import { Bitfield, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { chunkMatches } from './hashing.js'
-import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_EVERY_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from './constants.js'
-import type { PartFiles } from './part-files.js'
-import type { DownloadRecord, Records } from './records.js'
-import type { PeerSession, SessionEvents } from './xfer-session.js'
+import { chunkMatches } from '../../storage/chunk-hash.js'
+import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_EVERY_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
+import type { PartFiles } from '../../storage/part-files.js'
+import type { DownloadRecord, Records } from '../../storage/records.js'
+import type { PeerSession, SessionEvents } from './peer-session.js'
 
 const log = logger('shoal:download')
 

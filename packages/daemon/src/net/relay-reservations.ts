@@ -1,6 +1,6 @@
 import { logger } from '@libp2p/logger'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MS, RESERVATION_ATTEMPTS, RESERVATION_CHECK_MS, RESERVATION_MAX_CHECKS } from './constants.js'
+import { DIAL_TIMEOUT_MS, RESERVATION_ATTEMPTS, RESERVATION_CHECK_MS, RESERVATION_MAX_CHECKS } from '../constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 
 const log = logger('shoal:relay')

@@ -2,33 +2,34 @@ import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LevelDatastore } from 'datastore-level'
 import {
-  ErrorCode, ShoalError, chunkCountOf, encodeTicket, parseContentId, MAX_TICKET_ADDRS
+  ErrorCode, ShoalError, chunkCountOf, encodeTicket, parseContentId, MAX_TICKET_ADDRS, P2P_MULTIADDR_CODE, SHOAL_VERSION
 } from '@shoal/protocol'
 import type { ChunkLayout, ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult, TransferInfo } from '@shoal/protocol'
-import { ControlServer } from './control-server.js'
-import type { ChunkSource } from './chunk-source.js'
+import { ControlServer } from './control/control-server.js'
+import type { ChunkSource } from './storage/chunk-source.js'
 import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
-import { effectiveSettings, readRepoConfig } from './config.js'
-import { Discovery } from './discovery.js'
-import { PeerExchange } from './peer-exchange.js'
-import { UploadSlots } from './upload-slots.js'
-import { Fetcher } from './fetcher.js'
-import { createShoalLibp2p } from './libp2p-node.js'
-import type { ShoalLibp2p } from './libp2p-node.js'
-import { registerManifestProtocol } from './manifest-protocol.js'
-import { ShoalMetrics } from './metrics.js'
-import { Records } from './records.js'
-import { defaultRepoDir, openRepo } from './repo.js'
-import type { Repo } from './repo.js'
-import { ShareRegistry } from './share-registry.js'
+import { effectiveSettings, readRepoConfig } from './repo/config.js'
+import { Discovery } from './net/discovery.js'
+import { PeerExchange } from './transfer/upload/peer-exchange.js'
+import { UploadSlots } from './transfer/upload/upload-slots.js'
+import { Fetcher } from './transfer/download/fetcher.js'
+import { createShoalLibp2p } from './net/libp2p-node.js'
+import type { ShoalLibp2p } from './net/libp2p-node.js'
+import { registerManifestProtocol } from './transfer/upload/manifest-server.js'
+import { ShoalMetrics } from './telemetry/metrics.js'
+import { Records } from './storage/records.js'
+import { defaultRepoDir, openRepo } from './repo/repo.js'
+import type { Repo } from './repo/repo.js'
+import { ShareRegistry } from './storage/share-registry.js'
 import type { CatStream, FetchCallOptions, FetchResult, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
-import { Traffic } from './traffic.js'
-import { RelayReservations } from './relay-reservations.js'
-import { BandwidthLimiter, limitsFrom } from './rate-limit.js'
-import { SentTracker, registerXferProtocol } from './xfer-server.js'
+import { Traffic } from './telemetry/traffic.js'
+import { describeChain } from './errors.js'
+import { RelayReservations } from './net/relay-reservations.js'
+import { BandwidthLimiter, limitsFrom } from './transfer/rate-limit.js'
+import { registerXferProtocol } from './transfer/upload/xfer-server.js'
+import { SentTracker } from './transfer/upload/sent-tracker.js'
 
 const log = logger('shoal:daemon')
-const VERSION = '0.1.0'
 
 interface Running {
   repo: Repo
@@ -206,7 +207,7 @@ class ShoalNode implements Shoal {
       peerId: r.node.peerId.toString(),
       addrs: this.addrs(),
       repo: r.repo.dir,
-      version: VERSION,
+      version: SHOAL_VERSION,
       connections: r.node.getConnections().length,
       peers: r.node.getPeers().length,
       shares: r.shares.size,
@@ -303,7 +304,7 @@ class ShoalNode implements Shoal {
 
   private ticketFor (cid: string, name: string): string {
     const r = this.parts()
-    const all = r.node.getMultiaddrs().map(ma => ma.decapsulateCode(421).toString()) // drop /p2p/<id>: the ticket carries it
+    const all = r.node.getMultiaddrs().map(ma => ma.decapsulateCode(P2P_MULTIADDR_CODE).toString()) // drop /p2p/<id>: the ticket carries it
     // direct addresses first, but keep one relay address for peers that cannot dial us
     const relayed = all.filter(a => a.includes('/p2p-circuit'))
     const direct = all.filter(a => !a.includes('/p2p-circuit'))
@@ -351,19 +352,6 @@ function fileOf (layout: ChunkLayout, cid: string, path: string | undefined): { 
  */
 export async function createShoal (options: ShoalOptions = {}): Promise<Shoal> {
   return new ShoalNode(options)
-}
-
-/** The messages and codes of an error and its causes, for matching wrapped errors. */
-function describeChain (err: unknown): string {
-  const parts: string[] = []
-  let cur: unknown = err
-  for (let depth = 0; depth < 5 && cur !== undefined && cur !== null; depth++) {
-    const e = cur as { name?: string, code?: string, message?: string, cause?: unknown, errors?: unknown[] }
-    parts.push(`${e.name ?? ''} ${e.code ?? ''} ${e.message ?? String(cur)}`)
-    if (Array.isArray(e.errors)) for (const inner of e.errors) parts.push(describeChain(inner))
-    cur = e.cause
-  }
-  return parts.join(' | ')
 }
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, REPO_CONFIG_KEYS, ShoalError, validateConfig } from '@shoal/protocol'
 import type { RepoConfig } from '@shoal/protocol'
-import { REPO_FILES } from './constants.js'
+import { REPO_FILES } from '../constants.js'
 
 // The schema lives in @shoal/protocol so that `shoal config` checks values
 // exactly as the daemon does, without loading libp2p.

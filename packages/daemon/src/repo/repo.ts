@@ -6,8 +6,8 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { logger } from '@libp2p/logger'
 import { CONTROL_SOCKET_NAME, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { PrivateKey } from '@libp2p/interface'
-import { REPO_FILES } from './constants.js'
-import { fsError } from './fs-errors.js'
+import { REPO_FILES } from '../constants.js'
+import { fsError } from '../errors.js'
 
 const log = logger('shoal:repo')
 

@@ -1,8 +1,8 @@
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { PACE_PIECE_BYTES } from './constants.js'
-import type { Reservation } from './rate-limit.js'
+import { PACE_PIECE_BYTES } from '../../constants.js'
+import type { Reservation } from '../rate-limit.js'
 
 /**
  * Writes whole frames to a stream one after another; a paced frame goes out

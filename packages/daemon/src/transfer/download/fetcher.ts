@@ -4,25 +4,25 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  Bitfield, ChunkLayout, ErrorCode, ShoalError, decodeManifest, decodeTicket, isTicket, manifestMatches, parseContentId
+  Bitfield, ChunkLayout, ErrorCode, ShoalError, decodeManifest, decodeTicket, isTicket, isShoalError, manifestMatches, parseContentId, toShoalError, P2P_MULTIADDR_CODE
 } from '@shoal/protocol'
 import type { CID, FetchEvent, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
-import { PROGRESS_INTERVAL_MS, PROVIDER_SEARCH_MAX_MS, PROVIDER_SEARCH_MIN_MS, RESOLVE_TIMEOUT_MS, RETRY_EMPTY_PEER_MS } from './constants.js'
-import type { ChunkSource } from './chunk-source.js'
-import type { Discovery } from './discovery.js'
-import { PartialSource } from './partial-source.js'
+import { PROGRESS_INTERVAL_MS, PROVIDER_SEARCH_MAX_MS, PROVIDER_SEARCH_MIN_MS, RESOLVE_TIMEOUT_MS, RETRY_EMPTY_PEER_MS } from '../../constants.js'
+import type { ChunkSource } from '../../storage/chunk-source.js'
+import type { Discovery } from '../../net/discovery.js'
+import { PartialSource } from '../../storage/partial-source.js'
 import { Download } from './download.js'
 import type { DownloadResult } from './download.js'
-import type { ShoalLibp2p } from './libp2p-node.js'
-import { requestManifest } from './manifest-protocol.js'
-import type { FetchedManifest } from './manifest-protocol.js'
-import { PartFiles, exists } from './part-files.js'
-import type { DownloadRecord, FileStamp, ProviderHint, Records } from './records.js'
-import type { ShareRegistry } from './share-registry.js'
-import { PeerSession } from './xfer-session.js'
-import { RelayBudgets } from './relay-budget.js'
-import type { BandwidthLimiter } from './rate-limit.js'
+import type { ShoalLibp2p } from '../../net/libp2p-node.js'
+import { requestManifest } from './manifest-client.js'
+import type { FetchedManifest } from './manifest-client.js'
+import { PartFiles, exists } from '../../storage/part-files.js'
+import type { DownloadRecord, FileStamp, ProviderHint, Records } from '../../storage/records.js'
+import type { ShareRegistry } from '../../storage/share-registry.js'
+import { PeerSession } from './peer-session.js'
+import { RelayBudgets } from '../../net/relay-budget.js'
+import type { BandwidthLimiter } from '../rate-limit.js'
 
 const log = logger('shoal:fetch')
 
@@ -260,7 +260,7 @@ export class Fetcher {
       broadcast({ type: 'done', done: true, cid: cidText, path: result.path, size: result.size, seconds: result.seconds })
       return result
     } catch (err) {
-      const error = err instanceof ShoalError ? err : new ShoalError(ErrorCode.INTERNAL, (err as Error)?.message ?? String(err), { cause: err })
+      const error = toShoalError(err)
       // stopped with the daemon: stays 'active' and resumes at the next start
       if (!this.stopping) await this.c.records.putDownload({ ...record, state: 'failed', error: error.toJSON() }).catch(e => { log.error('cannot record that %s failed: %e', cidText, e) })
       throw error
@@ -334,7 +334,7 @@ export class Fetcher {
         if (id === undefined) continue
         const peer = peerIdFromString(id)
         if (peer.equals(this.c.node.peerId)) continue
-        await this.c.node.peerStore.merge(peer, { multiaddrs: [ma.decapsulateCode(421)] })
+        await this.c.node.peerStore.merge(peer, { multiaddrs: [ma.decapsulateCode(P2P_MULTIADDR_CODE)] })
         if (!peers.some(p => p.equals(peer))) peers.push(peer)
       } catch (err) {
         log('ignoring suggested peer %s: %e', text.slice(0, 200), err)
@@ -442,7 +442,7 @@ export class Fetcher {
     for (const a of answers) {
       if (a.status === 'rejected') {
         errors.push((a.reason as Error)?.message ?? String(a.reason))
-        if (isShoalErr(a.reason, ErrorCode.HASH_MISMATCH) || isShoalErr(a.reason, ErrorCode.INVALID_MANIFEST)) {
+        if (isShoalError(a.reason, ErrorCode.HASH_MISMATCH) || isShoalError(a.reason, ErrorCode.INVALID_MANIFEST)) {
           const liar = candidates[answers.indexOf(a)]
           log.error('peer %p sent a bad manifest for %s, banning it: %e', liar, cid, a.reason)
           if (liar !== undefined) this.banned.add(liar.toString())
@@ -465,10 +465,6 @@ async function waitFor (ms: number, signal?: AbortSignal): Promise<void> {
     function done (): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
     signal?.addEventListener('abort', done, { once: true })
   })
-}
-
-function isShoalErr (err: unknown, code: ErrorCode): boolean {
-  return err instanceof ShoalError && err.code === code
 }
 
 function parseId (id: unknown): { cid: CID, hints: ProviderHint[], name?: string } {

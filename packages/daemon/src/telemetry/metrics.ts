@@ -7,7 +7,7 @@ import type { Metrics } from '@libp2p/interface'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import { Counter, Gauge, Registry, register as globalRegistry } from 'prom-client'
 import type { Metric } from 'prom-client'
-import { METRICS_REQUEST_TIMEOUT_MS } from './constants.js'
+import { METRICS_REQUEST_TIMEOUT_MS } from '../constants.js'
 import type { PeerTraffic } from './traffic.js'
 
 const log = logger('shoal:metrics')

@@ -8,7 +8,7 @@ import {
 } from '@shoal/protocol'
 import type { Manifest, ManifestFile } from '@shoal/protocol'
 import type { FileStamp } from './records.js'
-import { fsError } from './fs-errors.js'
+import { fsError } from '../errors.js'
 import { readFully } from './file-handles.js'
 
 const log = logger('shoal:manifest-builder')

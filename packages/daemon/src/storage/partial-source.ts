@@ -1,6 +1,6 @@
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Bitfield, ChunkLayout } from '@shoal/protocol'
-import { chunkMatches } from './hashing.js'
+import { chunkMatches } from './chunk-hash.js'
 import type { ChunkSource } from './chunk-source.js'
 import type { PartFiles } from './part-files.js'
 

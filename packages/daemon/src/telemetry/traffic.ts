@@ -1,5 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
-import { RATE_METER_SPAN_MS } from './constants.js'
+import { RATE_METER_SPAN_MS } from '../constants.js'
 
 const SLOT_MS = 250
 const SLOTS = Math.ceil(RATE_METER_SPAN_MS / SLOT_MS)

@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { ErrorCode, ShoalError, parseRate } from '@shoal/protocol'
 import type { RepoConfig } from '@shoal/protocol'
-import { RATE_LIMIT_BURST_SECONDS, RATE_LIMIT_MIN_BURST } from './constants.js'
+import { RATE_LIMIT_BURST_SECONDS, RATE_LIMIT_MIN_BURST } from '../constants.js'
 
 /**
  * A token bucket that may go into debt: `take(n)` always takes `n` at once

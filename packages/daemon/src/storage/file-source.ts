@@ -1,33 +1,14 @@
 import fs from 'node:fs/promises'
 import { logger } from '@libp2p/logger'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
-import type { Bitfield, ChunkLayout } from '@shoal/protocol'
-import { MAX_OPEN_FILES_PER_SOURCE, STAT_CHECK_INTERVAL_MS } from './constants.js'
+import type { ChunkLayout } from '@shoal/protocol'
+import { MAX_OPEN_FILES_PER_SOURCE, STAT_CHECK_INTERVAL_MS } from '../constants.js'
+import type { ChunkSource } from './chunk-source.js'
 import { FileHandleCache, chunkFileIn, readFully } from './file-handles.js'
-import { chunkMatches } from './hashing.js'
+import { chunkMatches } from './chunk-hash.js'
 import type { FileStamp } from './records.js'
 
-const log = logger('shoal:chunk-source')
-
-/** Something that can hand out verified chunks of one root. */
-export interface ChunkSource {
-  readonly cid: string
-  readonly layout: ChunkLayout
-  /** Suggested name sent with the manifest. */
-  readonly name: string
-  readonly manifestBytes: Uint8Array
-  /** True when chunk `index` can be served. */
-  has(index: number): boolean
-  /** True when every chunk can be served. */
-  hasAll(): boolean
-  /** The chunk bytes, verified against the manifest hash. */
-  readChunk(index: number): Promise<Uint8Array>
-  /** What can be served: every chunk, or the chunks set in a bitfield. */
-  holdings(): 'all' | Bitfield
-  /** Be told of chunks gained later ('all' once complete); returns an unsubscribe. */
-  subscribe(listener: (index: number | 'all') => void): () => void
-  close(): Promise<void>
-}
+const log = logger('shoal:file-source')
 
 export interface FileSourceInit {
   cid: string

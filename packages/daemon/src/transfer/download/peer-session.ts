@@ -7,12 +7,12 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import {
   BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DEFAULT_REQUEST_WINDOW, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS,
   MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, RATE_MIN_SPAN_MS, RATE_SPAN_MS, WINDOW_SECONDS
-} from './constants.js'
-import type { ShoalLibp2p } from './libp2p-node.js'
-import { FrameInbox, abortStream, sendFrame } from './stream-io.js'
-import type { Reservation } from './rate-limit.js'
-import { connectionFor } from './relay-budget.js'
-import type { RelayBudgets } from './relay-budget.js'
+} from '../../constants.js'
+import type { ShoalLibp2p } from '../../net/libp2p-node.js'
+import { FrameInbox, abortStream, sendFrame } from '../../net/frame-io.js'
+import type { Reservation } from '../rate-limit.js'
+import { connectionFor } from '../../net/relay-budget.js'
+import type { RelayBudgets } from '../../net/relay-budget.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 const log = logger('shoal:xfer:session')

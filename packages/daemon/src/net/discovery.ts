@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { CID } from '@shoal/protocol'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
-import { BOOTSTRAP_RETRY_MAX_MS, BOOTSTRAP_RETRY_MIN_MS, DIAL_TIMEOUT_MS, FIND_PROVIDERS_TIMEOUT_MS } from './constants.js'
+import { BOOTSTRAP_RETRY_MAX_MS, BOOTSTRAP_RETRY_MIN_MS, DIAL_TIMEOUT_MS, FIND_PROVIDERS_TIMEOUT_MS } from '../constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 
 const log = logger('shoal:discovery')

@@ -1,7 +1,7 @@
 import { logger } from '@libp2p/logger'
-import { MAX_PEX_PEERS } from '@shoal/protocol'
+import { MAX_PEX_PEERS, P2P_MULTIADDR_CODE } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
-import type { ShoalLibp2p } from './libp2p-node.js'
+import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 
 const log = logger('shoal:pex')
 
@@ -54,7 +54,7 @@ export class PeerExchange {
   private async addrsOf (peer: PeerId): Promise<string[]> {
     try {
       const known = await this.node.peerStore.get(peer)
-      return known.addresses.slice(0, 4).map(a => `${a.multiaddr.decapsulateCode(421).toString()}/p2p/${peer.toString()}`)
+      return known.addresses.slice(0, 4).map(a => `${a.multiaddr.decapsulateCode(P2P_MULTIADDR_CODE).toString()}/p2p/${peer.toString()}`)
     } catch (err) {
       log('no addresses for %p: %e', peer, err)
       return []

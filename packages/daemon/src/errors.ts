@@ -23,3 +23,16 @@ export function fsError (err: unknown, action: string, path: string): ShoalError
       return new ShoalError(ErrorCode.IO_ERROR, `${action} ${path}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
   }
 }
+
+/** The messages and codes of an error and its causes, for matching wrapped errors. */
+export function describeChain (err: unknown): string {
+  const parts: string[] = []
+  let cur: unknown = err
+  for (let depth = 0; depth < 5 && cur !== undefined && cur !== null; depth++) {
+    const e = cur as { name?: string, code?: string, message?: string, cause?: unknown, errors?: unknown[] }
+    parts.push(`${e.name ?? ''} ${e.code ?? ''} ${e.message ?? String(cur)}`)
+    if (Array.isArray(e.errors)) for (const inner of e.errors) parts.push(describeChain(inner))
+    cur = e.cause
+  }
+  return parts.join(' | ')
+}
