@@ -9,7 +9,9 @@ export const ExitCode = {
   /** Bad arguments or a malformed id, ticket or address: retrying will not help. */
   USAGE: 2,
   /** No daemon answers on the repo's control socket. */
-  DAEMON_NOT_RUNNING: 3
+  DAEMON_NOT_RUNNING: 3,
+  /** Interrupted by Ctrl-C (128 + SIGINT, as shells report it): a fetch is paused, its progress kept. */
+  INTERRUPTED: 130
 } as const
 
 const USAGE_CODES = new Set<string>([ErrorCode.INVALID_ID, ErrorCode.INVALID_TICKET, ErrorCode.INVALID_ADDRESS, ErrorCode.BAD_REQUEST])

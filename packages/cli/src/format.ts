@@ -23,6 +23,11 @@ export function formatBytes (bytes: number): string {
   return `${sign}${text} ${UNITS[unit] ?? ''}`
 }
 
+/** `1 file`, `2 files`; `plural(3, 'entry', 'entries')`. */
+export function plural (n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
 export function formatRate (bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`
 }

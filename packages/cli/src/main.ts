@@ -8,11 +8,12 @@ import { ExitCode, exitCodeFor } from './exit-codes.js'
 import { catCommand } from './commands/cat.js'
 import { configCommand } from './commands/config.js'
 import { daemonCommand } from './commands/daemon.js'
+import { cancelCommand, pauseCommand } from './commands/downloads.js'
 import { fetchCommand } from './commands/fetch.js'
 import { connectCommand, lsCommand, peersCommand, statusCommand, stopCommand, unshareCommand } from './commands/info.js'
 import { shareCommand } from './commands/share.js'
 
-const EPILOGUE = `Exit codes: 0 ok, 1 failed, 2 usage error (bad arguments, malformed id), 3 daemon not reachable.
+const EPILOGUE = `Exit codes: 0 ok, 1 failed, 2 usage error (bad arguments, malformed id), 3 daemon not reachable, 130 interrupted (Ctrl-C; a fetch is paused).
 The repo (identity, database, control socket) is --repo, else $SHOAL_REPO, else ~/.shoal.`
 
 /**
@@ -38,6 +39,8 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
     .command(daemonCommand)
     .command(shareCommand)
     .command(fetchCommand)
+    .command(pauseCommand)
+    .command(cancelCommand)
     .command(statusCommand)
     .command(peersCommand)
     .command(connectCommand)
@@ -62,17 +65,15 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err !== undefined && err !== null) throw err
-      usageError = msg ?? 'invalid usage'
+      usageError = withSuggestion(msg ?? 'invalid usage', Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key))
+      // stop here: a command must never run with arguments it did not understand
+      throw new UsageStop()
     })
     .exitProcess(false)
 
   try {
     const parsed = await parser.parseAsync() as unknown as GlobalArgs
     debug = parsed.debug ?? debug
-    if (usageError !== undefined) {
-      process.stderr.write(`shoal: ${usageError}\nRun 'shoal --help' for usage.\n`)
-      process.exitCode = ExitCode.USAGE
-    }
   } catch (err) {
     if (usageError !== undefined) {
       process.stderr.write(`shoal: ${usageError}\nRun 'shoal --help' for usage.\n`)
@@ -81,6 +82,52 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
     }
     reportError(err, debug, argv)
   }
+}
+
+/** Thrown from yargs' fail handler to stop before any command runs. */
+class UsageStop extends Error {}
+
+/**
+ * yargs' "Unknown arguments: max-uplaod, maxUplaod" as one line naming each
+ * unknown option once, with the closest known one where there is one:
+ * "unknown option --max-uplaod (did you mean --max-upload?)".
+ */
+export function withSuggestion (message: string, known: string[]): string {
+  const match = /^Unknown arguments?: (.+)$/.exec(message)
+  if (match === null) return message
+  const names = (match[1] ?? '').split(', ')
+  // yargs also lists the camelCase twin of a kebab-case unknown: name it once
+  const unknown = names.filter(n => !(/[A-Z]/.test(n) && names.includes(kebab(n))))
+  const kebabKnown = known.filter(k => k.length > 1 && !/[A-Z]/.test(k))
+  return unknown.map(name => {
+    let best: string | undefined
+    let bestDistance = Infinity
+    for (const key of kebabKnown) {
+      const d = editDistance(name, key)
+      if (d < bestDistance) { best = key; bestDistance = d }
+    }
+    const hint = best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean --${best}?)` : ''
+    return `unknown option ${name.length === 1 ? '-' : '--'}${name}${hint}`
+  }).join('; ')
+}
+
+function kebab (name: string): string {
+  return name.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance (a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i === 0 ? j : j === 0 ? i : 0))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[]
+      const prev = d[i - 1] as number[]
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1)
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number
 }
 
 function reportError (err: unknown, debug: boolean, argv: string[]): void {

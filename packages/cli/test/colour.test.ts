@@ -73,9 +73,9 @@ describe('coloured rendering', () => {
   })
 
   it('share and config show colour only through the painter they are given', () => {
-    const result = { cid: 'bafy', ticket: 'shoal1x', name: 'a.bin', path: '/a.bin', kind: 'file' as const, size: 3, files: 1, chunks: 1 }
+    const result = { cid: 'bafy', ticket: 'shoal1x', name: 'a.bin', path: '/a.bin', kind: 'file' as const, size: 3, files: 1, chunks: 1, skipped: { count: 0, byReason: { symlink: 0, special: 0, name: 0 }, first: [] } }
     expect(renderShare(result).join('\n')).not.toContain(ESC)
-    expect(renderShare(result, paint)[0]).toBe(`${ESC}32mshared${ESC}39m a.bin (3 B, 1 chunks)`)
+    expect(renderShare(result, paint)[0]).toBe(`${ESC}32mshared${ESC}39m a.bin (3 B, 1 chunk)`)
     expect(renderConfig({ mdns: false }).join('\n')).not.toContain(ESC)
     expect(renderConfig({ mdns: false }, paint)).toContain(`listen${' '.repeat(14)}${ESC}2m(not set)${ESC}22m`)
   })

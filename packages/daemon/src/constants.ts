@@ -85,6 +85,22 @@ export const FLUSH_EVERY_CHUNKS = 16
 export const LAN_INBOUND_CONNECTIONS_PER_SECOND = 256
 /** LAN mode: inbound connections still upgrading at once (libp2p's default is 10). */
 export const LAN_MAX_PENDING_INBOUND = 64
+/**
+ * A stop ends within this long in any state (`shoal stop`, SIGINT/SIGTERM);
+ * the daemon command exits then even if a step is still hanging.
+ */
+export const STOP_TIMEOUT_MS = 5_000
+/** How long each step of a stop may take (together under STOP_TIMEOUT_MS). */
+export const STOP_STEP_MS = {
+  /** Downloads save their progress and end. */
+  downloads: 1_500,
+  /** Fetch streams of clients get their last event. */
+  control: 1_000,
+  /** libp2p closes its connections. */
+  libp2p: 1_500,
+  /** Files, the datastore, the lock. */
+  quick: 250
+} as const
 /** Bootstrap dials that failed are retried with this backoff (first, and at most). */
 export const BOOTSTRAP_RETRY_MIN_MS = 1_000
 export const BOOTSTRAP_RETRY_MAX_MS = 60_000

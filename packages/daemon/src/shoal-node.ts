@@ -2,12 +2,12 @@ import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LevelDatastore } from 'datastore-level'
 import {
-  ErrorCode, ShoalError, chunkCountOf, encodeTicket, parseContentId, MAX_TICKET_ADDRS, P2P_MULTIADDR_CODE, SHOAL_VERSION
+  ErrorCode, ShoalError, chunkCountOf, encodeTicket, parseContentId, MAX_SKIPPED_LISTED, MAX_TICKET_ADDRS, P2P_MULTIADDR_CODE, SHOAL_VERSION
 } from '@shoal/protocol'
-import type { ChunkLayout, ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult, TransferInfo } from '@shoal/protocol'
+import type { CancelResult, ChunkLayout, ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, UnshareResult, TransferInfo } from '@shoal/protocol'
 import { ControlServer } from './control/control-server.js'
 import type { ChunkSource } from './storage/chunk-source.js'
-import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS } from './constants.js'
+import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS, STOP_STEP_MS } from './constants.js'
 import { effectiveSettings, readRepoConfig } from './repo/config.js'
 import { Discovery } from './net/discovery.js'
 import { PeerExchange } from './transfer/upload/peer-exchange.js'
@@ -164,15 +164,18 @@ class ShoalNode implements Shoal {
   private async doStop (): Promise<void> {
     const r = this.running
     if (r === undefined) return
-    // downloads first, so running `shoal fetch` clients get their ABORTED event over the socket
-    await r.fetcher.stop()
-    await r.control?.stop().catch(err => { log.error('control stop: %e', err) })
-    await r.metrics?.stop()
+    // Each step is bounded (STOP_STEP_MS): a stop ends within STOP_TIMEOUT_MS
+    // in any state (peers that stopped reading, a repo deleted under us, a
+    // loaded machine). Downloads first, so their progress is saved and running
+    // `shoal fetch` clients get their ABORTED event over the socket.
+    await bounded(r.fetcher.stop(), STOP_STEP_MS.downloads, 'stopping downloads')
+    await bounded(r.control?.stop(), STOP_STEP_MS.control, 'closing the control socket')
+    await bounded(r.metrics?.stop(), STOP_STEP_MS.quick, 'stopping metrics')
     r.discovery.stop()
-    try { await r.node.stop() } catch (err) { log.error('libp2p stop: %e', err) }
-    await r.shares.close()
-    await r.datastore.close().catch(err => { log.error('datastore close: %e', err) })
-    await r.repo.close()
+    await bounded(r.node.stop(), STOP_STEP_MS.libp2p, 'stopping libp2p')
+    await bounded(r.shares.close(), STOP_STEP_MS.quick, 'closing shared files')
+    await bounded(r.datastore.close(), STOP_STEP_MS.quick, 'closing the datastore')
+    await bounded(r.repo.close(), STOP_STEP_MS.quick, 'releasing the repo lock')
     this.running = undefined
     log('stopped')
   }
@@ -183,7 +186,7 @@ class ShoalNode implements Shoal {
 
   async share (path: string, options: ShareOptions = {}): Promise<ShareResult> {
     const r = this.parts()
-    const { record } = await r.shares.addPath(path, { ...options, ...(this.options.chunkSize !== undefined ? { chunkSize: this.options.chunkSize } : {}) })
+    const { record, skipped } = await r.shares.addPath(path, { ...options, ...(this.options.chunkSize !== undefined ? { chunkSize: this.options.chunkSize } : {}) })
     r.discovery.announce(parseContentId(record.cid))
     return {
       cid: record.cid,
@@ -193,12 +196,29 @@ class ShoalNode implements Shoal {
       kind: record.kind,
       size: record.size,
       files: record.files,
-      chunks: record.chunks
+      chunks: record.chunks,
+      skipped: {
+        count: skipped.length,
+        byReason: { symlink: skipped.filter(e => e.reason === 'symlink').length, special: skipped.filter(e => e.reason === 'special').length, name: skipped.filter(e => e.reason === 'name').length },
+        first: skipped.slice(0, MAX_SKIPPED_LISTED)
+      }
     }
   }
 
   async fetch (id: string, options: FetchCallOptions = {}): Promise<FetchResult> {
     return await this.parts().fetcher.fetch(id, options)
+  }
+
+  async startFetch (id: string, options: Omit<FetchCallOptions, 'signal'> = {}): Promise<TransferInfo> {
+    return await this.parts().fetcher.startDetached(id, options)
+  }
+
+  async pause (cid: string): Promise<TransferInfo> {
+    return await this.parts().fetcher.pause(cid)
+  }
+
+  async cancel (cid: string): Promise<CancelResult> {
+    return await this.parts().fetcher.cancel(cid)
   }
 
   async status (): Promise<StatusInfo> {
@@ -260,14 +280,7 @@ class ShoalNode implements Shoal {
 
   async list (): Promise<ListResult> {
     const r = this.parts()
-    const active = r.fetcher.transfers()
-    const downloads: TransferInfo[] = [...active]
-    // failed or interrupted downloads that are not running now
-    for (const d of await r.records.listDownloads()) {
-      if (active.some(a => a.cid === d.cid)) continue
-      downloads.push({ cid: d.cid, path: d.out, state: d.state === 'failed' ? 'failed' : 'paused', size: 0, received: 0, chunks: 0, chunksDone: 0, peers: 0, rate: 0, ...(d.error !== undefined ? { error: d.error } : {}) })
-    }
-    return { shares: r.shares.list(), downloads }
+    return { shares: r.shares.list(), downloads: await r.fetcher.downloads() }
   }
 
   async unshare (cid: string): Promise<UnshareResult> {
@@ -352,6 +365,20 @@ function fileOf (layout: ChunkLayout, cid: string, path: string | undefined): { 
  */
 export async function createShoal (options: ShoalOptions = {}): Promise<Shoal> {
   return new ShoalNode(options)
+}
+
+/** Wait for `step` at most `ms`; a step that fails or takes longer is logged, and stopping goes on. */
+async function bounded (step: Promise<unknown> | void | undefined, ms: number, what: string): Promise<void> {
+  if (!(step instanceof Promise)) return
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>(resolve => { timer = setTimeout(() => { resolve('late') }, ms) })
+  try {
+    if (await Promise.race([step, late]) === 'late') log.error('%s took more than %d ms; going on', what, ms)
+  } catch (err) {
+    log.error('%s: %e', what, err)
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type {
-  ConnectResult, FetchEvent, ListResult, PeerInfo, RepoConfig, ShareResult, StatusInfo, UnshareResult
+  CancelResult, ConnectResult, FetchEvent, ListResult, PeerInfo, RepoConfig, ShareResult, StatusInfo, TransferInfo, UnshareResult
 } from '@shoal/protocol'
 
 /**
@@ -58,14 +58,16 @@ export interface FetchCallOptions {
    * Absolute output path (INVALID_PATH otherwise); a trailing `/` saves into
    * that directory under the share's name. The bytes go to `<out>.part` and are
    * renamed to `out` once all are verified.
-   * @default `<name>` in the process's current directory
+   * @default `<cwd>/<name>`; or, for an id with a paused or interrupted download, where that download is
    */
   out?: string
+  /** The directory `<name>` goes into when `out` is not given. @default process.cwd() */
+  cwd?: string
   /** Replace an existing output (and a `.part` file this node does not know) instead of failing with PATH_EXISTS. @default false */
   force?: boolean
   /**
-   * Cancels the fetch: it rejects with ABORTED. What was verified is kept, and
-   * a later fetch of the same id to the same output resumes from there.
+   * Pauses the download ({@link Shoal.pause}): the fetch rejects with ABORTED,
+   * what was verified is kept, and a later fetch of the same id resumes it.
    */
   signal?: AbortSignal
   /**
@@ -204,6 +206,42 @@ export interface Shoal {
    * ```
    */
   fetch(id: string, options?: FetchCallOptions): Promise<FetchResult>
+  /**
+   * Start or resume a download and resolve as soon as it runs (its manifest
+   * fetched and verified, its record stored), with its figures; it goes on in
+   * the node (`shoal fetch --detach`). Fails as {@link Shoal.fetch} does up to
+   * that point; later failures are recorded (`failed` in {@link Shoal.list}).
+   *
+   * @example
+   * ```ts
+   * const { cid, path } = await node.startFetch(ticket, { out: '/data/inbox/' })
+   * console.log(`downloading ${cid} into ${path}`)
+   * ```
+   */
+  startFetch(id: string, options?: Omit<FetchCallOptions, 'signal'>): Promise<TransferInfo>
+  /**
+   * Pause a download: it stops, keeps every verified chunk, and stays paused
+   * (across restarts too) until fetched again, which resumes it. A running
+   * fetch of it rejects with ABORTED. Throws NOT_FOUND when the node has no
+   * download of `cid`.
+   *
+   * @example
+   * ```ts
+   * const info = await node.pause(cid)
+   * console.log(`${info.received} of ${info.size} bytes kept`)
+   * ```
+   */
+  pause(cid: string): Promise<TransferInfo>
+  /**
+   * Cancel a download: stop it and remove its `.part` files and its record.
+   * Throws NOT_FOUND when the node has no download of `cid`.
+   *
+   * @example
+   * ```ts
+   * await node.cancel(cid)
+   * ```
+   */
+  cancel(cid: string): Promise<CancelResult>
   /**
    * A snapshot of the node: identity and addresses, connection and peer
    * counts, shares, downloads in progress, traffic totals and rates, caps.

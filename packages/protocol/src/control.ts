@@ -37,8 +37,19 @@ export const ControlRoute = {
   shares: '/v1/shares',
   /** GET: a {@link ListResult} (shares and downloads). */
   ls: '/v1/ls',
-  /** POST a {@link FetchRequest}: {@link FetchEvent}s as NDJSON, one per line, ending with `done` or `error`. */
+  /**
+   * POST a {@link FetchRequest}: {@link FetchEvent}s as NDJSON, one per line,
+   * ending with `done` or `error`; with `detach: true`, one {@link TransferInfo}
+   * as soon as the download runs (it goes on in the daemon).
+   */
   fetch: '/v1/fetch',
+  /**
+   * POST `/v1/downloads/<cid>/pause`: pause a download (a {@link TransferInfo}
+   * with state `paused`); DELETE `/v1/downloads/<cid>`: cancel it, removing its
+   * `.part` files and record (a {@link CancelResult}). NOT_FOUND when the node
+   * has no download of that id.
+   */
+  downloads: '/v1/downloads',
   /** POST: a {@link StopResult}; the daemon then stops. */
   stop: '/v1/stop',
   /**
@@ -152,7 +163,30 @@ export interface ShareRequest {
 export interface ShareResult extends Pick<ShareInfo, 'cid' | 'name' | 'path' | 'kind' | 'size' | 'files' | 'chunks'> {
   /** A ticket (`shoal1...`): the content id plus this node's addresses and the name. */
   ticket: string
+  /** Entries of a directory that are not in the share: symlinks (never followed), special files, names a manifest cannot hold. */
+  skipped: SkippedEntries
 }
+
+/** What sharing a directory left out, in {@link ShareResult}. */
+export interface SkippedEntries {
+  /** How many entries in all. */
+  count: number
+  /** How many of them by {@link SkippedEntry.reason}. */
+  byReason: Record<SkippedEntry['reason'], number>
+  /** The first few (at most {@link MAX_SKIPPED_LISTED}), in the order found. */
+  first: SkippedEntry[]
+}
+
+/** One entry left out of a share. */
+export interface SkippedEntry {
+  /** Its path relative to the shared directory. */
+  path: string
+  /** `symlink`: a symbolic link (not followed); `special`: a socket, FIFO or device; `name`: a name a manifest cannot hold. */
+  reason: 'symlink' | 'special' | 'name'
+}
+
+/** How many skipped entries a {@link ShareResult} lists by path. */
+export const MAX_SKIPPED_LISTED = 10
 
 /** A share this node holds: in {@link ListResult} and `GET /v1/shares`. */
 export interface ShareInfo {
@@ -179,9 +213,11 @@ export interface ShareInfo {
 }
 
 /**
- * A download. Running ones (`active`, briefly `done`) carry live figures; one
- * recorded but not running (`paused`: interrupted, resumed at the next start;
- * `failed`: with its `error`) has zeros for them.
+ * A download. Running ones (`active`, briefly `done`) carry live figures
+ * (`rate`, `peers`); one recorded but not running carries what it holds and
+ * zeros for those: `paused` (by `shoal pause`, Ctrl-C on `shoal fetch`, or
+ * interrupted by a crash or stop — those resume at the next start), `failed`
+ * (with its `error`).
  */
 export interface TransferInfo {
   /** The content id being fetched. */
@@ -224,6 +260,18 @@ export interface FetchRequest {
   force?: boolean
   /** Seconds to look for providers before giving up. */
   timeout?: number
+  /** The client's working directory: without `out`, a new download is saved as `<cwd>/<name>` (a paused one resumes where it is). */
+  cwd?: string
+  /** Reply at once with a {@link TransferInfo} once the download runs, instead of streaming its events. */
+  detach?: boolean
+}
+
+/** Reply of DELETE `/v1/downloads/<cid>` and `Shoal.cancel()`. */
+export interface CancelResult {
+  /** The content id whose download was cancelled. */
+  cid: string
+  /** Always true: an id without a download is a NOT_FOUND error instead. */
+  cancelled: true
 }
 
 /**

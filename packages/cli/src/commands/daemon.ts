@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs'
 import { ErrorCode, ShoalError, isHostPort, isRate, parseRate } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { outputOf, repoDirOf } from '../context.js'
+import { ExitCode } from '../exit-codes.js'
 import { tuneGarbageCollector } from '../gc-tuning.js'
 
 interface DaemonArgs extends GlobalArgs {
@@ -50,7 +51,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     // a long-running process that moves bulk data: see gc-tuning.ts
     tuneGarbageCollector()
     // imported here so that other commands never load libp2p
-    const { createShoal } = await import('@shoal/daemon')
+    const { createShoal, STOP_TIMEOUT_MS } = await import('@shoal/daemon')
     let stopRequested: () => void = () => {}
     const stopped = new Promise<void>(resolve => { stopRequested = resolve })
     let peerEvents: Array<{ type: string, peerId: string }> | undefined = []
@@ -76,9 +77,18 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       onStopRequested: () => { stopRequested() }
     })
     await shoal.start()
-    const onSignal = (): void => { stopRequested() }
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    // the first signal stops gracefully; a second one exits at once
+    let signalled = false
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        process.stderr.write('shoal: second signal: exiting now\n')
+        process.exit(signal === 'SIGINT' ? ExitCode.INTERRUPTED : 128 + 15)
+      }
+      signalled = true
+      stopRequested()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
 
     const status = await shoal.status()
     if (output.json) {
@@ -99,10 +109,19 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     if (status.peers > 0 && !output.json) output.out(`  connected to ${status.peers} peer(s)`)
     await stopped
     output.info('stopping...')
+    // every step of a stop is bounded; this is the backstop for the whole
+    const deadline = setTimeout(() => {
+      process.stderr.write(`shoal: the daemon did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting now (progress is saved as of the last flush)\n`)
+      process.exit(ExitCode.FAILED)
+    }, STOP_TIMEOUT_MS)
     await shoal.stop()
+    clearTimeout(deadline)
     if (output.json) output.data({ event: 'stopped' })
     else output.out('shoal daemon stopped')
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    // connections libp2p is still closing must not keep the process alive: the node is stopped
+    await new Promise<void>(resolve => { process.stdout.write('', () => { resolve() }) })
+    process.exit(process.exitCode ?? ExitCode.OK)
   }
 }

@@ -1,13 +1,13 @@
 import path from 'node:path'
 import type { Argv, CommandModule } from 'yargs'
-import type { ShareEvent, ShareResult } from '@shoal/protocol'
+import type { ShareEvent, ShareResult, SkippedEntry } from '@shoal/protocol'
 import { ControlRoute, ErrorCode, NDJSON_CONTENT_TYPE, ShoalError } from '@shoal/protocol'
 import type { ControlClient } from '../client.js'
 import type { GlobalArgs, Output } from '../context.js'
 import { clientOf, outputOf } from '../context.js'
 import type { Paint } from '../colour.js'
 import { plain } from '../colour.js'
-import { formatBytes, hashingLine, showsHashing } from '../format.js'
+import { formatBytes, hashingLine, plural, showsHashing } from '../format.js'
 
 interface ShareArgs extends GlobalArgs {
   path: string
@@ -30,6 +30,8 @@ export const shareCommand: CommandModule<GlobalArgs, ShareArgs> = {
       : await client.call<ShareResult>('POST', ControlRoute.shares, { path: abs })
     if (output.json) { output.data(result); return }
     for (const line of renderShare(result, output.paint.out)) output.out(line)
+    const skipped = renderSkipped(result)
+    if (skipped !== undefined && !output.quiet) process.stderr.write(skipped + '\n')
     output.info('')
     output.info('on another machine, run:')
     output.info(`  ${output.paint.err('bold', `shoal fetch ${result.ticket}`)}`)
@@ -39,10 +41,21 @@ export const shareCommand: CommandModule<GlobalArgs, ShareArgs> = {
 /** What `share` prints on stdout. */
 export function renderShare (result: ShareResult, paint: Paint = plain): string[] {
   return [
-    `${paint('green', 'shared')} ${result.name} (${result.kind === 'dir' ? `${result.files} files, ` : ''}${formatBytes(result.size)}, ${result.chunks} chunks)`,
+    `${paint('green', 'shared')} ${result.name} (${result.kind === 'dir' ? `${plural(result.files, 'file')}, ` : ''}${formatBytes(result.size)}, ${plural(result.chunks, 'chunk')})`,
     `content id: ${result.cid}`,
     `ticket:     ${result.ticket}`
   ]
+}
+
+/** One line about what a directory share left out, or undefined when nothing was. */
+export function renderSkipped (result: ShareResult): string | undefined {
+  // (a daemon older than this CLI says nothing of what it skipped)
+  if (result.skipped === undefined || result.skipped.count === 0) return undefined
+  const { count, byReason, first } = result.skipped
+  const kinds: Array<[SkippedEntry['reason'], string]> = [['symlink', 'symlink'], ['special', 'special file'], ['name', 'unusable name']]
+  const parts = kinds.flatMap(([reason, what]) => byReason[reason] > 0 ? [plural(byReason[reason], what)] : [])
+  const more = count > first.length ? `, and ${count - first.length} more` : ''
+  return `not shared: ${parts.join(', ')} (symlinks are never followed): ${first.map(e => e.path).join(', ')}${more}`
 }
 
 async function shareWithProgress (client: ControlClient, abs: string, output: Output): Promise<ShareResult> {

@@ -6,13 +6,14 @@ import {
 } from '@shoal/protocol'
 import type { ConnectRequest, FetchEvent, FetchRequest, ShareEvent, ShareRequest } from '@shoal/protocol'
 import type { Shoal } from '../shoal-types.js'
+import { parseConnect, parseFetch, parseShare } from './request-validation.js'
 
 const log = logger('shoal:control')
 
 /** At most one hashing event per this many ms (the last one is always sent). */
 const SHARE_PROGRESS_INTERVAL_MS = 100
 /** At stop, how long running fetch streams get to send their last event. */
-const STREAM_DRAIN_ON_STOP_MS = 2_000
+const STREAM_DRAIN_ON_STOP_MS = 800
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, params: string[]) => Promise<unknown>
 
@@ -103,7 +104,9 @@ export class ControlServer {
       { method: 'GET', pattern: route(ControlRoute.shares), handler: async () => ({ shares: (await s.list()).shares }) },
       { method: 'POST', pattern: route(ControlRoute.shares), body: parseShare, handler: async (req, res, body) => await this.share(req, res, body as ShareRequest) },
       { method: 'DELETE', pattern: new RegExp(`^${ControlRoute.shares}/([^/]+)$`), handler: async (_q, _r, _b, params) => await s.unshare(decodeURIComponent(params[0] ?? '')) },
-      { method: 'POST', pattern: route(ControlRoute.fetch), body: parseFetch, handler: async (req, res, body) => { await this.streamFetch(req, res, body as FetchRequest) } },
+      { method: 'POST', pattern: route(ControlRoute.fetch), body: parseFetch, handler: async (req, res, body) => await this.fetch(req, res, body as FetchRequest) },
+      { method: 'POST', pattern: new RegExp(`^${ControlRoute.downloads}/([^/]+)/pause$`), handler: async (_q, _r, _b, params) => await s.pause(decodeURIComponent(params[0] ?? '')) },
+      { method: 'DELETE', pattern: new RegExp(`^${ControlRoute.downloads}/([^/]+)$`), handler: async (_q, _r, _b, params) => await s.cancel(decodeURIComponent(params[0] ?? '')) },
       { method: 'GET', pattern: new RegExp(`^${ControlRoute.cat}/([^/]+)$`), handler: async (req, res, _b, params) => { await this.streamCat(req, res, decodeURIComponent(params[0] ?? '')) } },
       { method: 'POST', pattern: route(ControlRoute.stop), handler: async () => { setImmediate(this.onStop); return { stopping: true } } }
     ]
@@ -142,6 +145,13 @@ export class ControlServer {
     }
   }
 
+  /** A detached fetch replies with its TransferInfo once it runs; else its events stream. */
+  private async fetch (req: http.IncomingMessage, res: http.ServerResponse, body: FetchRequest): Promise<unknown> {
+    if (body.detach === true) return await this.shoal.startFetch(body.id, fetchOptionsOf(body))
+    await this.streamFetch(req, res, body)
+    return undefined
+  }
+
   private async streamFetch (req: http.IncomingMessage, res: http.ServerResponse, body: FetchRequest): Promise<void> {
     const running = this.runFetchStream(req, res, body)
     this.streaming.add(running)
@@ -162,12 +172,7 @@ export class ControlServer {
     }
     try {
       // the download belongs to the daemon: a client that goes away does not cancel it
-      await this.shoal.fetch(body.id, {
-        ...(body.out !== undefined ? { out: body.out } : {}),
-        force: body.force === true,
-        ...(body.timeout !== undefined ? { resolveTimeoutMs: body.timeout * 1000 } : {}),
-        onProgress: write
-      })
+      await this.shoal.fetch(body.id, { ...fetchOptionsOf(body), onProgress: write })
     } catch (err) {
       const e = toShoalError(err)
       write({ type: 'error', error: e.toJSON() })
@@ -243,6 +248,15 @@ export class ControlServer {
   }
 }
 
+function fetchOptionsOf (body: FetchRequest): { out?: string, cwd?: string, force: boolean, resolveTimeoutMs?: number } {
+  return {
+    ...(body.out !== undefined ? { out: body.out } : {}),
+    ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
+    force: body.force === true,
+    ...(body.timeout !== undefined ? { resolveTimeoutMs: body.timeout * 1000 } : {})
+  }
+}
+
 /** Resolves when `res` can take more data, or is gone. */
 async function drained (res: http.ServerResponse, gone: () => boolean): Promise<void> {
   if (gone()) return
@@ -290,40 +304,6 @@ async function drain (req: http.IncomingMessage): Promise<void> {
       throw new ShoalError(ErrorCode.BODY_TOO_LARGE, `request body exceeds the ${MAX_CONTROL_BODY_BYTES} byte limit`)
     }
   }
-}
-
-type FieldType = 'string' | 'boolean' | 'number'
-
-/** Check a JSON object against the fields a route takes; unknown fields are an error. */
-function parseObject (raw: unknown, fields: Record<string, { type: FieldType, required?: boolean }>): Record<string, unknown> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ShoalError(ErrorCode.BAD_REQUEST, 'request body must be a JSON object')
-  const obj = raw as Record<string, unknown>
-  for (const key of Object.keys(obj)) {
-    if (!(key in fields)) throw new ShoalError(ErrorCode.BAD_REQUEST, `unknown field "${key}"`)
-  }
-  for (const [key, spec] of Object.entries(fields)) {
-    const value = obj[key]
-    if (value === undefined) {
-      if (spec.required === true) throw new ShoalError(ErrorCode.BAD_REQUEST, `missing field "${key}"`)
-      continue
-    }
-    if (typeof value !== spec.type) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" must be a ${spec.type}`)
-    if (spec.type === 'string' && (value as string).length > 16384) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" is too long`)
-    if (spec.type === 'number' && (!Number.isFinite(value) || (value as number) < 0)) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" must be a non-negative number`)
-  }
-  return obj
-}
-
-function parseShare (raw: unknown): ShareRequest {
-  return parseObject(raw, { path: { type: 'string', required: true } }) as unknown as ShareRequest
-}
-
-function parseConnect (raw: unknown): ConnectRequest {
-  return parseObject(raw, { addr: { type: 'string', required: true } }) as unknown as ConnectRequest
-}
-
-function parseFetch (raw: unknown): FetchRequest {
-  return parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'number' } }) as unknown as FetchRequest
 }
 
 function sendJson (res: http.ServerResponse, status: number, body: unknown): void {

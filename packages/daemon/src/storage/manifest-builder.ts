@@ -6,7 +6,7 @@ import {
   CHUNK_HASH_LENGTH, DEFAULT_CHUNK_SIZE, ErrorCode, MANIFEST_VERSION, ShoalError,
   chunkCountOf, normalizeManifest, validateRelativePath
 } from '@shoal/protocol'
-import type { Manifest, ManifestFile } from '@shoal/protocol'
+import type { Manifest, ManifestFile, SkippedEntry } from '@shoal/protocol'
 import type { FileStamp } from './records.js'
 import { fsError } from '../errors.js'
 import { readFully } from './file-handles.js'
@@ -32,8 +32,8 @@ export interface BuiltManifest {
   name: string
   /** Stamps in manifest file order. */
   stamps: FileStamp[]
-  /** Entries left out (symlinks, sockets, ...), relative paths. */
-  skipped: string[]
+  /** Entries left out (symlinks, sockets, unusable names), in the order found. */
+  skipped: SkippedEntry[]
 }
 
 interface FoundFile { rel: string, abs: string, size: number, mtimeMs: number }
@@ -52,7 +52,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
     throw fsError(err, 'cannot share', root)
   }
   const name = path.basename(root)
-  const skipped: string[] = []
+  const skipped: SkippedEntry[] = []
   let found: FoundFile[]
   let dirs: string[] = []
   let kind: 'file' | 'dir'
@@ -75,6 +75,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
   const files: ManifestFile[] = []
   const stamps: FileStamp[] = []
   found.sort((a, b) => a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)
+  skipped.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
   for (const file of found) {
     options.signal?.throwIfAborted()
     const { hashes, stamp } = await hashFile(file, chunkSize, buffer, (n) => {
@@ -88,7 +89,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
   return { manifest, root, name, stamps, skipped }
 }
 
-async function walk (abs: string, rel: string, files: FoundFile[], emptyDirs: string[], skipped: string[], signal?: AbortSignal): Promise<void> {
+async function walk (abs: string, rel: string, files: FoundFile[], emptyDirs: string[], skipped: SkippedEntry[], signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted()
   let entries
   try {
@@ -102,7 +103,8 @@ async function walk (abs: string, rel: string, files: FoundFile[], emptyDirs: st
     try {
       validateRelativePath(childRel)
     } catch {
-      skipped.push(childRel)
+      log('skipping %s: a manifest cannot hold its name', childAbs)
+      skipped.push({ path: childRel, reason: 'name' })
       continue
     }
     if (entry.isDirectory()) {
@@ -119,7 +121,7 @@ async function walk (abs: string, rel: string, files: FoundFile[], emptyDirs: st
       files.push({ rel: childRel, abs: childAbs, size: st.size, mtimeMs: st.mtimeMs })
     } else {
       log('skipping %s: not a regular file or directory', childAbs)
-      skipped.push(childRel)
+      skipped.push({ path: childRel, reason: entry.isSymbolicLink() ? 'symlink' : 'special' })
     }
   }
 }

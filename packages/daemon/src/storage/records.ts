@@ -44,7 +44,8 @@ export interface DownloadRecord {
   /** Where bytes are written until every chunk is verified. */
   partPath: string
   force: boolean
-  state: 'active' | 'failed'
+  /** active: running, or interrupted (resumes at the next start); paused: stopped by the user (stays so); failed: with `error`. */
+  state: 'active' | 'paused' | 'failed'
   startedAt: string
   providers: ProviderHint[]
   error?: { code: ErrorCode, message: string }
@@ -93,6 +94,10 @@ export class Records {
 
   async putManifest (cid: string, bytes: Uint8Array): Promise<void> {
     await this.ds.put(new Key(PREFIX.manifest + cid), bytes)
+  }
+
+  async deleteManifest (cid: string): Promise<void> {
+    await this.ds.delete(new Key(PREFIX.manifest + cid))
   }
 
   async getManifest (cid: string): Promise<Uint8Array | undefined> {

@@ -1,6 +1,6 @@
 import { logger } from '@libp2p/logger'
 import { ChunkLayout, ErrorCode, ShoalError, decodeManifest, parseContentId, sealManifest, totalSizeOf } from '@shoal/protocol'
-import type { ShareInfo } from '@shoal/protocol'
+import type { ShareInfo, SkippedEntry } from '@shoal/protocol'
 import type { ChunkSource } from './chunk-source.js'
 import { FileSource } from './file-source.js'
 import { buildManifest } from './manifest-builder.js'
@@ -11,7 +11,7 @@ const log = logger('shoal:shares')
 
 export interface AddShareResult {
   record: ShareRecord
-  skipped: string[]
+  skipped: SkippedEntry[]
 }
 
 /** The shares this node serves: records in the datastore, sources in memory. */

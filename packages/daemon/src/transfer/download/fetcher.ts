@@ -1,37 +1,42 @@
+/**
+ * The download side of a node: `Fetcher` turns an id or ticket into a running
+ * {@link Download} — providers found (provider-search.ts), manifest verified
+ * and part files made (download-setup.ts), sessions opened to every provider
+ * (download-peers.ts, peer-session.ts), chunks chosen by the ChunkPicker — and
+ * owns each download's life: attach, pause, cancel, resume at start, stop.
+ */
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import {
-  Bitfield, ChunkLayout, ErrorCode, ShoalError, decodeManifest, decodeTicket, isTicket, isShoalError, manifestMatches, parseContentId, toShoalError, P2P_MULTIADDR_CODE
-} from '@shoal/protocol'
-import type { CID, FetchEvent, TransferInfo } from '@shoal/protocol'
+import { ErrorCode, ShoalError, chunkCountOf, parseContentId, toShoalError } from '@shoal/protocol'
+import type { FetchEvent, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
-import { PROGRESS_INTERVAL_MS, PROVIDER_SEARCH_MAX_MS, PROVIDER_SEARCH_MIN_MS, RESOLVE_TIMEOUT_MS, RETRY_EMPTY_PEER_MS } from '../../constants.js'
-import type { ChunkSource } from '../../storage/chunk-source.js'
+import { PROGRESS_INTERVAL_MS } from '../../constants.js'
 import type { Discovery } from '../../net/discovery.js'
+import type { ShoalLibp2p } from '../../net/libp2p-node.js'
+import { RelayBudgets } from '../../net/relay-budget.js'
+import type { ChunkSource } from '../../storage/chunk-source.js'
 import { PartialSource } from '../../storage/partial-source.js'
+import type { DownloadRecord, FileStamp, Records } from '../../storage/records.js'
+import type { ShareRegistry } from '../../storage/share-registry.js'
+import type { BandwidthLimiter } from '../rate-limit.js'
 import { Download } from './download.js'
 import type { DownloadResult } from './download.js'
-import type { ShoalLibp2p } from '../../net/libp2p-node.js'
-import { requestManifest } from './manifest-client.js'
-import type { FetchedManifest } from './manifest-client.js'
-import { PartFiles, exists } from '../../storage/part-files.js'
-import type { DownloadRecord, FileStamp, ProviderHint, Records } from '../../storage/records.js'
-import type { ShareRegistry } from '../../storage/share-registry.js'
-import { PeerSession } from './peer-session.js'
-import { RelayBudgets } from '../../net/relay-budget.js'
-import type { BandwidthLimiter } from '../rate-limit.js'
+import { DownloadPeers } from './download-peers.js'
+import { parseTarget, setUpDownload, storedManifest } from './download-setup.js'
+import type { FetchTarget, PreparedDownload } from './download-setup.js'
+import { ProviderSearch } from './provider-search.js'
 
 const log = logger('shoal:fetch')
 
 export interface FetchOptions {
-  /** Absolute output path. A trailing `/` means "save into this directory". @default the current directory */
+  /** Absolute output path. A trailing `/` means "save into this directory". @default `<cwd>/<name>`, or where a paused download of the id is */
   out?: string
+  /** Where `<name>` goes when `out` is not given. @default process.cwd() */
+  cwd?: string
   /** Replace an existing output. @default false */
   force?: boolean
-  /** Cancels the fetch; progress so far is kept. */
+  /** Pauses the fetch: progress is kept. */
   signal?: AbortSignal
   /** Typed progress events. */
   onProgress?: (event: FetchEvent) => void
@@ -57,44 +62,68 @@ export interface FetcherInit {
   resolveTimeoutMs?: number
 }
 
+/** Why a download is being stopped before it finished; decides its recorded state. */
+type Halt = 'pause' | 'cancel'
+
+/** How one fetch is stopped early: its abort controller, and why it was aborted. */
+interface Control {
+  controller: AbortController
+  halt?: Halt
+}
+
+/** A fetch being set up (manifest, part files, re-hashing on resume), not yet running. */
+interface Starting extends Control {
+  settled: Promise<void>
+}
+
 interface ActiveFetch {
   download: Download
   source: PartialSource
-  /** peer → when we last tried to open a session with it */
-  tried: Map<string, number>
+  peers: DownloadPeers
   listeners: Set<(e: FetchEvent) => void>
   done: Promise<DownloadResult>
+  control: Control
 }
+
+/** Internal: called with the download's figures once it runs (or at once, when attaching to a running one). */
+type OnRunning = (info: TransferInfo) => void
 
 /** Resolves an id or ticket to providers, fetches the manifest, runs the download. */
 export class Fetcher {
   private readonly c: FetcherComponents
   private readonly init: FetcherInit
   private readonly active = new Map<string, ActiveFetch>()
-  /** Downloads being set up (manifest, part files, re-hashing on resume), not yet in `active`. */
-  private readonly starting = new Map<string, Promise<void>>()
+  private readonly starting = new Map<string, Starting>()
   private readonly banned = new Set<string>()
   private readonly budgets = new RelayBudgets()
+  private readonly search: ProviderSearch
   private stopping = false
 
   constructor (components: FetcherComponents, init: FetcherInit = {}) {
     this.c = components
     this.init = init
+    this.search = new ProviderSearch({ node: components.node, discovery: components.discovery, banned: this.banned })
     // hole punching (DCUtR) or a direct dial succeeded: move sessions off the relay
     components.node.addEventListener('connection:open', (evt) => {
       const conn = evt.detail
       if (conn.limits !== undefined || this.stopping) return
-      for (const entry of this.active.values()) {
-        if (entry.download.dropRelayedSessionsWith(conn.remotePeer)) {
-          entry.tried.delete(conn.remotePeer.toString())
-          void this.openSessions(entry.download, parseContentId(entry.download.record.cid), [conn.remotePeer], entry.tried)
-        }
-      }
+      for (const entry of this.active.values()) entry.peers.directConnection(conn.remotePeer)
     })
   }
 
+  /** Downloads running now. */
   transfers (): TransferInfo[] {
     return [...this.active.values()].map(a => a.download.info())
+  }
+
+  /** Every download this node knows: running ones, then paused, interrupted and failed ones from the records. */
+  async downloads (): Promise<TransferInfo[]> {
+    const out = this.transfers()
+    for (const d of await this.c.records.listDownloads()) {
+      if (this.active.has(d.cid)) continue
+      out.push(await this.recordedInfo(d))
+    }
+    return out
   }
 
   /** The verified part of a download in progress, for serving to others. */
@@ -102,127 +131,179 @@ export class Fetcher {
     return this.active.get(cid)?.source
   }
 
+  /** Download `id` (content id or ticket); resolves once every chunk is verified and in place. */
   async fetch (id: string, options: FetchOptions = {}): Promise<DownloadResult> {
-    const { cid, hints, name } = parseId(id)
-    return await this.begin(cid, hints, name, options)
+    return await this.begin(parseTarget(id), options)
+  }
+
+  /**
+   * Start or resume a download and resolve as soon as it runs (its manifest
+   * known and its record stored); it goes on in the node. Failures before
+   * that (a bad id, no provider, an existing path) reject.
+   */
+  async startDetached (id: string, options: FetchOptions = {}): Promise<TransferInfo> {
+    const target = parseTarget(id)
+    const cid = target.cid.toString()
+    return await new Promise<TransferInfo>((resolve, reject) => {
+      let settled = false
+      const onRunning = (info: TransferInfo): void => { if (!settled) { settled = true; resolve(info) } }
+      this.begin(target, options, onRunning).then(result => {
+        if (!settled) { settled = true; resolve(doneInfo(result)) }
+      }, err => {
+        if (!settled) { settled = true; reject(err); return }
+        log('detached fetch of %s ended: %e', cid, err)
+      })
+    })
+  }
+
+  /**
+   * Pause a download: it stops, keeps what it verified, and stays paused
+   * across restarts until fetched again. NOT_FOUND when the node has no
+   * download of `cid`.
+   */
+  async pause (cid: string): Promise<TransferInfo> {
+    const id = parseContentId(cid).toString()
+    await this.halt(id, 'pause')
+    const record = await this.c.records.getDownload(id)
+    if (record === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `no download of ${id} to pause (it finished, or was never started here)`)
+    if (record.state !== 'paused') {
+      const { error: _error, ...rest } = record
+      await this.c.records.putDownload({ ...rest, state: 'paused' })
+    }
+    return await this.recordedInfo({ ...record, state: 'paused' })
+  }
+
+  /**
+   * Cancel a download: stop it and remove its `.part` files and its record.
+   * NOT_FOUND when the node has no download of `cid`.
+   */
+  async cancel (cid: string): Promise<{ cid: string, cancelled: true }> {
+    const id = parseContentId(cid).toString()
+    await this.halt(id, 'cancel')
+    const record = await this.c.records.getDownload(id)
+    if (record === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `no download of ${id} to cancel (it finished, or was never started here)`)
+    await fs.rm(record.partPath, { recursive: true, force: true })
+    await this.c.records.deleteDownload(id)
+    if (this.c.shares.get(id) === undefined) await this.c.records.deleteManifest(id)
+    log('cancelled %s, removed %s', id, record.partPath)
+    return { cid: id, cancelled: true }
   }
 
   /**
    * Resume every download that was running when the daemon last stopped or
-   * was killed (as a torrent client does). Failures are recorded, not thrown.
+   * was killed (as a torrent client does); paused ones stay paused. Failures
+   * are recorded, not thrown.
    */
   async resumeAll (): Promise<number> {
     const pending = (await this.c.records.listDownloads()).filter(d => d.state === 'active')
     for (const d of pending) {
       log('resuming %s into %s', d.cid, d.out)
-      this.begin(parseContentId(d.cid), d.providers, d.name, { out: d.out, force: d.force }).catch(err => {
+      this.begin({ cid: parseContentId(d.cid), hints: d.providers, name: d.name }, { out: d.out, force: d.force }).catch(err => {
         log.error('resuming %s failed: %e', d.cid, err)
       })
     }
     return pending.length
   }
 
-  private async begin (cid: CID, hints: ProviderHint[], ticketName: string | undefined, options: FetchOptions): Promise<DownloadResult> {
-    const emit = options.onProgress ?? (() => {})
-    const cidText = cid.toString()
+  /** Stop every download, keeping progress: they resume at the next start. */
+  async stop (): Promise<void> {
+    this.stopping = true
+    for (const s of this.starting.values()) s.controller.abort(new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume'))
+    const stopping = new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume')
+    await Promise.allSettled([
+      ...[...this.active.values()].map(async a => { await a.download.abort(stopping) }),
+      ...[...this.starting.values()].map(async s => { await s.settled })
+    ])
+  }
 
-    const running = this.active.get(cidText)
-    if (running !== undefined) return await this.attach(running, options)
-    // the same id being set up (a resume at start-up re-hashes what it holds): wait, then attach
-    const starting = this.starting.get(cidText)
+  /** Stop a running or starting download of `id` for `why`, and wait until it has stopped. */
+  private async halt (id: string, why: Halt): Promise<void> {
+    const starting = this.starting.get(id)
     if (starting !== undefined) {
-      await untilAborted(starting, options.signal)
-      return await this.begin(cid, hints, ticketName, options)
+      starting.halt = why
+      starting.controller.abort(haltError(id, why))
+      await starting.settled
+    }
+    const running = this.active.get(id)
+    if (running !== undefined) {
+      running.control.halt = why
+      running.control.controller.abort(haltError(id, why))
+      await running.done.catch(() => {})
+    }
+  }
+
+  private async begin (target: FetchTarget, options: FetchOptions, onRunning?: OnRunning): Promise<DownloadResult> {
+    const cid = target.cid.toString()
+    const running = this.active.get(cid)
+    if (running !== undefined) {
+      onRunning?.(running.download.info())
+      return await this.attach(running, options)
+    }
+    // the same id being set up (a resume at start-up re-hashes what it holds): wait, then attach
+    const starting = this.starting.get(cid)
+    if (starting !== undefined) {
+      await untilAborted(starting.settled, options.signal)
+      return await this.begin(target, options, onRunning)
     }
     if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
     // reject a bad output path before any network work
     if (options.out !== undefined && options.out !== '' && !path.isAbsolute(options.out)) {
       throw new ShoalError(ErrorCode.INVALID_PATH, `output path must be absolute: ${options.out}`)
     }
-    let setUp = (): void => {}
-    const started = new Promise<void>(resolve => { setUp = resolve })
-    const settled = (): void => { if (this.starting.get(cidText) === started) this.starting.delete(cidText); setUp() }
-    this.starting.set(cidText, started)
+    const controller = new AbortController()
+    let settle = (): void => {}
+    const entry: Starting = { settled: new Promise<void>(resolve => { settle = resolve }), controller }
+    this.starting.set(cid, entry)
+    const userSignal = options.signal
+    const onUserAbort = (): void => { entry.halt ??= 'pause'; controller.abort(userSignal?.reason) }
+    userSignal?.addEventListener('abort', onUserAbort, { once: true })
+    if (userSignal?.aborted === true) onUserAbort()
+    const settled = (): void => { if (this.starting.get(cid) === entry) this.starting.delete(cid); settle() }
     try {
-      return await this.beginChecked(cid, cidText, hints, ticketName, options, emit, settled)
+      const prepared = await this.prepare(target, options, controller.signal)
+      return await this.run(prepared, options, entry, () => { settled(); onRunning?.(this.active.get(cid)?.download.info() ?? doneInfo({ cid, path: prepared.record.out, size: prepared.layout.totalSize, seconds: 0 })) })
     } catch (err) {
-      if (options.signal?.aborted === true && !(err instanceof ShoalError)) {
-        throw new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept', { cause: err })
-      }
-      throw err
+      // aborted: paused or cancelled, or the daemon is stopping, unless it failed for a reason of its own first
+      const error = controller.signal.aborted && !(err instanceof ShoalError && err.code !== ErrorCode.ABORTED)
+        ? (entry.halt !== undefined ? haltError(cid, entry.halt) : new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume', { cause: err }))
+        : toShoalError(err)
+      await this.recordEnd(cid, entry.halt, error)
+      throw error
     } finally {
+      userSignal?.removeEventListener('abort', onUserAbort)
       settled()
     }
   }
 
-  /** `active` is called once the download is in `active` (others asking for the id attach to it from then on). */
-  private async beginChecked (cid: CID, cidText: string, hints: ProviderHint[], ticketName: string | undefined, options: FetchOptions, emit: (e: FetchEvent) => void, active: () => void): Promise<DownloadResult> {
-
-    const self = this.c.node.peerId
-    const hinted: PeerId[] = []
-    for (const hint of hints) {
-      const peer = peerIdFromString(hint.peerId)
-      if (peer.equals(self)) continue
-      const addrs = hint.addrs.flatMap(a => { try { return [multiaddr(a)] } catch { return [] } })
-      if (addrs.length > 0) await this.c.node.peerStore.merge(peer, { multiaddrs: addrs })
-      hinted.push(peer)
-    }
-    // an interrupted download of this id: its manifest is already here and verified
-    const previous = await this.c.records.getDownload(cidText)
-    const known = previous !== undefined ? await this.storedManifest(cid, previous.name) : undefined
-    let fetched: FetchedManifest
-    let providers: PeerId[]
-    if (known !== undefined && previous !== undefined && (options.out === undefined || (await resolveOut(options.out, previous.name)) === previous.out)) {
-      emit({ type: 'resolving', cid: cidText, providers: hinted.length })
-      fetched = known
-      providers = [...hinted, ...previous.providers.flatMap(h => { try { return [peerIdFromString(h.peerId)] } catch { return [] } })]
-      options = { ...options, out: previous.out }
-    } else {
-      ({ fetched, providers } = await this.resolve(cid, hinted, emit, options.resolveTimeoutMs ?? this.init.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS, options.signal))
-    }
-    const name = safeName(ticketName ?? fetched.name, cidText)
-    const out = await resolveOut(options.out, name)
-    const layout = new ChunkLayout(fetched.manifest)
-
-    const partPath = `${out}.part`
-    const resume = previous !== undefined && previous.partPath === partPath && await exists(partPath)
-    if (options.force !== true) {
-      if (await exists(out)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${out} already exists; choose another path with -o or replace it with --force`)
-      if (!resume && await exists(partPath)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${partPath} already exists and is not a download this daemon knows; remove it or use --force`)
-    }
-
-    const record: DownloadRecord = {
-      cid: cidText,
-      name,
-      kind: fetched.manifest.kind,
-      out,
-      partPath,
+  /** Set the download up; on resume, re-verify what the bitfield claims. */
+  private async prepare (target: FetchTarget, options: FetchOptions, signal: AbortSignal): Promise<PreparedDownload> {
+    return await setUpDownload({ node: this.c.node, records: this.c.records, search: this.search }, target, {
+      ...(options.out !== undefined ? { out: options.out } : {}),
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
       force: options.force === true,
-      state: 'active',
-      startedAt: new Date().toISOString(),
-      providers: mergeHints(previous?.providers ?? [], hints)
-    }
-    await this.c.records.putManifest(cidText, fetched.bytes)
-    await this.c.records.putDownload(record)
+      resolveTimeoutMs: options.resolveTimeoutMs ?? this.init.resolveTimeoutMs,
+      signal,
+      emit: options.onProgress ?? (() => {})
+    })
+  }
 
-    const part = new PartFiles(partPath, layout)
-    await part.prepare(resume)
-    let have: Bitfield | undefined
-    if (resume) {
-      const bits = await this.c.records.getBitfield(cidText)
-      if (bits !== undefined && bits.byteLength === Math.ceil(layout.chunkCount / 8)) have = new Bitfield(layout.chunkCount, bits)
-    }
+  /** Run a prepared download to its end; `running` is called once others can attach to it. */
+  private async run (p: PreparedDownload, options: FetchOptions, control: Control, running: () => void): Promise<DownloadResult> {
+    const { record, layout, part, fetched } = p
+    const { controller } = control
+    const resolveTimeoutMs = options.resolveTimeoutMs ?? this.init.resolveTimeoutMs
+    const cid = parseContentId(record.cid)
     const download = new Download({
       record,
       layout,
       part,
       records: this.c.records,
-      ...(have !== undefined ? { have } : {}),
+      ...(p.have !== undefined ? { have: p.have } : {}),
       ...(this.init.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.init.stallTimeoutMs } : {}),
-      noProviderTimeoutMs: options.resolveTimeoutMs ?? this.init.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS,
+      ...(resolveTimeoutMs !== undefined ? { noProviderTimeoutMs: resolveTimeoutMs } : {}),
       onDownloaded: (peer, bytes) => { this.c.stats.onChunkVerified(); this.c.stats.onDownloaded(peer, bytes) },
       onBadPeer: (peer) => { this.c.stats.onChunkRejected(); this.banned.add(peer.toString()) },
-      onPeers: (addrs) => { void this.suggested(download, cid, addrs) },
+      onPeers: (addrs) => { void peers.suggested(addrs) },
       onChunk: (index) => {
         source.gained(index)
         // a downloader is a provider as soon as it holds a verified chunk
@@ -230,277 +311,142 @@ export class Fetcher {
       }
     })
     const source = new PartialSource({
-      cid: cidText,
-      name,
+      cid: record.cid,
+      name: record.name,
       layout,
       manifestBytes: fetched.bytes,
       have: download.have,
       part,
-      finished: () => this.c.shares.lookup(cidText)
+      finished: () => this.c.shares.lookup(record.cid)
     })
-    if (have !== undefined) await download.verifyHeld()
-    const listeners = new Set<(e: FetchEvent) => void>([emit])
-    const tried = new Map<string, number>()
-    // stopped while setting up: keep the record 'active' (it resumes at the next start)
-    if (this.stopping) {
+    const peers = new DownloadPeers({
+      node: this.c.node,
+      download,
+      cid,
+      budgets: this.budgets,
+      ...(this.c.limiter !== undefined ? { limiter: this.c.limiter } : {}),
+      excluded: peer => this.search.excluded(peer),
+      signal: controller.signal
+    })
+    if (p.have !== undefined) await download.verifyHeld()
+    if (controller.signal.aborted) {
       await part.close()
-      throw new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume')
+      throw controller.signal.reason
     }
-    const done = this.run(download, source, fetched, providers, tried, options.signal)
-    const entry: ActiveFetch = { download, source, tried, listeners, done }
-    this.active.set(cidText, entry)
-    active()
+    const listeners = new Set<(e: FetchEvent) => void>()
+    if (options.onProgress !== undefined) listeners.add(options.onProgress)
+    const done = this.runDownload(download, source, peers, p, controller.signal)
+    const entry: ActiveFetch = { download, source, peers, listeners, done, control }
+    this.active.set(record.cid, entry)
+    running()
 
     const broadcast = (e: FetchEvent): void => { for (const l of listeners) l(e) }
-    broadcast({ type: 'manifest', cid: cidText, name, kind: fetched.manifest.kind, size: layout.totalSize, files: fetched.manifest.files.length, chunks: layout.chunkCount, path: out })
+    broadcast({ type: 'manifest', cid: record.cid, name: record.name, kind: fetched.manifest.kind, size: layout.totalSize, files: fetched.manifest.files.length, chunks: layout.chunkCount, path: record.out })
     const progressTimer = setInterval(() => { broadcast(progressEvent(download)) }, PROGRESS_INTERVAL_MS)
     try {
       const result = await done
       broadcast(progressEvent(download))
-      broadcast({ type: 'done', done: true, cid: cidText, path: result.path, size: result.size, seconds: result.seconds })
+      broadcast({ type: 'done', done: true, cid: record.cid, path: result.path, size: result.size, seconds: result.seconds })
       return result
-    } catch (err) {
-      const error = toShoalError(err)
-      // stopped with the daemon: stays 'active' and resumes at the next start
-      if (!this.stopping) await this.c.records.putDownload({ ...record, state: 'failed', error: error.toJSON() }).catch(e => { log.error('cannot record that %s failed: %e', cidText, e) })
-      throw error
     } finally {
       clearInterval(progressTimer)
-      this.active.delete(cidText)
+      this.active.delete(record.cid)
     }
   }
 
-  /** Stop every download, keeping progress. */
-  async stop (): Promise<void> {
-    this.stopping = true
-    const stopping = new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume')
-    await Promise.allSettled([...this.active.values()].map(async a => { await a.download.abort(stopping) }))
-  }
-
-  /** The stored manifest of an interrupted download, checked against its id again. */
-  private async storedManifest (cid: CID, name: string): Promise<FetchedManifest | undefined> {
-    const bytes = await this.c.records.getManifest(cid.toString())
-    if (bytes === undefined || !(await manifestMatches(cid, bytes))) return undefined
+  private async runDownload (download: Download, source: PartialSource, peers: DownloadPeers, p: PreparedDownload, signal: AbortSignal): Promise<DownloadResult> {
+    const { record, fetched } = p
+    const onAbort = (): void => { void download.abort(toShoalError(signal.reason)) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    const searching = new AbortController()
     try {
-      return { manifest: decodeManifest(bytes), bytes, name }
-    } catch {
-      return undefined
+      download.start()
+      if (!download.isFinished) {
+        // sessions open in the background: a slow provider never holds up the others
+        void peers.open(p.providers)
+        void this.search.keepLooking(parseContentId(record.cid), p.providers, async found => { if (!download.isFinished) await peers.open(found) }, AbortSignal.any([searching.signal, signal]))
+      }
+      const result = await download.result
+      const stamps = await stampsOf(result.path, fetched.manifest.kind === 'file', fetched.manifest.files)
+      await this.c.shares.addFetched(record.cid, record.name, result.path, fetched.bytes, stamps)
+      source.markComplete()
+      this.c.discovery.announce(parseContentId(record.cid))
+      await this.c.records.deleteDownload(record.cid)
+      return result
+    } finally {
+      searching.abort()
+      signal.removeEventListener('abort', onAbort)
+      await source.close()
     }
+  }
+
+  /** Record how a download ended short of done: paused, left to resume (daemon stopping), or failed. */
+  private async recordEnd (cid: string, halt: Halt | undefined, error: ShoalError): Promise<void> {
+    if (halt === 'cancel') return // cancel() removes the record itself
+    const record = await this.c.records.getDownload(cid).catch(() => undefined)
+    if (record === undefined) return // failed before it was set up: nothing to resume
+    const { error: _old, ...rest } = record
+    let next: DownloadRecord | undefined
+    if (halt === 'pause') next = { ...rest, state: 'paused' }
+    else if (!this.stopping) next = { ...rest, state: 'failed', error: error.toJSON() }
+    // stopped with the daemon: stays 'active' and resumes at the next start
+    if (next !== undefined) await this.c.records.putDownload(next).catch(e => { log.error('cannot record that %s ended: %e', cid, e) })
   }
 
   private async attach (running: ActiveFetch, options: FetchOptions): Promise<DownloadResult> {
     const listener = options.onProgress
     if (listener !== undefined) running.listeners.add(listener)
+    const onAbort = (): void => { void this.pause(running.download.record.cid).catch(() => {}) }
+    options.signal?.addEventListener('abort', onAbort, { once: true })
     try {
       return await running.done
     } finally {
+      options.signal?.removeEventListener('abort', onAbort)
       if (listener !== undefined) running.listeners.delete(listener)
     }
   }
 
-  private async run (download: Download, source: PartialSource, fetched: FetchedManifest, providers: PeerId[], tried: Map<string, number>, signal?: AbortSignal): Promise<DownloadResult> {
-    const onAbort = (): void => { void download.abort(new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept')) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-    const searching = new AbortController()
-    try {
-      download.start()
-      if (!download.isFinished) {
-        const cid = parseContentId(download.record.cid)
-        // sessions open in the background: a slow provider never holds up the others
-        void this.openSessions(download, cid, providers, tried, signal)
-        void this.searchWhileDownloading(download, cid, providers, tried, searching.signal)
-      }
-      const result = await download.result
-      const stamps = await stampsOf(result.path, fetched)
-      await this.c.shares.addFetched(download.record.cid, download.record.name, result.path, fetched.bytes, stamps)
-      source.markComplete()
-      this.c.discovery.announce(parseContentId(download.record.cid))
-      await this.c.records.deleteDownload(download.record.cid)
-      return result
-    } finally {
-      searching.abort()
-      signal?.removeEventListener('abort', onAbort)
-      await source.close()
-    }
-  }
-
-  /** Peer exchange: dial the peers another peer says fetch the same root. */
-  private async suggested (download: Download, cid: CID, addrs: string[]): Promise<void> {
-    const peers: PeerId[] = []
-    for (const text of addrs) {
-      try {
-        const ma = multiaddr(text)
-        const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
-        if (id === undefined) continue
-        const peer = peerIdFromString(id)
-        if (peer.equals(this.c.node.peerId)) continue
-        await this.c.node.peerStore.merge(peer, { multiaddrs: [ma.decapsulateCode(P2P_MULTIADDR_CODE)] })
-        if (!peers.some(p => p.equals(peer))) peers.push(peer)
-      } catch (err) {
-        log('ignoring suggested peer %s: %e', text.slice(0, 200), err)
-      }
-    }
-    const entry = this.active.get(download.record.cid)
-    if (entry !== undefined && peers.length > 0) await this.openSessions(download, cid, peers, entry.tried)
-  }
-
-  /** Open xfer sessions to `peers` (skipping banned, ourselves, peers already in the download). */
-  private async openSessions (download: Download, cid: CID, peers: PeerId[], tried: Map<string, number>, signal?: AbortSignal): Promise<void> {
-    const now = Date.now()
-    const fresh = peers.filter(p => {
-      const key = p.toString()
-      if (this.banned.has(key) || p.equals(this.c.node.peerId) || download.hasSessionWith(p)) return false
-      const last = tried.get(key)
-      return last === undefined || now - last > RETRY_EMPTY_PEER_MS
-    })
-    await Promise.allSettled(fresh.map(async peer => {
-      tried.set(peer.toString(), Date.now())
-      try {
-        const limiter = this.c.limiter
-        const pace = limiter?.limitsDownload === true ? (p: PeerId, bytes: number) => limiter.download(p, bytes) : undefined
-        const session = await PeerSession.open(this.c.node, peer, cid, download.layout, download, this.budgets, signal, pace)
-        if (session !== undefined) {
-          // a relayed connection used up: go again at once (a new circuit, or a direct connection)
-          session.onRetired = () => {
-            tried.delete(peer.toString())
-            void this.openSessions(download, cid, [peer], tried, signal)
-          }
-          // lost (a relay cut the circuit, the connection dropped): dial that
-          // peer again soon, without waiting for the next provider search
-          // (a banned peer is skipped by openSessions)
-          session.onFailed = () => {
-            if (download.isFinished || signal?.aborted === true) return
-            setTimeout(() => { if (!download.isFinished) void this.openSessions(download, cid, [peer], tried, signal) }, RETRY_EMPTY_PEER_MS).unref()
+  /** A download that is not running, as its record, stored bitfield and manifest describe it. */
+  private async recordedInfo (d: DownloadRecord): Promise<TransferInfo> {
+    // recorded 'active' but not running: interrupted, and not being resumed now
+    const state = d.state === 'active' && !this.starting.has(d.cid) ? 'paused' : d.state
+    const info: TransferInfo = { cid: d.cid, path: d.out, state, size: 0, received: 0, chunks: 0, chunksDone: 0, peers: 0, rate: 0, ...(d.error !== undefined ? { error: d.error } : {}) }
+    const stored = await storedManifest(this.c.records, parseContentId(d.cid), d.name).catch(() => undefined)
+    if (stored === undefined) return info
+    const { chunkSize, files } = stored.manifest
+    info.size = files.reduce((n, f) => n + f.size, 0)
+    info.chunks = files.reduce((n, f) => n + chunkCountOf(f.size, chunkSize), 0)
+    const bits = await this.c.records.getBitfield(d.cid).catch(() => undefined)
+    if (bits !== undefined) {
+      let chunk = 0
+      for (const f of files) {
+        const count = chunkCountOf(f.size, chunkSize)
+        for (let i = 0; i < count; i++, chunk++) {
+          if ((((bits[chunk >> 3] ?? 0) >> (7 - (chunk & 7))) & 1) === 1) {
+            info.chunksDone++
+            info.received += i === count - 1 ? f.size - i * chunkSize : chunkSize
           }
         }
-        if (session !== undefined) download.addSession(session)
-      } catch (err) {
-        log('no session with %p: %e', peer, err)
       }
-    }))
-  }
-
-  /**
-   * Keep looking for providers while downloading (the first providers again,
-   * connected peers, DHT), quickly at first, then every PROVIDER_SEARCH_MAX_MS:
-   * new sources join, and a first provider whose connection went away (a
-   * relay cut it, it restarted) is dialed again.
-   */
-  private async searchWhileDownloading (download: Download, cid: CID, first: PeerId[], tried: Map<string, number>, signal: AbortSignal): Promise<void> {
-    let delay = PROVIDER_SEARCH_MIN_MS
-    while (!signal.aborted && !download.isFinished) {
-      await waitFor(delay, signal)
-      if (signal.aborted || download.isFinished) return
-      // connected peers first (cheap), then each DHT provider as it is found
-      const opening = [this.openSessions(download, cid, [...first, ...this.c.node.getPeers()], tried, signal)]
-      for await (const peer of this.c.discovery.findProviders(cid, signal)) {
-        opening.push(this.openSessions(download, cid, [peer], tried, signal))
-      }
-      await Promise.all(opening)
-      delay = Math.min(PROVIDER_SEARCH_MAX_MS, delay * 2)
     }
-  }
-
-  /**
-   * Find the manifest: ask ticket hints and connected peers, then DHT
-   * providers, until one sends a manifest that hashes to the id.
-   */
-  private async resolve (cid: CID, hinted: PeerId[], emit: (e: FetchEvent) => void, timeoutMs: number, signal?: AbortSignal): Promise<{ fetched: FetchedManifest, providers: PeerId[] }> {
-    const deadline = Date.now() + timeoutMs
-    const asked = new Set<string>()
-    const errors: string[] = []
-    const usable = (peers: PeerId[]): PeerId[] => peers.filter(p => !this.banned.has(p.toString()) && !p.equals(this.c.node.peerId) && !asked.has(p.toString()))
-    const first = usable([...hinted, ...this.c.node.getPeers()].filter((p, i, all) => all.findIndex(q => q.equals(p)) === i))
-    emit({ type: 'resolving', cid: cid.toString(), providers: first.length })
-    let round = first
-    let delay = PROVIDER_SEARCH_MIN_MS
-    while (true) {
-      signal?.throwIfAborted()
-      for (const p of round) asked.add(p.toString())
-      const got = await this.findManifest(cid, round, errors, signal)
-      if (got !== undefined) return got
-      if (Date.now() >= deadline) {
-        const why = errors.length > 0 ? `; last error: ${errors[errors.length - 1]}` : ''
-        throw new ShoalError(ErrorCode.NO_PROVIDERS, `no providers found for ${cid.toString()} after ${Math.round(timeoutMs / 1000)} s (asked ${asked.size} peer(s))${why}`)
-      }
-      await waitFor(Math.min(delay, Math.max(0, deadline - Date.now())), signal)
-      delay = Math.min(PROVIDER_SEARCH_MAX_MS, delay * 2)
-      // ticket hints again too: a first dial can fail for passing reasons (a relay reconnecting)
-      const found: PeerId[] = [...hinted, ...this.c.node.getPeers()]
-      for await (const peer of this.c.discovery.findProviders(cid, signal)) found.push(peer)
-      // peers that had nothing may have it by now
-      const unique = found.filter((p, i) => found.findIndex(q => q.equals(p)) === i)
-      if (unique.length > 0 && usable(unique).length === 0) asked.clear()
-      round = usable(unique)
-    }
-  }
-
-  private async findManifest (cid: CID, candidates: PeerId[], errors: string[], signal?: AbortSignal): Promise<{ fetched: FetchedManifest, providers: PeerId[] } | undefined> {
-    const answers = await Promise.allSettled(candidates.map(async peer => ({ peer, got: await requestManifest(this.c.node, peer, cid, signal) })))
-    let fetched: FetchedManifest | undefined
-    const providers: PeerId[] = []
-    for (const a of answers) {
-      if (a.status === 'rejected') {
-        errors.push((a.reason as Error)?.message ?? String(a.reason))
-        if (isShoalError(a.reason, ErrorCode.HASH_MISMATCH) || isShoalError(a.reason, ErrorCode.INVALID_MANIFEST)) {
-          const liar = candidates[answers.indexOf(a)]
-          log.error('peer %p sent a bad manifest for %s, banning it: %e', liar, cid, a.reason)
-          if (liar !== undefined) this.banned.add(liar.toString())
-        }
-        continue
-      }
-      if (a.value.got === undefined) continue
-      fetched ??= a.value.got
-      providers.push(a.value.peer)
-    }
-    return fetched === undefined ? undefined : { fetched, providers }
+    return info
   }
 }
 
-/** Resolve after `ms`, or at once when `signal` aborts. */
-async function waitFor (ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted === true) return
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(done, ms)
-    function done (): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
-    signal?.addEventListener('abort', done, { once: true })
-  })
+function haltError (cid: string, why: Halt): ShoalError {
+  return why === 'pause'
+    ? new ShoalError(ErrorCode.ABORTED, `download paused; \`shoal fetch ${cid}\` resumes it`)
+    : new ShoalError(ErrorCode.ABORTED, 'download cancelled')
 }
 
-function parseId (id: unknown): { cid: CID, hints: ProviderHint[], name?: string } {
-  if (typeof id !== 'string' || id.trim() === '') throw new ShoalError(ErrorCode.INVALID_ID, 'missing content id or ticket')
-  if (isTicket(id)) {
-    const t = decodeTicket(id)
-    return { cid: t.cid, hints: [{ peerId: t.peerId, addrs: t.addrs }], ...(t.name !== undefined ? { name: t.name } : {}) }
-  }
-  return { cid: parseContentId(id), hints: [] }
+function doneInfo (r: DownloadResult): TransferInfo {
+  return { cid: r.cid, path: r.path, state: 'done', size: r.size, received: r.size, chunks: 0, chunksDone: 0, peers: 0, rate: 0 }
 }
 
-function mergeHints (a: ProviderHint[], b: ProviderHint[]): ProviderHint[] {
-  const out = new Map<string, ProviderHint>()
-  for (const h of [...a, ...b]) out.set(h.peerId, h)
-  return [...out.values()]
-}
-
-/** A name from a peer is only a suggestion: one safe path segment, else the cid. */
-function safeName (name: string, cid: string): string {
-  const trimmed = name.trim()
-  if (trimmed === '' || trimmed === '.' || trimmed === '..' || /[/\\\0]/.test(trimmed) || trimmed.length > 255) return cid
-  return trimmed
-}
-
-async function resolveOut (out: string | undefined, name: string): Promise<string> {
-  if (out === undefined || out === '') return path.resolve(process.cwd(), name)
-  if (!path.isAbsolute(out)) throw new ShoalError(ErrorCode.INVALID_PATH, `output path must be absolute: ${out}`)
-  // a trailing slash means "save into this directory"; anything else is the exact path
-  if (out.endsWith('/') || out.endsWith(path.sep)) return path.join(out, name)
-  return path.resolve(out)
-}
-
-async function stampsOf (root: string, fetched: FetchedManifest): Promise<FileStamp[]> {
+async function stampsOf (root: string, single: boolean, files: Array<{ path: string }>): Promise<FileStamp[]> {
   const stamps: FileStamp[] = []
-  for (const file of fetched.manifest.files) {
-    const p = fetched.manifest.kind === 'file' ? root : path.join(root, ...file.path.split('/'))
+  for (const file of files) {
+    const p = single ? root : path.join(root, ...file.path.split('/'))
     const st = await fs.stat(p)
     stamps.push({ size: st.size, mtimeMs: st.mtimeMs })
   }

@@ -28,6 +28,23 @@ export interface SessionEvents {
   onClosed(session: PeerSession, err?: unknown): void
 }
 
+/** What {@link PeerSession.open} needs. */
+export interface PeerSessionInit {
+  node: ShoalLibp2p
+  peer: PeerId
+  /** The root to ask for. */
+  cid: CID
+  layout: { chunkCount: number, manifest: { chunkSize: number } }
+  /** The download that owns the session. */
+  events: SessionEvents
+  /** Byte budgets of relayed connections. */
+  budgets: RelayBudgets
+  /** Ends the dial and the HELLO exchange. */
+  signal?: AbortSignal
+  /** Paces REQUESTs under a download cap; absent when downloads are not capped. */
+  pace?: (peer: PeerId, bytes: number) => Reservation
+}
+
 /**
  * The downloading side of one xfer stream to one peer for one root: knows
  * what the peer holds, sends REQUESTs and CANCELs, hands BLOCKs to the
@@ -87,7 +104,8 @@ export class PeerSession {
   }
 
   /** Open a stream, say HELLO, and learn what the peer holds; undefined when it has nothing of the root. */
-  static async open (node: ShoalLibp2p, peer: PeerId, cid: CID, layout: { chunkCount: number, manifest: { chunkSize: number } }, events: SessionEvents, budgets: RelayBudgets, signal?: AbortSignal, pace?: (peer: PeerId, bytes: number) => Reservation): Promise<PeerSession | undefined> {
+  static async open (init: PeerSessionInit): Promise<PeerSession | undefined> {
+    const { node, peer, cid, layout, events, budgets, signal, pace } = init
     const dialSignal = signal !== undefined ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) : AbortSignal.timeout(DIAL_TIMEOUT_MS)
     const connection = await connectionFor(node, peer, budgets, layout.manifest.chunkSize, dialSignal)
     // relayed connections are limited: allowed, within the relay's byte budget (relay-budget.ts)
