@@ -226,6 +226,17 @@ describe('UploadStream', { timeout: 2_000 }, () => {
     expect(s.requester.of(T.HAVE)[0]?.index).toBe(2)
   })
 
+  it('announces a chunk gained while it joins the swarm, after its BITFIELD', async () => {
+    const have = new Bitfield(8)
+    have.set(0)
+    // the download verifies chunk 3 while peer exchange looks up addresses
+    const s = await serve({ have, onJoin: (_notify, setup) => { setup.source.gain(3) } })
+    await s.requester.until(() => s.requester.of(T.HAVE).length === 1)
+    expect(s.requester.messages[0]?.type).toBe(T.BITFIELD)
+    expect(new Bitfield(8, s.requester.messages[0]?.data).has(3)).toBe(false)
+    expect(s.requester.of(T.HAVE)[0]?.index).toBe(3)
+  })
+
   it('passes on the peers peer exchange reports', async () => {
     const s = await serve({ onJoin: notify => { notify(['/ip4/10.0.0.1/tcp/4001/p2p/x']) } })
     await s.requester.until(() => s.requester.of(T.PEERS).length === 1)

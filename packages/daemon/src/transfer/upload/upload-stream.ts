@@ -154,15 +154,19 @@ export class UploadStream {
    */
   private async announceHoldings ({ cid, source }: ServedRoot): Promise<void> {
     const holdings = source.holdings()
-    await sendFrame(this.stream, holdings === 'all'
+    // (sendFrame hands the frame to the stream before it returns: what follows goes after it)
+    const announced = sendFrame(this.stream, holdings === 'all'
       ? encodeXfer({ type: XferMessage.Type.HAVE_ALL })
       : encodeXfer({ type: XferMessage.Type.BITFIELD, data: holdings.bytes }))
     // with an upload cap every frame goes through one paced writer (pieces of
     // a block must not interleave with other frames); without, straight to the stream
     const { limiter } = this.components
     if (limiter.limitsUpload) this.writer = new PacedWriter(this.stream, n => limiter.upload(this.peer, n), SEND_TIMEOUT_MS)
-    this.cleanups.push(await this.components.pex.join(cid, this.peer, peers => { this.notifyPeers(peers) }))
+    // follow the source from that snapshot on, before anything awaits: a chunk
+    // gained meanwhile would otherwise never be announced
     this.cleanups.push(source.subscribe(gained => { this.notifyGained(gained) }))
+    await announced
+    this.cleanups.push(await this.components.pex.join(cid, this.peer, peers => { this.notifyPeers(peers) }))
   }
 
   /** Peer exchange: others fetch this root from us too. */
