@@ -3,7 +3,7 @@ import path from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  MANIFEST_PROTOCOL, ManifestResponse, XFER_PROTOCOL, XferMessage, decodeXfer, encodeXfer, frame, readFrames
+  MANIFEST_PROTOCOL, ManifestResponse, P2P_MULTIADDR_CODE, XFER_PROTOCOL, XferMessage, decodeXfer, encodeXfer, frame, readFrames
 } from '@shoal/protocol'
 import type { Stream } from '@libp2p/interface'
 import type { Shoal } from '../src/index.js'

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Gauge, register as globalRegistry } from 'prom-client'
 import {
-  MANIFEST_PROTOCOL, ManifestResponse, XFER_PROTOCOL, XferMessage, CID, decodeXfer, encodeTicket, encodeXfer, frame, readFrames
+  MANIFEST_PROTOCOL, ManifestResponse, P2P_MULTIADDR_CODE, XFER_PROTOCOL, XferMessage, CID, decodeXfer, encodeTicket, encodeXfer, frame, readFrames
 } from '@shoal/protocol'
 import type { Stream } from '@libp2p/interface'
 import { createShoal } from '../src/index.js'
