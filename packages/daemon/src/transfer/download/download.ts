@@ -4,10 +4,12 @@ import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { chunkMatches } from '../../storage/chunk-hash.js'
-import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, ENDGAME_CHUNKS, FLUSH_EVERY_CHUNKS, NOT_FOUND_RETRY_MS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, MAX_CHUNK_ATTEMPTS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
+import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, FLUSH_EVERY_CHUNKS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
 import type { PartFiles } from '../../storage/part-files.js'
 import type { DownloadRecord, Records } from '../../storage/records.js'
 import type { PeerSession, SessionEvents } from './peer-session.js'
+import { createChunkPicker } from './chunk-picker.js'
+import type { ChunkPicker } from './chunk-picker.js'
 
 const log = logger('shoal:download')
 
@@ -40,10 +42,11 @@ export interface DownloadInit {
 }
 
 /**
- * One download: schedules chunk requests across peer sessions (rarest first,
- * per-peer windows sized to measured rates, end-game duplicates, timeouts with
- * backoff), verifies every chunk against the manifest, writes it into the part
- * files, and records a chunk in the persisted bitfield only after its write
+ * One download: keeps its peer sessions' request windows full (sized to
+ * measured rates) with the chunks its ChunkPicker chooses (rarest first,
+ * end-game duplicates: chunk-picker.ts), times requests out with backoff,
+ * verifies every chunk against the manifest, writes it into the part files,
+ * and records a chunk in the persisted bitfield only after its write
  * completed (resume re-verifies what the bitfield claims).
  */
 export class Download implements SessionEvents {
@@ -55,17 +58,10 @@ export class Download implements SessionEvents {
   private readonly records: Records
   private readonly init: DownloadInit
   private readonly sessions = new Set<PeerSession>()
-  /** chunk index → sessions it is requested from */
-  private readonly requested = new Map<number, Set<PeerSession>>()
-  /** chunk index → failed attempts (timeouts, bad data) */
-  private readonly failures = new Map<number, number>()
-  /** per session: chunks it said it cannot give, until when */
-  private readonly lacks = new WeakMap<PeerSession, Map<number, number>>()
-  /** chunks verified and being written */
+  /** what to ask of whom: availability, requests, refusals, failures */
+  private readonly picker: ChunkPicker<PeerSession>
+  /** chunks being verified and written */
   private readonly writing = new Set<number>()
-  /** per chunk: how many partial holders have it (seeds counted in `seeds`) */
-  private readonly availability: Uint16Array
-  private seeds = 0
   private readonly startedAt = Date.now()
   private resolve!: (r: DownloadResult) => void
   private reject!: (err: unknown) => void
@@ -79,8 +75,6 @@ export class Download implements SessionEvents {
   private lastSessionAt = Date.now()
   /** chunks written since the last flush */
   private unflushed = 0
-  /** Where this download's rarest-first scan starts (random, fixed). */
-  private readonly scanStart: number
 
   constructor (init: DownloadInit) {
     this.init = init
@@ -89,8 +83,7 @@ export class Download implements SessionEvents {
     this.part = init.part
     this.records = init.records
     this.have = init.have ?? new Bitfield(init.layout.chunkCount)
-    this.availability = new Uint16Array(init.layout.chunkCount)
-    this.scanStart = Math.floor(Math.random() * Math.max(1, init.layout.chunkCount))
+    this.picker = createChunkPicker({ chunkCount: init.layout.chunkCount, have: this.have })
     for (let i = 0; i < this.layout.chunkCount; i++) {
       if (this.have.has(i)) this.receivedBytes += this.layout.locate(i).length
     }
@@ -110,6 +103,7 @@ export class Download implements SessionEvents {
       const data = await this.part.read(i)
       if (!chunkMatches(this.layout, i, data)) {
         this.have.clear(i)
+        this.picker.reopen(i)
         this.receivedBytes -= this.layout.locate(i).length
         dropped++
       }
@@ -162,8 +156,7 @@ export class Download implements SessionEvents {
   addSession (session: PeerSession): void {
     if (this.finished || session.isClosed) { session.close(); return }
     this.sessions.add(session)
-    this.lacks.set(session, new Map())
-    this.count(session, +1)
+    this.picker.addSession(session)
     this.schedule()
   }
 
@@ -198,7 +191,7 @@ export class Download implements SessionEvents {
   // ---- SessionEvents
 
   onBlock (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void {
-    this.unrequest(index, session)
+    this.picker.unrequest(session, index)
     if (this.finished || this.have.has(index) || this.writing.has(index)) { this.schedule(); return }
     // verifying and writing: nobody else is asked for it meanwhile
     this.writing.add(index)
@@ -215,14 +208,13 @@ export class Download implements SessionEvents {
       log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
       this.init.onBadPeer?.(session.peer)
       session.close(new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} failed its hash`))
-      this.countFailure(index)
+      this.picker.failed(index)
       this.schedule()
       return
     }
     this.init.onDownloaded?.(session.peer, data.byteLength)
     // others asked for the same chunk (end-game): withdraw
-    for (const other of this.requested.get(index) ?? []) other.cancel(index)
-    this.requested.delete(index)
+    for (const other of this.picker.completed(index)) other.cancel(index)
     try {
       await this.part.write(index, data)
     } catch (err) {
@@ -241,24 +233,16 @@ export class Download implements SessionEvents {
   }
 
   onNotFound (session: PeerSession, index: number): void {
-    this.unrequest(index, session)
-    this.lacks.get(session)?.set(index, Date.now() + NOT_FOUND_RETRY_MS)
+    this.picker.refused(session, index)
     this.schedule()
   }
 
   onHave (session: PeerSession, index: number | 'all', previous?: Bitfield): void {
     if (index === 'all') {
-      // a partial holder completed: its per-chunk counts become one seed
-      if (this.countedPartial.delete(session) && previous !== undefined) {
-        for (let i = 0; i < this.availability.length; i++) {
-          if (previous.has(i)) this.availability[i] = Math.max(0, (this.availability[i] as number) - 1)
-        }
-      }
-      if (this.sessions.has(session)) this.seeds++
-      this.lacks.get(session)?.clear()
+      // a partial holder completed: its chunks stop counting toward availability
+      this.picker.onHaveAll(session, previous ?? { has: () => false })
     } else {
-      if (this.countedPartial.has(session)) this.availability[index] = (this.availability[index] as number) + 1
-      this.lacks.get(session)?.delete(index)
+      this.picker.onHave(session, index)
       this.moveFromSeed(session, index)
     }
     this.schedule()
@@ -269,12 +253,10 @@ export class Download implements SessionEvents {
    * partial holder instead and cancel at the seed, sparing the seed's upload.
    */
   private moveFromSeed (holder: PeerSession, index: number): void {
-    const askedOf = this.requested.get(index)
-    if (askedOf === undefined || askedOf.has(holder) || !holder.available(Date.now()) || holder.inflight.size >= holder.window) return
-    const seeds = [...askedOf].filter(s => s.isSeed)
-    if (seeds.length !== askedOf.size) return
-    for (const seed of seeds) { seed.cancel(index); askedOf.delete(seed) }
-    askedOf.add(holder)
+    if (!holder.available(Date.now()) || holder.inflight.size >= holder.window) return
+    const seeds = this.picker.moveFromSeeds(holder, index)
+    if (seeds.length === 0) return
+    for (const seed of seeds) seed.cancel(index)
     holder.request(index)
   }
 
@@ -283,41 +265,13 @@ export class Download implements SessionEvents {
   }
 
   onClosed (session: PeerSession, err?: unknown): void {
-    if (this.sessions.delete(session)) this.count(session, -1)
-    for (const index of [...session.inflight.keys()]) this.unrequest(index, session)
+    // what it was asked for is wanted again
+    if (this.sessions.delete(session)) this.picker.removeSession(session)
     if (err !== undefined) log('session with %p closed: %e', session.peer, err)
     this.schedule()
   }
 
-  // ---- availability
-
-  /** Partial sessions whose bitfield is counted in `availability`. */
-  private readonly countedPartial = new Set<PeerSession>()
-
-  private count (session: PeerSession, delta: 1 | -1): void {
-    if (session.isSeed && !this.countedPartial.has(session)) {
-      this.seeds += delta
-      return
-    }
-    if (delta > 0) this.countedPartial.add(session)
-    else this.countedPartial.delete(session)
-    for (let i = 0; i < this.availability.length; i++) {
-      if (session.has(i)) this.availability[i] = Math.max(0, (this.availability[i] as number) + delta)
-    }
-  }
-
   // ---- scheduling
-
-  private unrequest (index: number, session: PeerSession): void {
-    const set = this.requested.get(index)
-    if (set === undefined) return
-    set.delete(session)
-    if (set.size === 0) this.requested.delete(index)
-  }
-
-  private countFailure (index: number): void {
-    this.failures.set(index, (this.failures.get(index) ?? 0) + 1)
-  }
 
   private schedule (): void {
     if (this.finished) return
@@ -326,81 +280,19 @@ export class Download implements SessionEvents {
     const ordered = [...this.sessions].sort((a, b) => b.score - a.score)
     for (const session of ordered) {
       if (!session.available(now)) continue
-      const lacks = this.lacks.get(session) ?? new Map<number, number>()
-      const window = session.window
-      while (session.inflight.size < window) {
-        const index = this.pickFor(session, lacks) ?? this.pickEndgame(session, lacks)
-        if (index === undefined) break
-        let set = this.requested.get(index)
-        if (set === undefined) { set = new Set(); this.requested.set(index, set) }
-        set.add(session)
-        session.request(index)
-      }
+      const room = session.window - session.inflight.size
+      if (room <= 0) continue
+      for (const index of this.picker.pick(session, room)) session.request(index)
     }
     this.checkExhausted()
-  }
-
-  private wanted (index: number, session: PeerSession, lacks: Map<number, number>): boolean {
-    const refusedUntil = lacks.get(index)
-    if (refusedUntil !== undefined) {
-      if (refusedUntil > Date.now()) return false
-      lacks.delete(index)
-    }
-    return !this.have.has(index) && !this.writing.has(index) && session.has(index) &&
-      (this.failures.get(index) ?? 0) < MAX_CHUNK_ATTEMPTS
-  }
-
-  /**
-   * Rarest first: the missing, unrequested chunk this peer has that the
-   * fewest peers hold; ties go to the first after this download's own random
-   * starting point. Peers fetching at once so take different stretches of the
-   * file and meet only at the edges, where HAVEs steer them to each other.
-   */
-  private pickFor (session: PeerSession, lacks: Map<number, number>): number | undefined {
-    const count = this.layout.chunkCount
-    if (count === 0) return undefined
-    const start = this.scanStart
-    // nothing can be rarer than only this peer having it
-    const floor = this.seeds + (session.isSeed ? 0 : 1)
-    let best: number | undefined
-    let bestAvail = Infinity
-    // a seed is asked only for what no partial holder we talk to has: seeds
-    // upload each chunk about once and leechers spread it (super-seeding)
-    const spare = session.isSeed && this.countedPartial.size > 0
-    for (let n = 0; n < count; n++) {
-      const index = (start + n) % count
-      if (this.requested.has(index) || !this.wanted(index, session, lacks)) continue
-      if (spare && (this.availability[index] as number) > 0) continue
-      const avail = this.seeds + (this.availability[index] as number)
-      if (avail < bestAvail) {
-        best = index
-        bestAvail = avail
-        if (avail <= floor) break
-      }
-    }
-    return best
-  }
-
-  /** End-game: near the end, ask a second peer for a chunk already in flight elsewhere. */
-  private pickEndgame (session: PeerSession, lacks: Map<number, number>): number | undefined {
-    const missing = this.layout.chunkCount - this.have.count - this.writing.size
-    if (missing > ENDGAME_CHUNKS) return undefined
-    for (const [index, askedOf] of this.requested) {
-      if (askedOf.size >= 2 || askedOf.has(session) || !this.wanted(index, session, lacks)) continue
-      return index
-    }
-    return undefined
   }
 
   /** Fail when a missing chunk has failed too often everywhere. */
   private checkExhausted (): void {
     if (this.finished || this.have.complete) return
-    for (const [index, n] of this.failures) {
-      if (n >= MAX_CHUNK_ATTEMPTS && !this.have.has(index) && !this.writing.has(index)) {
-        void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `chunk ${index} of ${this.record.cid} failed ${n} times from every peer that offered it; progress is kept, fetch again to resume`))
-        return
-      }
-    }
+    const exhausted = this.picker.exhausted()
+    if (exhausted === undefined) return
+    void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `chunk ${exhausted.index} of ${this.record.cid} failed ${exhausted.attempts} times from every peer that offered it; progress is kept, fetch again to resume`))
   }
 
   private tick (): void {
@@ -417,10 +309,10 @@ export class Download implements SessionEvents {
         if (stalled || timedOut) {
           log('chunk %d from %p timed out', index, session.peer)
           session.cancel(index)
-          this.unrequest(index, session)
+          this.picker.unrequest(session, index)
           // a silent peer is the peer's failure, not the chunk's: only a
           // request that timed out on its own counts toward giving up
-          if (!stalled) this.countFailure(index)
+          if (!stalled) this.picker.failed(index)
         }
       }
       if (stalled) {
