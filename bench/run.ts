@@ -6,7 +6,8 @@
  *   npm run bench -- --quick    smaller sizes
  *   npm run bench -- --only 1,7 a subset (1 fetch vs raw, 2 share vs sha256,
  *                               3 multi-source, 4 swarm, 5 small files,
- *                               6 time to first byte + DHT, 7 peak RSS)
+ *                               6 time to first byte + DHT, 7 peak RSS,
+ *                               8 idle CPU with mDNS)
  *   npm run bench -- --keep     keep the temp dir (repos, daemon logs)
  *
  * Prints one table on stdout, progress on stderr, and writes bench/RESULTS.md
@@ -24,6 +25,7 @@ import { performance } from 'node:perf_hooks'
 import { CLI, ROOT, UsageError, killChildren } from '../examples/support/cli-process.js'
 import { fetchVsRaw } from './benchmarks/fetch-vs-raw.js'
 import { firstByteDht } from './benchmarks/first-byte-dht.js'
+import { idleMdnsCpu } from './benchmarks/idle-mdns-cpu.js'
 import { multiSource } from './benchmarks/multi-source.js'
 import { peakRssBench } from './benchmarks/peak-rss.js'
 import { shareVsSha256 } from './benchmarks/share-vs-sha256.js'
@@ -39,7 +41,7 @@ import { interrupt, isInterrupted, openWorkDir, removeWorkDir, removeWorkDirSync
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md')
 
 /** Every benchmark, in the order they run; `--only` picks by number. */
-const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench]
+const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu]
 
 let keepWork = false
 

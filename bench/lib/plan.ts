@@ -23,6 +23,10 @@ export interface Plan {
   swarmLeechers: number
   multiSeeders: number
   chainLength: number
+  /** Daemons in each group of the idle benchmark. */
+  idleDaemons: number
+  /** How long the idle benchmark measures CPU time. */
+  idleWindowSeconds: number
 }
 
 /** One benchmark: its number in the table, its name, how it measures, and the run. */
@@ -38,7 +42,7 @@ export interface Benchmark {
 export function usage (count: number): string {
   return `usage: npm run bench [-- --quick] [-- --only 1,2,...] [-- --keep]
 
-  --quick     smaller sizes (fetch 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB)
+  --quick     smaller sizes (fetch 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB, idle window 15 s)
   --only L    run only these benchmarks (comma list of 1..${count})
   --keep      keep the temp dir (daemon repos and logs)
   --help      this text`
@@ -77,6 +81,8 @@ export function parsePlan (argv: string[], count: number): Plan | 'help' {
     smallFileSize: 4 * KiB,
     swarmLeechers: 8,
     multiSeeders: 4,
-    chainLength: 10
+    chainLength: 10,
+    idleDaemons: 10,
+    idleWindowSeconds: quick ? 15 : 60
   }
 }
