@@ -12,26 +12,18 @@
  * stderr to <tmp>/fetch-K.log, each node's final status to <tmp>/status-K.json;
  * --keep leaves the temp dir (repos, logs, copies) in place for a look afterwards.
  */
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createInterface } from 'node:readline'
-import type { Readable } from 'node:stream'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { FetchEvent, ShareResult, StatusInfo } from '@shoal/protocol'
-import { UsageError, asUsage, collect, describeExit, describeRun, indent, isRunning, lastJsonLine, within } from './support/cli-process.js'
-import type { CliRun, Exit } from './support/cli-process.js'
-
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'cli', 'dist', 'bin.js')
-const KiB = 1024
-const MiB = 1024 * KiB
-const GiB = 1024 * MiB
+import { CLI, UsageError, asUsage, cliJson, describeExit, describeRun, indent, isRunning, killChildren, refuseNewChildren, runCli, terminateChildren, within } from './support/cli-process.js'
+import type { CliRun } from './support/cli-process.js'
+import { startDaemon } from './support/daemon-process.js'
+import type { DaemonProcess } from './support/daemon-process.js'
+import { GiB, KiB, MiB, sha256File, writeRandomFile } from './support/files.js'
 
 const MAX_NODES = 64
 /** A daemon that has not printed its ready event by then is a failure. */
@@ -146,125 +138,36 @@ function table (header: string[], rows: string[][], rightAligned: boolean[]): st
   return [line(header), widths.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
-// ---------------------------------------------------------------- processes
-
-/** Every child process still running, with a promise of its exit. */
-const children = new Map<ChildProcess, Promise<Exit>>()
-
-interface Launched {
-  proc: ChildProcess & { stdout: Readable, stderr: Readable }
-  exit: Promise<Exit>
-}
-
-/** `node <cli> ARGS` as a tracked child (killed on any error or Ctrl-C). */
-function launch (args: string[]): Launched {
-  if (interrupted) throw new Error('interrupted')
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const exit = new Promise<Exit>(resolve => {
-    proc.once('exit', (code, signal) => { resolve({ code, signal }) })
-    // spawn failure: 'exit' may never come
-    proc.once('error', () => { if (!isRunning(proc)) resolve({ code: proc.exitCode ?? -1, signal: proc.signalCode }) })
-  })
-  children.set(proc, exit)
-  void exit.then(() => { children.delete(proc) })
-  return { proc, exit }
-}
-
-/** Run the CLI to completion; killed with SIGKILL after `timeoutMs`. */
-async function runCli (args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<CliRun> {
-  return await collect(launch(args).proc, timeoutMs)
-}
-
-/** Run a CLI command with --json and return its (last) JSON line; throws on failure. */
-async function cliJson<T> (args: string[]): Promise<T> {
-  return lastJsonLine<T>(await runCli([...args, '--json']), args)
-}
-
 // ---------------------------------------------------------------- daemons
 
-interface Daemon {
+interface Node {
   index: number
-  repo: string
-  logFile: string
-  proc: ChildProcess
-  exit: Promise<Exit>
-  /** Both output pipes drained into the log file and the log file closed. */
-  logClosed: Promise<void>
-  /** Last lines of output, for error messages. */
-  recent: string[]
-  peerId: string
-  addrs: string[]
+  daemon: DaemonProcess
   /** Set before we stop it on purpose; an exit without it is a crash. */
   stopping: boolean
 }
 
-const daemons: Daemon[] = []
+const nodes: Node[] = []
 const crashes: string[] = []
 
-function onLines (stream: Readable, onLine: (line: string) => void): Promise<void> {
-  const rl = createInterface({ input: stream, crlfDelay: Infinity })
-  rl.on('line', onLine)
-  return new Promise(resolve => { rl.once('close', () => { resolve() }) })
-}
-
-/** Start `shoal daemon` for node `index` and wait for its ready event. */
-async function startDaemon (tmp: string, index: number, bootstrap?: string): Promise<Daemon> {
-  const repo = path.join(tmp, `node${index}`)
-  const logFile = path.join(tmp, `node${index}.log`)
-  const args = ['daemon', '--repo', repo, '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json',
-    ...(bootstrap !== undefined ? ['--bootstrap', bootstrap] : [])]
-  const { proc, exit } = launch(args)
-  const log = createWriteStream(logFile)
-  log.write(`$ shoal ${args.join(' ')}\n`)
-  const recent: string[] = []
-  const remember = (line: string): void => {
-    recent.push(line)
-    if (recent.length > 30) recent.shift()
-  }
-  let onReady: (event: { peerId: string, addrs: string[] }) => void = () => {}
-  const stdoutDone = onLines(proc.stdout, line => {
-    log.write(line + '\n')
-    remember(line)
-    let event: unknown
-    try { event = JSON.parse(line) } catch { return } // not JSON: diagnostics
-    const e = event as { event?: unknown, peerId?: unknown, addrs?: unknown }
-    if (e.event === 'ready' && typeof e.peerId === 'string' && Array.isArray(e.addrs)) {
-      onReady({ peerId: e.peerId, addrs: e.addrs.filter((a): a is string => typeof a === 'string') })
-    }
+/** Start `shoal daemon` for node `index` (log: <tmp>/nodeK.log) and wait for its ready event. */
+async function startNode (tmp: string, index: number, bootstrap?: string): Promise<Node> {
+  const daemon = await startDaemon({
+    name: `node${index}`,
+    repo: path.join(tmp, `node${index}`),
+    logFile: path.join(tmp, `node${index}.log`),
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    ...(bootstrap !== undefined ? { bootstrap: [bootstrap] } : {})
   })
-  const stderrDone = onLines(proc.stderr, line => {
-    log.write('[stderr] ' + line + '\n')
-    remember('[stderr] ' + line)
-  })
-  const logClosed = Promise.all([stdoutDone, stderrDone]).then(async () => {
-    const e = await exit
-    await new Promise<void>(resolve => { log.end(`[exited: ${describeExit(e)}]\n`, () => { resolve() }) })
-  })
-  const daemon: Daemon = { index, repo, logFile, proc, exit, logClosed, recent, peerId: '', addrs: [], stopping: false }
-  daemons.push(daemon)
-
-  const ready = new Promise<{ peerId: string, addrs: string[] }>((resolve, reject) => {
-    onReady = resolve
-    void exit.then(e => { reject(new Error(`node${index} exited (${describeExit(e)}) before it was ready; last output:\n${indent(recent.join('\n') || '(none)')}`)) })
-  })
-  const result = await within(ready, READY_TIMEOUT_MS)
-  if (result === 'timeout') throw new Error(`node${index} printed no ready event in ${READY_TIMEOUT_MS / 1000} s (log: ${logFile})`)
-  daemon.peerId = result.peerId
-  daemon.addrs = result.addrs
-  void exit.then(e => {
-    if (daemon.stopping) return
-    const msg = `node${index} exited unexpectedly (${describeExit(e)}); last output:\n${indent(recent.join('\n') || '(none)')}`
+  const node: Node = { index, daemon, stopping: false }
+  nodes.push(node)
+  void daemon.exited.then(e => {
+    if (node.stopping) return
+    const msg = `node${index} exited unexpectedly (${describeExit(e)}); last output:\n${indent(daemon.tail() || '(none)')}`
     crashes.push(msg)
     progress(msg)
   })
-  return daemon
-}
-
-/** A multiaddr other nodes can bootstrap from (with /p2p/<peer id>). */
-function dialAddr (d: Daemon): string {
-  const addr = d.addrs.find(a => a.startsWith('/ip4/127.0.0.1/')) ?? d.addrs[0]
-  if (addr === undefined) throw new Error(`node${d.index} reported no listen addresses`)
-  return addr.includes('/p2p/') ? addr : `${addr}/p2p/${d.peerId}`
+  return node
 }
 
 // ---------------------------------------------------------------- cleanup
@@ -274,46 +177,33 @@ let keepTmp = false
 let tmpRemoved = false
 let shuttingDown: Promise<void> | undefined
 
-/** SIGTERM every child, then SIGKILL what is left after KILL_GRACE_MS. */
-async function killAll (): Promise<void> {
-  const alive = [...children].filter(([proc]) => isRunning(proc))
-  if (alive.length === 0) return
-  for (const [proc] of alive) proc.kill('SIGTERM')
-  await within(Promise.all(alive.map(async ([, exit]) => await exit)), KILL_GRACE_MS)
-  const stubborn = alive.filter(([proc]) => isRunning(proc))
-  if (stubborn.length > 0) {
-    progress(`${stubborn.length} process(es) ignored SIGTERM; sending SIGKILL`)
-    for (const [proc] of stubborn) proc.kill('SIGKILL')
-    await within(Promise.all(stubborn.map(async ([, exit]) => await exit)), KILL_GRACE_MS)
-  }
-}
-
 /**
  * Stop every daemon (with `shoal stop` when `graceful`, else SIGTERM), kill
  * everything else, remove the temp dir unless --keep. Idempotent.
  */
 async function shutdown (graceful: boolean): Promise<void> {
   shuttingDown ??= (async () => {
-    const alive = daemons.filter(d => isRunning(d.proc))
-    for (const d of daemons) d.stopping = true
+    const alive = nodes.filter(n => isRunning(n.daemon.proc))
+    for (const n of nodes) n.stopping = true
     if (graceful && alive.length > 0) {
       progress(`stopping ${alive.length} daemon${alive.length === 1 ? '' : 's'}...`)
-      await Promise.all(alive.map(async d => {
-        const r = await runCli(['stop', '--repo', d.repo, '--json'], STOP_GRACE_MS).catch(() => undefined)
-        if (r === undefined) return // interrupted meanwhile: killAll() below
+      await Promise.all(alive.map(async ({ index, daemon: d }) => {
+        const r = await runCli(['stop', '--repo', d.repo, '--json'], { timeoutMs: STOP_GRACE_MS }).catch(() => undefined)
+        if (r === undefined) return // interrupted meanwhile: terminateChildren() below
         if (r.code !== 0 && isRunning(d.proc) && !interrupted) {
-          progress(`node${d.index}: shoal stop failed (${describeRun(r)}): ${r.stderr.trim()}; sending SIGTERM`)
+          progress(`node${index}: shoal stop failed (${describeRun(r)}): ${r.stderr.trim()}; sending SIGTERM`)
           d.proc.kill('SIGTERM')
         }
-        const e = await within(d.exit, STOP_GRACE_MS)
-        if (e === 'timeout') progress(`node${d.index} still running ${STOP_GRACE_MS / 1000} s after stop; killing it`)
-        else if (e.code !== 0 && !interrupted) progress(`node${d.index} stopped with ${describeExit(e)} (log: ${d.logFile})`)
+        const e = await within(d.exited, STOP_GRACE_MS)
+        if (e === 'timeout') progress(`node${index} still running ${STOP_GRACE_MS / 1000} s after stop; killing it`)
+        else if (e.code !== 0 && !interrupted) progress(`node${index} stopped with ${describeExit(e)} (log: ${d.logFile ?? '-'})`)
       }))
     } else if (alive.length > 0) {
       progress(`stopping ${alive.length} daemon${alive.length === 1 ? '' : 's'} (SIGTERM)...`)
     }
-    await killAll()
-    await within(Promise.all(daemons.map(async d => await d.logClosed)), 2_000)
+    const stubborn = await terminateChildren(KILL_GRACE_MS)
+    if (stubborn > 0) progress(`${stubborn} process(es) ignored SIGTERM; sent SIGKILL`)
+    await within(Promise.all(nodes.map(async n => await n.daemon.drained)), 2_000)
     if (tmpDir !== undefined) {
       if (keepTmp) {
         progress(`kept ${tmpDir} (daemon logs: node*.log)`)
@@ -331,6 +221,7 @@ let interruptedAt = 0
 function onSignal (signal: NodeJS.Signals): void {
   if (!interrupted) {
     interrupted = true
+    refuseNewChildren()
     interruptedAt = performance.now()
     process.exitCode = signal === 'SIGINT' ? 130 : 143
     progress(`${signal}: stopping everything (Ctrl-C again to kill at once)...`)
@@ -340,13 +231,13 @@ function onSignal (signal: NodeJS.Signals): void {
   // npm and tsx relay the terminal's Ctrl-C, so one keypress can arrive more than once
   if (performance.now() - interruptedAt < 1_000) return
   progress('killing everything now')
-  for (const proc of children.keys()) proc.kill('SIGKILL') // shutdown() then finishes at once
+  killChildren() // shutdown() then finishes at once
 }
 process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
 // last resort, e.g. after an uncaught exception: nothing may outlive us
 process.on('exit', () => {
-  for (const proc of children.keys()) if (isRunning(proc)) proc.kill('SIGKILL')
+  killChildren()
   if (tmpDir !== undefined && !keepTmp && !tmpRemoved && existsSync(tmpDir)) {
     try { rmSync(tmpDir, { recursive: true, force: true, maxRetries: 3 }) } catch { /* nothing more to do */ }
   }
@@ -354,46 +245,20 @@ process.on('exit', () => {
 
 // ---------------------------------------------------------------- the demo
 
-/** Write `size` random bytes in 1 MiB pieces; returns their SHA-256. */
-async function writeRandomFile (file: string, size: number): Promise<string> {
-  const hash = createHash('sha256')
-  const handle = await fs.open(file, 'w')
-  try {
-    for (let written = 0; written < size;) {
-      const piece = randomBytes(Math.min(MiB, size - written))
-      hash.update(piece)
-      await handle.write(piece, 0, piece.byteLength, written)
-      written += piece.byteLength
-    }
-  } finally {
-    await handle.close()
-  }
-  return hash.digest('hex')
-}
-
-async function sha256File (file: string): Promise<string | undefined> {
-  try {
-    const hash = createHash('sha256')
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-    return hash.digest('hex')
-  } catch {
-    return undefined
-  }
-}
-
 interface FetchOutcome {
-  node: Daemon
+  node: Node
   out: string
   run: CliRun
   verified: boolean
 }
 
-async function fetchOne (node: Daemon, cid: string, out: string): Promise<FetchOutcome> {
-  const run = await runCli(['fetch', cid, '--repo', node.repo, '-o', out, '--json'], FETCH_TIMEOUT_MS)
+async function fetchOne (node: Node, cid: string, out: string): Promise<FetchOutcome> {
+  const repo = node.daemon.repo
+  const run = await runCli(['fetch', cid, '--repo', repo, '-o', out, '--json'], { timeoutMs: FETCH_TIMEOUT_MS })
   if (interrupted) throw new Error('interrupted')
   // kept with --keep, next to the daemon logs
   await fs.writeFile(path.join(path.dirname(out), `fetch-${node.index}.log`),
-    `$ shoal fetch ${cid} --repo ${node.repo} -o ${out} --json\n${run.stdout}[stderr]\n${run.stderr}[${describeRun(run)} after ${run.seconds.toFixed(2)} s]\n`)
+    `$ shoal fetch ${cid} --repo ${repo} -o ${out} --json\n${run.stdout}[stderr]\n${run.stderr}[${describeRun(run)} after ${run.seconds.toFixed(2)} s]\n`)
   if (run.code !== 0) {
     const events = run.stdout.trim().split('\n').filter(l => l !== '')
     const last = events.at(-1)
@@ -415,18 +280,18 @@ async function main (opts: Options): Promise<boolean> {
   progress(`temp dir ${tmp}${opts.keep ? ' (kept)' : ''}`)
 
   progress(`starting ${opts.nodes} daemons...`)
-  const seeder = await startDaemon(tmp, 0)
-  const bootstrap = dialAddr(seeder)
-  const peers = await Promise.all(Array.from({ length: opts.nodes - 1 }, async (_, i) => await startDaemon(tmp, i + 1, bootstrap)))
+  const seeder = await startNode(tmp, 0)
+  const bootstrap = seeder.daemon.dialAddr()
+  const peers = await Promise.all(Array.from({ length: opts.nodes - 1 }, async (_, i) => await startNode(tmp, i + 1, bootstrap)))
   if (interrupted) throw new Error('interrupted')
   progress(`${opts.nodes} daemons ready; bootstrap ${bootstrap}`)
   // a node whose bootstrap dial failed is alone and cannot find anything: say so now, not 20 s later
-  const lonely = (await Promise.all(peers.map(async d => {
-    const s = await cliJson<StatusInfo>(['status', '--repo', d.repo]).catch(() => undefined)
-    return s !== undefined && s.peers === 0 ? d : undefined
-  }))).filter((d): d is Daemon => d !== undefined)
+  const lonely = (await Promise.all(peers.map(async n => {
+    const s = await cliJson<StatusInfo>(['status', '--repo', n.daemon.repo], { timeoutMs: CLI_TIMEOUT_MS }).catch(() => undefined)
+    return s !== undefined && s.peers === 0 ? n : undefined
+  }))).filter((n): n is Node => n !== undefined)
   if (lonely.length > 0) {
-    progress(`WARNING: ${lonely.length} node(s) have no peers after bootstrap: ${lonely.map(d => `node${d.index}`).join(', ')} (see ${lonely.map(d => path.basename(d.logFile)).join(', ')}; use --keep)`)
+    progress(`WARNING: ${lonely.length} node(s) have no peers after bootstrap: ${lonely.map(d => `node${d.index}`).join(', ')} (see ${lonely.map(n => `node${n.index}.log`).join(', ')}; use --keep)`)
   }
 
   const file = path.join(tmp, 'source.bin')
@@ -434,7 +299,7 @@ async function main (opts: Options): Promise<boolean> {
   const sourceHash = await writeRandomFile(file, opts.size)
   if (interrupted) throw new Error('interrupted')
   progress(`sharing ${formatSize(opts.size)}...`)
-  const shared = await cliJson<ShareResult>(['share', file, '--repo', seeder.repo])
+  const shared = await cliJson<ShareResult>(['share', file, '--repo', seeder.daemon.repo], { timeoutMs: CLI_TIMEOUT_MS })
   if (typeof shared.cid !== 'string') throw new Error(`shoal share printed no cid: ${JSON.stringify(shared)}`)
   progress(`content id ${shared.cid} (${shared.chunks} chunks)`)
 
@@ -449,19 +314,19 @@ async function main (opts: Options): Promise<boolean> {
 
   progress('verifying copies...')
   await Promise.all(outcomes.map(async o => {
-    const digest = o.run.code === 0 ? await sha256File(o.out) : undefined
+    const digest = o.run.code === 0 ? await sha256File(o.out).catch(() => undefined) : undefined
     o.verified = digest === sourceHash
     if (o.run.code === 0 && !o.verified) progress(`node${o.node.index}: ${o.out} ${digest === undefined ? 'is missing' : `has SHA-256 ${digest}, expected ${sourceHash}`}`)
   }))
 
   if (interrupted) throw new Error('interrupted')
-  const statuses = await Promise.all(daemons.map(async d => {
+  const statuses = await Promise.all(nodes.map(async n => {
     try {
-      const status = await cliJson<StatusInfo>(['status', '--repo', d.repo])
-      await fs.writeFile(path.join(tmp, `status-${d.index}.json`), JSON.stringify(status, null, 2) + '\n')
+      const status = await cliJson<StatusInfo>(['status', '--repo', n.daemon.repo], { timeoutMs: CLI_TIMEOUT_MS })
+      await fs.writeFile(path.join(tmp, `status-${n.index}.json`), JSON.stringify(status, null, 2) + '\n')
       return status
     } catch (err) {
-      if (!interrupted) progress(`node${d.index}: no status: ${err instanceof Error ? err.message : String(err)}`)
+      if (!interrupted) progress(`node${n.index}: no status: ${err instanceof Error ? err.message : String(err)}`)
       return undefined
     }
   }))
@@ -469,7 +334,7 @@ async function main (opts: Options): Promise<boolean> {
 
   const byNode = new Map(outcomes.map(o => [o.node.index, o]))
   const mib = (n: number | undefined): string => n === undefined ? '?' : (n / MiB).toFixed(1)
-  const rows = daemons.map((d, i) => {
+  const rows = nodes.map((d, i) => {
     const o = byNode.get(d.index)
     const s = statuses[i]
     const role = d.index === 0 ? 'seeder' : o !== undefined ? 'fetcher' : 'idle'

@@ -4,7 +4,6 @@
  * versus a pipe.
  */
 import { execFile, spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import http from 'node:http'
@@ -52,32 +51,6 @@ function quote (arg: string): string {
 
 function sha256 (data: Buffer): string {
   return createHash('sha256').update(data).digest('hex')
-}
-
-/** Start `shoal daemon` without --listen (the harness always passes one): config.json decides. */
-async function startPlainDaemon (repo: string): Promise<{ proc: ChildProcess, addrs: string[], exited: Promise<number | null> }> {
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--repo', repo, '--no-mdns', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = new Promise<number | null>(resolve => { proc.once('exit', resolve) })
-  let log = ''
-  proc.stderr.on('data', (c: Buffer) => { log += c.toString() })
-  const ready = await new Promise<{ addrs: string[] }>((resolve, reject) => {
-    let buffered = ''
-    proc.stdout.on('data', (c: Buffer) => {
-      log += c.toString()
-      buffered += c.toString()
-      let nl: number
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl)
-        buffered = buffered.slice(nl + 1)
-        try {
-          const event = JSON.parse(line) as { event?: string, addrs: string[] }
-          if (event.event === 'ready') resolve(event)
-        } catch { /* diagnostics */ }
-      }
-    })
-    void exited.then(code => { reject(new Error(`daemon exited with ${String(code)} before it was ready:\n${log}`)) })
-  })
-  return { proc, addrs: ready.addrs, exited }
 }
 
 describe('shoal cat, share progress and terminal rendering', () => {
@@ -305,11 +278,8 @@ describe('shoal completion and --help', () => {
 
 describe('shoal config', () => {
   let dir: string
-  const running: Array<{ proc: ChildProcess, exited: Promise<number | null> }> = []
   beforeAll(async () => { dir = await tempDir() })
   afterAll(async () => {
-    for (const d of running) if (d.proc.exitCode === null) d.proc.kill('SIGKILL')
-    await Promise.all(running.map(async d => await d.exited))
     await stopAll()
     await fs.rm(dir, { recursive: true, force: true })
   })
@@ -361,8 +331,8 @@ describe('shoal config', () => {
   it('a daemon started without --listen listens where config.json says; a flag overrides it', async () => {
     const repo = path.join(dir, 'node')
     expect((await shoal(['config', 'set', 'listen', '/ip4/127.0.0.1/tcp/0', '--repo', repo])).code).toBe(0)
-    const plain = await startPlainDaemon(repo)
-    running.push(plain)
+    // no --listen on the command line: config.json decides
+    const plain = await startDaemon(repo, [], { listen: false })
     const status = JSON.parse((await shoal(['status', '--json', '--repo', repo])).stdout) as { addrs: string[] }
     expect(status.addrs.length).toBeGreaterThan(0)
     for (const addr of status.addrs) expect(addr).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)

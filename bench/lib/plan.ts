@@ -1,0 +1,88 @@
+/**
+ * The command line of bench/run.ts and what it makes of it: which benchmarks
+ * run, at which sizes. Also what a benchmark module provides.
+ */
+import { parseArgs } from 'node:util'
+import { UsageError, asUsage } from '../../examples/support/cli-process.js'
+import { GiB, KiB, MiB } from './format.js'
+import type { Results } from './results.js'
+
+/** Every measured transfer runs this many times. */
+export const RUNS = 2
+
+export interface Plan {
+  quick: boolean
+  only: Set<number>
+  keep: boolean
+  fetchSize: number
+  multiSize: number
+  swarmSize: number
+  rssSize: number
+  smallFiles: number
+  smallFileSize: number
+  swarmLeechers: number
+  multiSeeders: number
+  chainLength: number
+  /** Daemons in each group of the idle benchmark. */
+  idleDaemons: number
+  /** How long the idle benchmark measures CPU time. */
+  idleWindowSeconds: number
+}
+
+/** One benchmark: its number in the table, its name, how it measures, and the run. */
+export interface Benchmark {
+  n: number
+  name: string
+  /** For RESULTS.md "How each figure is measured": markdown, lines indented by 3 spaces after the first. */
+  method: (plan: Plan) => string
+  /** Adds its rows (and every run's values) to `results`. */
+  run: (plan: Plan, results: Results) => Promise<void>
+}
+
+export function usage (count: number): string {
+  return `usage: npm run bench [-- --quick] [-- --only 1,2,...] [-- --keep]
+
+  --quick     smaller sizes (fetch 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB, idle window 15 s)
+  --only L    run only these benchmarks (comma list of 1..${count})
+  --keep      keep the temp dir (daemon repos and logs)
+  --help      this text`
+}
+
+/** Throws UsageError on a bad command line. */
+export function parsePlan (argv: string[], count: number): Plan | 'help' {
+  const { values } = asUsage(() => parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    },
+    strict: true,
+    allowPositionals: false
+  }))
+  if (values.help === true) return 'help'
+  const only = new Set<number>()
+  for (const part of (values.only ?? Array.from({ length: count }, (_, i) => i + 1).join(',')).split(',')) {
+    const n = Number(part.trim())
+    if (!Number.isInteger(n) || n < 1 || n > count) throw new UsageError(`--only takes numbers 1..${count}, got '${part}'`)
+    only.add(n)
+  }
+  const quick = values.quick === true
+  return {
+    quick,
+    only,
+    keep: values.keep === true,
+    fetchSize: quick ? 256 * MiB : GiB,
+    multiSize: quick ? 128 * MiB : 512 * MiB,
+    swarmSize: quick ? 64 * MiB : 256 * MiB,
+    rssSize: quick ? GiB : 4 * GiB,
+    smallFiles: 2000,
+    smallFileSize: 4 * KiB,
+    swarmLeechers: 8,
+    multiSeeders: 4,
+    chainLength: 10,
+    idleDaemons: 10,
+    idleWindowSeconds: quick ? 15 : 60
+  }
+}
