@@ -87,10 +87,14 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
     connectionManager: lan
       ? { inboundConnectionThreshold: LAN_INBOUND_CONNECTIONS_PER_SECOND, maxIncomingPendingConnections: LAN_MAX_PENDING_INBOUND }
       : {},
-    // A saturating transfer can delay the monitor's ping past its deadline and
-    // the monitor would then kill a healthy connection (shared/STACK.md):
-    // keep pinging for liveness data but never abort on a missed ping.
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // The connection monitor opens a ping stream on every connection every
+    // 10 s: in a mesh of ten idle daemons that was 1% of a core per daemon,
+    // nearly all of their idle cost (bench 8), for a round-trip time nothing
+    // reads; and under a saturating transfer its missed pings killed healthy
+    // connections (shared/STACK.md). Yamux's own keepalive (a frame every
+    // 30 s, no stream) keeps idle connections alive; transfers notice a
+    // silent peer themselves (SESSION_STALL_MS).
+    connectionMonitor: { enabled: false },
     start: false,
     services: {
       identify: identify(),
