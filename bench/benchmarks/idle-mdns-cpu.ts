@@ -18,6 +18,11 @@ import { checkInterrupted } from '../lib/workspace.js'
 
 /** How long the mDNS daemons may take, after the last has started, to see each other connect. */
 const DISCOVERY_TIMEOUT_MS = 60_000
+/**
+ * The first seconds after peers connect are not idle (identify, the DHT
+ * filling its tables, the last mDNS answers): the window starts after these.
+ */
+const SETTLE_MS = 10_000
 /** CPU seconds per daemon-minute: 1% of one core. */
 const TARGET = 0.6
 
@@ -64,7 +69,8 @@ async function run (plan: Plan, results: Results): Promise<void> {
   checkInterrupted()
   progress(`  every mDNS daemon saw the other ${n - 1} connect ${fmtSec(discovery)} after the last start; measuring CPU time for ${window} s...`)
 
-  // a measured window, not a wait for anything: the daemons are left alone meanwhile
+  // a settling time and a measured window, not waits for anything: the daemons are left alone meanwhile
+  await sleep(SETTLE_MS)
   const all = [...mdns, ...isolated]
   const before = await Promise.all(all.map(sample))
   await sleep(window * 1000)
@@ -105,7 +111,8 @@ export const idleMdnsCpu: Benchmark = {
   method: plan => `${plan.idleDaemons} daemons with \`--mdns\` and ${plan.idleDaemons} with \`--no-mdns\` on this host, each in its
    own repo listening on 127.0.0.1, none bootstrapped, started one of each at a
    time. Once every mDNS daemon has printed \`{"event":"peer:connect"}\` for each of
-   the other ${plan.idleDaemons - 1} (a bounded wait, ${DISCOVERY_TIMEOUT_MS / 1000} s), the user + system CPU time of every
+   the other ${plan.idleDaemons - 1} (a bounded wait, ${DISCOVERY_TIMEOUT_MS / 1000} s), and ${SETTLE_MS / 1000} s more for identify and
+   the DHT to settle, the user + system CPU time of every
    daemon (all threads, \`/proc/<pid>/stat\` in \`getconf CLK_TCK\` ticks) is read at
    the start and the end of a window in which nothing is asked of them
    (${plan.idleWindowSeconds} s; 60 s full, 15 s with \`--quick\`). Figure: CPU seconds per daemon per
