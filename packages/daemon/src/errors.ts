@@ -36,3 +36,13 @@ export function describeChain (err: unknown): string {
   }
   return parts.join(' | ')
 }
+
+/** What a failed start becomes: INVALID_ADDRESS when it could not listen on `listen`, else INTERNAL. */
+export function startError (err: unknown, listen: string[] | undefined): ShoalError {
+  if (err instanceof ShoalError) return err
+  const text = describeChain(err)
+  const where = listen?.join(', ')
+  if (/EADDRINUSE|address already in use/i.test(text)) return new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen: address already in use (${where ?? 'configured listen address'})`, { cause: err })
+  if (/multiaddr|invalid address|could not listen|failed to be listened on|NoValidAddresses|listen/i.test(text)) return new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen on ${where ?? 'the configured addresses'}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  return new ShoalError(ErrorCode.INTERNAL, `cannot start: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+}

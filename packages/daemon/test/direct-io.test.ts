@@ -7,6 +7,7 @@ import { ChunkLayout, MAX_CHUNK_SIZE, MANIFEST_VERSION } from '@shoal/protocol'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { AlignedSlots, alignedSlots, directIoAligned } from '../src/storage/direct-io.js'
 import { PartFiles } from '../src/storage/part-files.js'
+import { defaultLogger } from '@libp2p/logger'
 
 const KiB = 1024
 const dirs: string[] = []
@@ -28,7 +29,7 @@ function layoutOf (size: number): ChunkLayout {
 /** Write every chunk of `bytes` (as lists of 3 pieces, as they arrive from the network), close, read the file back. */
 async function roundTrip (dir: string, bytes: Uint8Array): Promise<Buffer> {
   const layout = layoutOf(bytes.byteLength)
-  const part = new PartFiles(path.join(dir, 'out.bin.part'), layout)
+  const part = new PartFiles(path.join(dir, 'out.bin.part'), layout, defaultLogger().forComponent('test:part-files'))
   await part.prepare(false)
   // out of order, concurrently, like a download
   const order = Array.from({ length: layout.chunkCount }, (_, i) => i).reverse()

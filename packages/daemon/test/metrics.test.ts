@@ -16,6 +16,7 @@ import type { PeerTraffic } from '../src/telemetry/traffic.js'
 import { startBareHost, tempDir } from './helpers.js'
 import { requestManifestFrom } from './relay.js'
 import { sample, scrape } from '../../../test/prometheus.js'
+import { defaultLogger } from '@libp2p/logger'
 
 const MiB = 1024 * 1024
 
@@ -37,7 +38,8 @@ describe('ShoalMetrics with stubbed parts', () => {
   const components: MetricsComponents = {
     traffic: { get chunksVerified () { return parts.chunksVerified }, get chunksRejected () { return parts.chunksRejected }, peers: () => perPeer.entries() },
     activeTransfers: () => parts.transfers,
-    shares: () => parts.shares
+    shares: () => parts.shares,
+    logger: defaultLogger()
   }
 
   it('serves the values as they are when scraped, on an ephemeral port', async () => {

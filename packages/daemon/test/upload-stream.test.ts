@@ -16,6 +16,7 @@ import { SentTracker } from '../src/transfer/upload/sent-tracker.js'
 import { UploadSlots } from '../src/transfer/upload/upload-slots.js'
 import { UploadStream } from '../src/transfer/upload/upload-stream.js'
 import type { UploadStreamComponents } from '../src/transfer/upload/upload-stream.js'
+import { defaultLogger } from '@libp2p/logger'
 
 const CHUNK = 1024
 const T = XferMessage.Type
@@ -123,6 +124,7 @@ async function serve (opts: { chunks?: number, have?: Bitfield, limiter?: Bandwi
     sentTracker: new SentTracker()
   } as Setup
   const components: UploadStreamComponents = {
+    logger: defaultLogger(),
     lookup: c => c === cid && setup.shared ? setup.source : undefined,
     stats: { onUploaded: () => {} },
     slots: new UploadSlots(4),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isRate, parseRate } from '../src/rates.js'
-import { isHostPort, validateConfig } from '../src/control.js'
+import { isHostPort, validateConfig } from '../src/config.js'
 
 describe('parseRate', () => {
   it('reads SI and binary units, with or without /s', () => {

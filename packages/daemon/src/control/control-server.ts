@@ -1,14 +1,12 @@
 import fs from 'node:fs/promises'
 import http from 'node:http'
-import { logger } from '@libp2p/logger'
 import {
   ControlRoute, ErrorCode, MAX_CONTROL_BODY_BYTES, NDJSON_CONTENT_TYPE, ShoalError, decodeTicket, isTicket, parseContentId, toShoalError
 } from '@shoal/protocol'
 import type { ConnectRequest, FetchEvent, FetchRequest, ShareEvent, ShareRequest } from '@shoal/protocol'
 import type { Shoal } from '../shoal-types.js'
 import { parseConnect, parseFetch, parseShare } from './request-validation.js'
-
-const log = logger('shoal:control')
+import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 /** At most one hashing event per this many ms (the last one is always sent). */
 const SHARE_PROGRESS_INTERVAL_MS = 100
@@ -55,7 +53,10 @@ export class ControlServer {
   /** Fetch streams still running: stop() lets them send their last event. */
   private readonly streaming = new Set<Promise<void>>()
 
-  constructor (shoal: Shoal, socketPath: string, onStop: () => void) {
+  private readonly log: Logger
+
+  constructor (shoal: Shoal, socketPath: string, onStop: () => void, logger: ComponentLogger) {
+    this.log = logger.forComponent('shoal:control')
     this.shoal = shoal
     this.socketPath = socketPath
     this.onStop = onStop
@@ -73,7 +74,7 @@ export class ControlServer {
       this.server.listen(this.socketPath, () => { this.server.off('error', reject); resolve() })
     })
     await fs.chmod(this.socketPath, 0o600)
-    log('control API on %s', this.socketPath)
+    this.log('control API on %s', this.socketPath)
   }
 
   async stop (): Promise<void> {
@@ -139,7 +140,7 @@ export class ControlServer {
       if (!res.headersSent) sendJson(res, 200, result)
     } catch (err) {
       const e = toShoalError(err)
-      if (e.code === ErrorCode.INTERNAL) log.error('control request failed: %e', err)
+      if (e.code === ErrorCode.INTERNAL) this.log.error('control request failed: %e', err)
       if (!res.headersSent) sendError(res, HTTP_STATUS[e.code] ?? 500, e)
       else res.end()
     }
@@ -209,7 +210,7 @@ export class ControlServer {
     } catch (err) {
       if (!res.headersSent) throw err // nothing streamed yet: an ordinary 4xx/5xx reply
       const e = toShoalError(err)
-      if (e.code === ErrorCode.INTERNAL) log.error('share failed: %e', err)
+      if (e.code === ErrorCode.INTERNAL) this.log.error('share failed: %e', err)
       write({ type: 'error', error: e.toJSON() })
     }
     res.end()
@@ -240,7 +241,7 @@ export class ControlServer {
     } catch (err) {
       if (!res.headersSent) throw err
       const e = toShoalError(err)
-      log.error('cat of %s stopped after the reply began: %s', cid, e.message)
+      this.log.error('cat of %s stopped after the reply began: %s', cid, e.message)
       res.destroy()
     } finally {
       await chunks.return?.()

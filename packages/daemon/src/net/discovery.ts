@@ -1,11 +1,9 @@
-import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { CID } from '@shoal/protocol'
-import type { PeerId, PeerInfo } from '@libp2p/interface'
+import { ErrorCode, ShoalError } from '@shoal/protocol'
+import type { CID, ConnectResult } from '@shoal/protocol'
+import type { PeerId, PeerInfo, Logger } from '@libp2p/interface'
 import { BOOTSTRAP_RETRY_MAX_MS, BOOTSTRAP_RETRY_MIN_MS, DIAL_TIMEOUT_MS, FIND_PROVIDERS_TIMEOUT_MS } from '../constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
-
-const log = logger('shoal:discovery')
 
 /** How long one provide() may take. */
 const PROVIDE_TIMEOUT_MS = 30_000
@@ -21,6 +19,7 @@ export interface DiscoveryInit {
  * and looking providers up.
  */
 export class Discovery {
+  private readonly log: Logger
   private readonly node: ShoalLibp2p
   private readonly bootstrap: string[]
   private readonly provided = new Set<string>()
@@ -29,10 +28,11 @@ export class Discovery {
   private readonly onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
     const peer = evt.detail
     if (peer.id.equals(this.node.peerId) || this.node.getConnections(peer.id).length > 0) return
-    this.node.dial(peer.id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(err => { log('cannot dial discovered %p: %e', peer.id, err) })
+    this.node.dial(peer.id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(err => { this.log('cannot dial discovered %p: %e', peer.id, err) })
   }
 
   constructor (node: ShoalLibp2p, init: DiscoveryInit = {}) {
+    this.log = node.logger.forComponent('shoal:discovery')
     this.node = node
     this.bootstrap = init.bootstrap ?? []
   }
@@ -63,7 +63,7 @@ export class Discovery {
       const conn = await this.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
       return { addr, peerId: conn.remotePeer.toString() }
     } catch (err) {
-      log.error('bootstrap peer %s: %e', addr, err)
+      this.log.error('bootstrap peer %s: %e', addr, err)
       return { addr, error: (err as Error).message }
     }
   }
@@ -74,11 +74,27 @@ export class Discovery {
       this.retries.delete(timer)
       void this.dialBootstrap(addr).then(r => {
         if (r.error !== undefined) this.retryBootstrap(addr, Math.min(BOOTSTRAP_RETRY_MAX_MS, delay * 2))
-        else log('bootstrap peer %s reached on retry', addr)
+        else this.log('bootstrap peer %s reached on retry', addr)
       })
     }, delay)
     timer.unref()
     this.retries.add(timer)
+  }
+
+  /** Dial a multiaddr the user gave (`shoal connect`), giving up after DIAL_TIMEOUT_MS. */
+  async connect (addr: string): Promise<ConnectResult> {
+    let ma
+    try {
+      ma = multiaddr(addr)
+    } catch (err) {
+      throw new ShoalError(ErrorCode.INVALID_ADDRESS, `not a multiaddr: ${JSON.stringify(addr.slice(0, 200))}`, { cause: err })
+    }
+    try {
+      const conn = await this.node.dial(ma, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      return { peerId: conn.remotePeer.toString() }
+    } catch (err) {
+      throw new ShoalError(ErrorCode.DIAL_FAILED, `cannot connect to ${addr}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    }
   }
 
   /** Announce that we provide `cid` (once per root; kad-dht keeps re-providing it). */
@@ -87,17 +103,17 @@ export class Discovery {
     if (this.provided.has(key)) return
     this.provided.add(key)
     this.node.contentRouting.provide(cid, { signal: AbortSignal.timeout(PROVIDE_TIMEOUT_MS) }).then(() => {
-      log('announced %c', cid)
+      this.log('announced %c', cid)
     }, err => {
       // no peers yet: the record stays in our own DHT store, which peers query
-      log('announcing %c: %e', cid, err)
+      this.log('announcing %c: %e', cid, err)
     })
   }
 
   /** Stop announcing `cid`. */
   async withdraw (cid: CID): Promise<void> {
     this.provided.delete(cid.toString())
-    await this.node.services.dht.cancelReprovide(cid).catch(err => { log('withdrawing %c: %e', cid, err) })
+    await this.node.services.dht.cancelReprovide(cid).catch(err => { this.log('withdrawing %c: %e', cid, err) })
   }
 
   /** Providers of `cid` from the DHT, with their addresses added to the peer store. */
@@ -110,12 +126,12 @@ export class Discovery {
         if (provider.id.equals(this.node.peerId) || seen.has(provider.id.toString())) continue
         seen.add(provider.id.toString())
         if (provider.multiaddrs.length > 0) {
-          await this.node.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(err => { log('cannot store addresses of %p: %e', provider.id, err) })
+          await this.node.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(err => { this.log('cannot store addresses of %p: %e', provider.id, err) })
         }
         yield provider.id
       }
     } catch (err) {
-      if (!opSignal.aborted) log('finding providers of %c: %e', cid, err)
+      if (!opSignal.aborted) this.log('finding providers of %c: %e', cid, err)
     }
   }
 

@@ -12,7 +12,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import { AMINO_DHT_PROTOCOL, DHT_PROTOCOL, RELAY_DEFAULT_DATA_LIMIT, RELAY_DEFAULT_DURATION_LIMIT_MS, RELAY_MAX_RESERVATIONS, LAN_INBOUND_CONNECTIONS_PER_SECOND, LAN_MAX_PENDING_INBOUND, MDNS_INTERVAL_MS, MDNS_SERVICE_TAG } from '../constants.js'
 
@@ -25,6 +25,8 @@ export type NetworkMode = 'lan' | 'public'
 
 export interface Libp2pInit {
   privateKey: PrivateKey
+  /** Names every libp2p logger after the node (shoal-node.ts). @default libp2p's */
+  logger?: ComponentLogger
   listen: string[]
   datastore: Datastore
   /** @default 'lan' */
@@ -75,6 +77,7 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
   return await createLibp2p({
     privateKey: init.privateKey,
     datastore: init.datastore,
+    ...(init.logger !== undefined ? { logger: init.logger } : {}),
     ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
     addresses: { listen: init.listen },
     transports: [tcp(), circuitRelayTransport()],
@@ -112,4 +115,14 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
       ...nat
     }
   }) as unknown as ShoalLibp2p
+}
+
+/**
+ * Public mode also listens through relays (`/p2p-circuit`): behind a NAT,
+ * the node takes a reservation on a relay it is connected to and can be
+ * dialed there.
+ */
+export function listenAddrs (listen: string[], network: 'lan' | 'public', relay: boolean): string[] {
+  // a relay is meant to be reachable itself: it takes no reservations elsewhere
+  return network === 'public' && !relay && !listen.includes('/p2p-circuit') ? [...listen, '/p2p-circuit'] : listen
 }

@@ -1,9 +1,7 @@
-import { logger } from '@libp2p/logger'
-import type { IdentifyResult, PeerId } from '@libp2p/interface'
+import type { IdentifyResult, PeerId, Logger } from '@libp2p/interface'
 import { DIAL_TIMEOUT_MS, RESERVATION_ATTEMPTS, RESERVATION_CHECK_MS, RESERVATION_MAX_CHECKS } from '../constants.js'
 import type { ShoalLibp2p } from './libp2p-node.js'
 
-const log = logger('shoal:relay')
 const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 
 /**
@@ -19,6 +17,7 @@ const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
  * reconnects in all, never while Shoal traffic runs over that connection.
  */
 export class RelayReservations {
+  private readonly log: Logger
   /** Reconnects so far, over all relays: the safety net gives up after RESERVATION_ATTEMPTS. */
   private attempts = 0
   /** Checks so far, busy ones included (bounded, so a relay that stays busy is not watched forever). */
@@ -27,7 +26,9 @@ export class RelayReservations {
   private pending?: { relay: PeerId, timer: NodeJS.Timeout }
   private stopped = false
 
-  constructor (private readonly node: ShoalLibp2p) {}
+  constructor (private readonly node: ShoalLibp2p) {
+    this.log = node.logger.forComponent('shoal:relay')
+  }
 
   start (): void {
     this.node.addEventListener('peer:identify', this.onIdentify)
@@ -64,11 +65,11 @@ export class RelayReservations {
         return
       }
       this.attempts++
-      log('no reservation on relay %p yet: reconnecting (attempt %d)', relay, this.attempts)
+      this.log('no reservation on relay %p yet: reconnecting (attempt %d)', relay, this.attempts)
       void (async () => {
         await this.node.hangUp(relay)
         await this.node.dial(relay, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-      })().catch(err => { log('cannot reconnect to relay %p: %e', relay, err) })
+      })().catch(err => { this.log('cannot reconnect to relay %p: %e', relay, err) })
     }, RESERVATION_CHECK_MS)
     timer.unref()
     this.pending = { relay, timer }

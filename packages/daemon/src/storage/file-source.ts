@@ -1,16 +1,15 @@
 import fs from 'node:fs/promises'
-import { logger } from '@libp2p/logger'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout } from '@shoal/protocol'
+import type { Logger } from '@libp2p/interface'
 import { MAX_OPEN_FILES_PER_SOURCE, STAT_CHECK_INTERVAL_MS } from '../constants.js'
 import type { ChunkSource } from './chunk-source.js'
 import { FileHandleCache, chunkFileIn, readFully } from './file-handles.js'
 import { chunkMatches } from './chunk-hash.js'
 import type { FileStamp } from './records.js'
 
-const log = logger('shoal:file-source')
-
 export interface FileSourceInit {
+  log: Logger
   cid: string
   name: string
   layout: ChunkLayout
@@ -29,6 +28,7 @@ export interface FileSourceInit {
  * it turns stale and stops serving.
  */
 export class FileSource implements ChunkSource {
+  private readonly log: Logger
   readonly cid: string
   readonly name: string
   readonly layout: ChunkLayout
@@ -42,6 +42,7 @@ export class FileSource implements ChunkSource {
   private stale = false
 
   constructor (init: FileSourceInit) {
+    this.log = init.log
     this.cid = init.cid
     this.name = init.name
     this.layout = init.layout
@@ -106,7 +107,7 @@ export class FileSource implements ChunkSource {
   private markStale (reason: string): void {
     if (this.stale) return
     this.stale = true
-    log('share %s is stale: %s', this.cid, reason)
+    this.log('share %s is stale: %s', this.cid, reason)
     this.onStale(reason)
   }
 }

@@ -1,17 +1,15 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { logger } from '@libp2p/logger'
 import {
   CHUNK_HASH_LENGTH, DEFAULT_CHUNK_SIZE, ErrorCode, MANIFEST_VERSION, ShoalError,
   chunkCountOf, normalizeManifest, validateRelativePath
 } from '@shoal/protocol'
 import type { Manifest, ManifestFile, SkippedEntry } from '@shoal/protocol'
+import type { Logger } from '@libp2p/interface'
 import type { FileStamp } from './records.js'
 import { fsError } from '../errors.js'
 import { readFully } from './file-handles.js'
-
-const log = logger('shoal:manifest-builder')
 
 export interface BuildProgress {
   hashedBytes: number
@@ -20,6 +18,8 @@ export interface BuildProgress {
 }
 
 export interface BuildOptions {
+  /** Where to say what was skipped. */
+  log?: Logger
   chunkSize?: number
   signal?: AbortSignal
   onProgress?: (progress: BuildProgress) => void
@@ -63,7 +63,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
     kind = 'dir'
     found = []
     const emptyDirs: string[] = []
-    await walk(root, '', found, emptyDirs, skipped, options.signal)
+    await walk(root, '', { files: found, emptyDirs, skipped, log: options.log, signal: options.signal })
     dirs = emptyDirs
   } else {
     throw new ShoalError(ErrorCode.INVALID_PATH, `cannot share ${root}: not a regular file or directory`)
@@ -89,7 +89,17 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
   return { manifest, root, name, stamps, skipped }
 }
 
-async function walk (abs: string, rel: string, files: FoundFile[], emptyDirs: string[], skipped: SkippedEntry[], signal?: AbortSignal): Promise<void> {
+/** What a walk collects, and how. */
+interface Walk {
+  files: FoundFile[]
+  emptyDirs: string[]
+  skipped: SkippedEntry[]
+  log: Logger | undefined
+  signal: AbortSignal | undefined
+}
+
+async function walk (abs: string, rel: string, w: Walk): Promise<void> {
+  const { files, emptyDirs, skipped, signal } = w
   signal?.throwIfAborted()
   let entries
   try {
@@ -103,13 +113,13 @@ async function walk (abs: string, rel: string, files: FoundFile[], emptyDirs: st
     try {
       validateRelativePath(childRel)
     } catch {
-      log('skipping %s: a manifest cannot hold its name', childAbs)
+      w.log?.('skipping %s: a manifest cannot hold its name', childAbs)
       skipped.push({ path: childRel, reason: 'name' })
       continue
     }
     if (entry.isDirectory()) {
       const before = files.length + emptyDirs.length
-      await walk(childAbs, childRel, files, emptyDirs, skipped, signal)
+      await walk(childAbs, childRel, w)
       if (files.length + emptyDirs.length === before) emptyDirs.push(childRel)
     } else if (entry.isFile()) {
       let st
@@ -120,7 +130,7 @@ async function walk (abs: string, rel: string, files: FoundFile[], emptyDirs: st
       }
       files.push({ rel: childRel, abs: childAbs, size: st.size, mtimeMs: st.mtimeMs })
     } else {
-      log('skipping %s: not a regular file or directory', childAbs)
+      w.log?.('skipping %s: not a regular file or directory', childAbs)
       skipped.push({ path: childRel, reason: entry.isSymbolicLink() ? 'symlink' : 'special' })
     }
   }

@@ -2,13 +2,11 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout } from '@shoal/protocol'
+import type { Logger } from '@libp2p/interface'
 import { fsError } from '../errors.js'
 import { FileHandleCache, chunkFileIn, filePathIn, readFully } from './file-handles.js'
 import { alignedSlots, directIoAligned, openDirectForWrite } from './direct-io.js'
-import { logger } from '@libp2p/logger'
 import type { Uint8ArrayList } from 'uint8arraylist'
-
-const log = logger('shoal:part-files')
 
 /** The filesystem of a part file has no direct I/O: write through the page cache. */
 class DirectIoUnsupported extends Error {}
@@ -34,7 +32,7 @@ export class PartFiles {
   /** Off once the filesystem refused direct I/O, or with SHOAL_DIRECT_IO=0. */
   private directIo = process.env.SHOAL_DIRECT_IO !== '0'
 
-  constructor (partPath: string, layout: ChunkLayout) {
+  constructor (partPath: string, layout: ChunkLayout, private readonly log: Logger) {
     this.partPath = partPath
     this.layout = layout
   }
@@ -119,7 +117,7 @@ export class PartFiles {
       return true
     } catch (err) {
       if (err instanceof DirectIoUnsupported || (err as NodeJS.ErrnoException).code === 'EINVAL') {
-        log('direct I/O unavailable for %s, writing through the page cache: %s', filePath, (err as Error).message)
+        this.log('direct I/O unavailable for %s, writing through the page cache: %s', filePath, (err as Error).message)
         this.directIo = false
         return false
       }

@@ -1,9 +1,7 @@
-import { logger } from '@libp2p/logger'
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { ErrorCode } from '@shoal/protocol'
-
-const log = logger('shoal:records')
+import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 /** What we remember about one file of a share, to notice changes on disk. */
 export interface FileStamp {
@@ -63,9 +61,11 @@ const decoder = new TextDecoder()
 
 /** Shoal's own records in the repo's datastore (beside libp2p's). */
 export class Records {
+  private readonly log: Logger
   private readonly ds: Datastore
 
-  constructor (ds: Datastore) {
+  constructor (ds: Datastore, logger: ComponentLogger) {
+    this.log = logger.forComponent('shoal:records')
     this.ds = ds
   }
 
@@ -140,24 +140,24 @@ export class Records {
   private async getJson<T> (key: string): Promise<T | undefined> {
     const k = new Key(key)
     if (!(await this.ds.has(k))) return undefined
-    return parseJson<T>(key, await this.ds.get(k))
+    return this.parseJson<T>(key, await this.ds.get(k))
   }
 
   private async listJson<T> (prefix: string): Promise<T[]> {
     const out: T[] = []
     for await (const { key, value } of this.ds.query({ prefix })) {
-      const parsed = parseJson<T>(key.toString(), value)
+      const parsed = this.parseJson<T>(key.toString(), value)
       if (parsed !== undefined) out.push(parsed)
     }
     return out
   }
-}
 
-function parseJson<T> (key: string, bytes: Uint8Array): T | undefined {
-  try {
-    return JSON.parse(decoder.decode(bytes)) as T
-  } catch (err) {
-    log.error('ignoring corrupt record %s: %e', key, err)
-    return undefined
+  private parseJson<T> (key: string, bytes: Uint8Array): T | undefined {
+    try {
+      return JSON.parse(decoder.decode(bytes)) as T
+    } catch (err) {
+      this.log.error('ignoring corrupt record %s: %e', key, err)
+      return undefined
+    }
   }
 }

@@ -1,26 +1,30 @@
-import { logger } from '@libp2p/logger'
+import fs from 'node:fs/promises'
+import nodePath from 'node:path'
 import { ChunkLayout, ErrorCode, ShoalError, decodeManifest, parseContentId, sealManifest, totalSizeOf } from '@shoal/protocol'
-import type { ShareInfo, SkippedEntry } from '@shoal/protocol'
+import { MAX_SKIPPED_LISTED } from '@shoal/protocol'
+import type { ShareInfo, SkippedEntries, SkippedEntry } from '@shoal/protocol'
 import type { ChunkSource } from './chunk-source.js'
 import { FileSource } from './file-source.js'
 import { buildManifest } from './manifest-builder.js'
 import type { BuildOptions } from './manifest-builder.js'
 import type { FileStamp, Records, ShareRecord } from './records.js'
-
-const log = logger('shoal:shares')
+import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 export interface AddShareResult {
   record: ShareRecord
-  skipped: SkippedEntry[]
+  /** What a directory share left out. */
+  skipped: SkippedEntries
 }
 
 /** The shares this node serves: records in the datastore, sources in memory. */
 export class ShareRegistry {
+  private readonly log: Logger
   private readonly records: Records
   private readonly sources = new Map<string, ChunkSource>()
   private readonly shares = new Map<string, ShareRecord>()
 
-  constructor (records: Records) {
+  constructor (records: Records, private readonly logger: ComponentLogger) {
+    this.log = logger.forComponent('shoal:shares')
     this.records = records
   }
 
@@ -29,13 +33,13 @@ export class ShareRegistry {
     for (const record of await this.records.listShares()) {
       const bytes = await this.records.getManifest(record.cid)
       if (bytes === undefined) {
-        log.error('share %s has no manifest; dropping it', record.cid)
+        this.log.error('share %s has no manifest; dropping it', record.cid)
         continue
       }
       try {
         this.activate(record, bytes)
       } catch (err) {
-        log.error('cannot load share %s: %e', record.cid, err)
+        this.log.error('cannot load share %s: %e', record.cid, err)
       }
     }
   }
@@ -60,7 +64,7 @@ export class ShareRegistry {
 
   /** Hash a path and start serving it in place. */
   async addPath (inputPath: string, options: BuildOptions = {}): Promise<AddShareResult> {
-    const built = await buildManifest(inputPath, options)
+    const built = await buildManifest(inputPath, { ...options, log: this.log })
     const { cid, bytes } = await sealManifest(built.manifest)
     const record: ShareRecord = {
       cid: cid.toString(),
@@ -76,12 +80,17 @@ export class ShareRegistry {
       stamps: built.stamps
     }
     await this.put(record, bytes)
-    return { record, skipped: built.skipped }
+    return { record, skipped: summarize(built.skipped) }
   }
 
   /** Serve content we just downloaded and verified. */
-  async addFetched (cid: string, name: string, path: string, manifestBytes: Uint8Array, stamps: FileStamp[]): Promise<ShareRecord> {
+  async addFetched (cid: string, name: string, path: string, manifestBytes: Uint8Array): Promise<ShareRecord> {
     const manifest = decodeManifest(manifestBytes)
+    const stamps: FileStamp[] = []
+    for (const file of manifest.files) {
+      const st = await fs.stat(manifest.kind === 'file' ? path : nodePath.join(path, ...file.path.split('/')))
+      stamps.push({ size: st.size, mtimeMs: st.mtimeMs })
+    }
     const record: ShareRecord = {
       cid,
       name,
@@ -126,6 +135,7 @@ export class ShareRegistry {
     this.shares.set(record.cid, record)
     if (record.stale) return
     this.sources.set(record.cid, new FileSource({
+      log: this.logger.forComponent('shoal:file-source'),
       cid: record.cid,
       name: record.name,
       layout,
@@ -135,11 +145,17 @@ export class ShareRegistry {
       onStale: (reason) => {
         record.stale = true
         this.sources.delete(record.cid)
-        log('share %s marked stale: %s', record.cid, reason)
-        this.records.updateShare(record).catch(err => { log.error('cannot record stale share %s: %e', record.cid, err) })
+        this.log('share %s marked stale: %s', record.cid, reason)
+        this.records.updateShare(record).catch(err => { this.log.error('cannot record stale share %s: %e', record.cid, err) })
       }
     }))
   }
+}
+
+function summarize (skipped: SkippedEntry[]): SkippedEntries {
+  const byReason = { symlink: 0, special: 0, name: 0 }
+  for (const e of skipped) byReason[e.reason]++
+  return { count: skipped.length, byReason, first: skipped.slice(0, MAX_SKIPPED_LISTED) }
 }
 
 function toInfo (r: ShareRecord): ShareInfo {

@@ -1,6 +1,5 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { logger } from '@libp2p/logger'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { PrometheusMetricsComponents } from '@libp2p/prometheus-metrics'
 import type { Metrics } from '@libp2p/interface'
@@ -9,8 +8,7 @@ import { Counter, Gauge, Registry, register as globalRegistry } from 'prom-clien
 import type { Metric } from 'prom-client'
 import { METRICS_REQUEST_TIMEOUT_MS } from '../constants.js'
 import type { PeerTraffic } from './traffic.js'
-
-const log = logger('shoal:metrics')
+import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 /**
  * @libp2p/prometheus-metrics keeps one process-wide table of the metrics it
@@ -32,6 +30,7 @@ export interface MetricsComponents {
   activeTransfers(): number
   /** Shares this node holds (shared and fetched). */
   shares(): number
+  logger: ComponentLogger
 }
 
 export interface MetricsInit {
@@ -53,9 +52,11 @@ export class ShoalMetrics {
   private server?: http.Server
   private address?: string
   private endTurn?: () => void
+  private readonly log: Logger
 
   constructor (components: MetricsComponents, init: MetricsInit) {
     this.init = init
+    this.log = components.logger.forComponent('shoal:metrics')
     registerShoalMetrics(this.registry, components)
   }
 
@@ -95,11 +96,11 @@ export class ShoalMetrics {
     } catch (err) {
       throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot serve metrics on ${this.init.listen}: ${bindFailure(err)}`, { cause: err })
     }
-    server.on('error', err => { log.error('metrics server: %e', err) })
+    server.on('error', err => { this.log.error('metrics server: %e', err) })
     this.server = server
     const bound = (server.address() as AddressInfo).port
     this.address = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`
-    log('serving metrics on %s', this.address)
+    this.log('serving metrics on %s', this.address)
     const previous = libp2pTurn
     libp2pTurn = new Promise(resolve => { this.endTurn = resolve })
     await previous
@@ -137,7 +138,7 @@ export class ShoalMetrics {
       res.writeHead(200, { 'content-type': this.registry.contentType, 'content-length': Buffer.byteLength(body) })
       res.end(req.method === 'HEAD' ? undefined : body)
     } catch (err) {
-      log.error('collecting metrics: %e', err)
+      this.log.error('collecting metrics: %e', err)
       res.writeHead(500, { 'content-type': 'text/plain' }).end('cannot collect metrics\n')
     }
   }

@@ -1,17 +1,14 @@
-import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { P2P_MULTIADDR_CODE } from '@shoal/protocol'
 import type { CID } from '@shoal/protocol'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Logger } from '@libp2p/interface'
 import { RETRY_EMPTY_PEER_MS } from '../../constants.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 import type { RelayBudgets } from '../../net/relay-budget.js'
 import type { BandwidthLimiter } from '../rate-limit.js'
 import type { Download } from './download.js'
 import { PeerSession } from './peer-session.js'
-
-const log = logger('shoal:fetch:peers')
 
 export interface DownloadPeersInit {
   node: ShoalLibp2p
@@ -33,11 +30,13 @@ export interface DownloadPeersInit {
  * and moves sessions off a relay when a direct connection appears.
  */
 export class DownloadPeers {
+  private readonly log: Logger
   private readonly init: DownloadPeersInit
   /** peer → when we last tried to open a session with it */
   private readonly tried = new Map<string, number>()
 
   constructor (init: DownloadPeersInit) {
+    this.log = init.node.logger.forComponent('shoal:fetch:peers')
     this.init = init
   }
 
@@ -78,7 +77,7 @@ export class DownloadPeers {
         }
         download.addSession(session)
       } catch (err) {
-        log('no session with %p: %e', peer, err)
+        this.log('no session with %p: %e', peer, err)
       }
     }))
   }
@@ -97,7 +96,7 @@ export class DownloadPeers {
         await node.peerStore.merge(peer, { multiaddrs: [ma.decapsulateCode(P2P_MULTIADDR_CODE)] })
         if (!peers.some(p => p.equals(peer))) peers.push(peer)
       } catch (err) {
-        log('ignoring suggested peer %s: %e', text.slice(0, 200), err)
+        this.log('ignoring suggested peer %s: %e', text.slice(0, 200), err)
       }
     }
     if (peers.length > 0) await this.open(peers)

@@ -107,7 +107,7 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
   await c.records.putManifest(cidText, fetched.bytes)
   await c.records.putDownload(record)
 
-  const part = new PartFiles(partPath, layout)
+  const part = new PartFiles(partPath, layout, c.node.logger.forComponent('shoal:part-files'))
   await part.prepare(resume)
   let have: Bitfield | undefined
   if (resume) {

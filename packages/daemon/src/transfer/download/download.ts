@@ -1,7 +1,6 @@
-import { logger } from '@libp2p/logger'
 import { Bitfield, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Logger } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { chunkMatches } from '../../storage/chunk-hash.js'
 import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, FLUSH_EVERY_CHUNKS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
@@ -11,8 +10,6 @@ import type { PeerSession, SessionEvents } from './peer-session.js'
 import { createChunkPicker } from './chunk-picker.js'
 import type { ChunkPicker } from './chunk-picker.js'
 
-const log = logger('shoal:download')
-
 export interface DownloadResult {
   cid: string
   path: string
@@ -21,6 +18,7 @@ export interface DownloadResult {
 }
 
 export interface DownloadInit {
+  log: Logger
   record: DownloadRecord
   layout: ChunkLayout
   part: PartFiles
@@ -50,6 +48,7 @@ export interface DownloadInit {
  * completed (resume re-verifies what the bitfield claims).
  */
 export class Download implements SessionEvents {
+  private readonly log: Logger
   readonly record: DownloadRecord
   readonly layout: ChunkLayout
   readonly have: Bitfield
@@ -77,6 +76,7 @@ export class Download implements SessionEvents {
   private unflushed = 0
 
   constructor (init: DownloadInit) {
+    this.log = init.log
     this.init = init
     this.record = init.record
     this.layout = init.layout
@@ -108,7 +108,7 @@ export class Download implements SessionEvents {
         dropped++
       }
     }
-    if (dropped > 0) log('resume of %s: %d claimed chunk(s) failed their hash and will be fetched again', this.record.cid, dropped)
+    if (dropped > 0) this.log('resume of %s: %d claimed chunk(s) failed their hash and will be fetched again', this.record.cid, dropped)
     return dropped
   }
 
@@ -169,7 +169,7 @@ export class Download implements SessionEvents {
     let dropped = false
     for (const session of [...this.sessions]) {
       if (session.peer.equals(peer) && session.connection.limits !== undefined) {
-        log('direct connection to %p: moving its session off the relay', peer)
+        this.log('direct connection to %p: moving its session off the relay', peer)
         session.close()
         dropped = true
       }
@@ -205,7 +205,7 @@ export class Download implements SessionEvents {
     if (this.finished) { this.writing.delete(index); return }
     if (!ok) {
       this.writing.delete(index)
-      log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
+      this.log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
       this.init.onBadPeer?.(session.peer)
       session.close(new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} failed its hash`))
       this.picker.failed(index)
@@ -267,7 +267,7 @@ export class Download implements SessionEvents {
   onClosed (session: PeerSession, err?: unknown): void {
     // what it was asked for is wanted again
     if (this.sessions.delete(session)) this.picker.removeSession(session)
-    if (err !== undefined) log('session with %p closed: %e', session.peer, err)
+    if (err !== undefined) this.log('session with %p closed: %e', session.peer, err)
     this.schedule()
   }
 
@@ -300,14 +300,14 @@ export class Download implements SessionEvents {
     for (const session of this.sessions) {
       // a peer that answers nothing at all while we wait on it: move everything it owes us
       const stalled = session.awaiting > 0 && now - session.lastActivityAt > SESSION_STALL_MS
-      if (stalled) log('%p sent nothing for %d ms: re-requesting its %d chunk(s) elsewhere', session.peer, now - session.lastActivityAt, session.inflight.size)
+      if (stalled) this.log('%p sent nothing for %d ms: re-requesting its %d chunk(s) elsewhere', session.peer, now - session.lastActivityAt, session.inflight.size)
       for (const [index, at] of [...session.inflight]) {
         // a request waits its turn behind others on a slow or capped link: it
         // times out only when nothing at all arrived for CHUNK_TIMEOUT_MS since
         // it went out, or after CHUNK_HARD_TIMEOUT_MS whatever (a drip-feeding peer)
         const timedOut = now - Math.max(at, session.lastBytesAt) > CHUNK_TIMEOUT_MS || now - at > CHUNK_HARD_TIMEOUT_MS
         if (stalled || timedOut) {
-          log('chunk %d from %p timed out', index, session.peer)
+          this.log('chunk %d from %p timed out', index, session.peer)
           session.cancel(index)
           this.picker.unrequest(session, index)
           // a silent peer is the peer's failure, not the chunk's: only a
@@ -382,7 +382,7 @@ export class Download implements SessionEvents {
     try {
       await this.flush()
     } catch (flushErr) {
-      log.error('could not save progress of %s: %e', this.record.cid, flushErr)
+      this.log.error('could not save progress of %s: %e', this.record.cid, flushErr)
     }
     await this.part.close()
     this.reject(err)

@@ -7,27 +7,22 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { logger } from '@libp2p/logger'
-import { ErrorCode, ShoalError, chunkCountOf, parseContentId, toShoalError } from '@shoal/protocol'
+import { ErrorCode, ShoalError, parseContentId, toShoalError } from '@shoal/protocol'
 import type { FetchEvent, TransferInfo } from '@shoal/protocol'
-import type { PeerId } from '@libp2p/interface'
-import { PROGRESS_INTERVAL_MS } from '../../constants.js'
+import type { PeerId, Logger } from '@libp2p/interface'
 import type { Discovery } from '../../net/discovery.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 import { RelayBudgets } from '../../net/relay-budget.js'
 import type { ChunkSource } from '../../storage/chunk-source.js'
-import { PartialSource } from '../../storage/partial-source.js'
-import type { DownloadRecord, FileStamp, Records } from '../../storage/records.js'
+import type { DownloadRecord, Records } from '../../storage/records.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
 import type { BandwidthLimiter } from '../rate-limit.js'
-import { Download } from './download.js'
+import { ActiveDownload } from './active-download.js'
 import type { DownloadResult } from './download.js'
-import { DownloadPeers } from './download-peers.js'
-import { parseTarget, setUpDownload, storedManifest } from './download-setup.js'
+import { doneInfo, recordedInfo } from './download-info.js'
+import { parseTarget, setUpDownload } from './download-setup.js'
 import type { FetchTarget, PreparedDownload } from './download-setup.js'
 import { ProviderSearch } from './provider-search.js'
-
-const log = logger('shoal:fetch')
 
 export interface FetchOptions {
   /** Absolute output path. A trailing `/` means "save into this directory". @default `<cwd>/<name>`, or where a paused download of the id is */
@@ -77,10 +72,7 @@ interface Starting extends Control {
 }
 
 interface ActiveFetch {
-  download: Download
-  source: PartialSource
-  peers: DownloadPeers
-  listeners: Set<(e: FetchEvent) => void>
+  active: ActiveDownload
   done: Promise<DownloadResult>
   control: Control
 }
@@ -90,6 +82,7 @@ type OnRunning = (info: TransferInfo) => void
 
 /** Resolves an id or ticket to providers, fetches the manifest, runs the download. */
 export class Fetcher {
+  private readonly log: Logger
   private readonly c: FetcherComponents
   private readonly init: FetcherInit
   private readonly active = new Map<string, ActiveFetch>()
@@ -100,6 +93,7 @@ export class Fetcher {
   private stopping = false
 
   constructor (components: FetcherComponents, init: FetcherInit = {}) {
+    this.log = components.node.logger.forComponent('shoal:fetch')
     this.c = components
     this.init = init
     this.search = new ProviderSearch({ node: components.node, discovery: components.discovery, banned: this.banned })
@@ -107,13 +101,13 @@ export class Fetcher {
     components.node.addEventListener('connection:open', (evt) => {
       const conn = evt.detail
       if (conn.limits !== undefined || this.stopping) return
-      for (const entry of this.active.values()) entry.peers.directConnection(conn.remotePeer)
+      for (const entry of this.active.values()) entry.active.peers.directConnection(conn.remotePeer)
     })
   }
 
   /** Downloads running now. */
   transfers (): TransferInfo[] {
-    return [...this.active.values()].map(a => a.download.info())
+    return [...this.active.values()].map(a => a.active.download.info())
   }
 
   /** Every download this node knows: running ones, then paused, interrupted and failed ones from the records. */
@@ -121,14 +115,14 @@ export class Fetcher {
     const out = this.transfers()
     for (const d of await this.c.records.listDownloads()) {
       if (this.active.has(d.cid)) continue
-      out.push(await this.recordedInfo(d))
+      out.push(await recordedInfo(this.c.records, d, this.starting.has(d.cid)))
     }
     return out
   }
 
   /** The verified part of a download in progress, for serving to others. */
   partialSource (cid: string): ChunkSource | undefined {
-    return this.active.get(cid)?.source
+    return this.active.get(cid)?.active.source
   }
 
   /** Download `id` (content id or ticket); resolves once every chunk is verified and in place. */
@@ -151,7 +145,7 @@ export class Fetcher {
         if (!settled) { settled = true; resolve(doneInfo(result)) }
       }, err => {
         if (!settled) { settled = true; reject(err); return }
-        log('detached fetch of %s ended: %e', cid, err)
+        this.log('detached fetch of %s ended: %e', cid, err)
       })
     })
   }
@@ -170,7 +164,7 @@ export class Fetcher {
       const { error: _error, ...rest } = record
       await this.c.records.putDownload({ ...rest, state: 'paused' })
     }
-    return await this.recordedInfo({ ...record, state: 'paused' })
+    return await recordedInfo(this.c.records, { ...record, state: 'paused' }, false)
   }
 
   /**
@@ -185,7 +179,7 @@ export class Fetcher {
     await fs.rm(record.partPath, { recursive: true, force: true })
     await this.c.records.deleteDownload(id)
     if (this.c.shares.get(id) === undefined) await this.c.records.deleteManifest(id)
-    log('cancelled %s, removed %s', id, record.partPath)
+    this.log('cancelled %s, removed %s', id, record.partPath)
     return { cid: id, cancelled: true }
   }
 
@@ -197,9 +191,9 @@ export class Fetcher {
   async resumeAll (): Promise<number> {
     const pending = (await this.c.records.listDownloads()).filter(d => d.state === 'active')
     for (const d of pending) {
-      log('resuming %s into %s', d.cid, d.out)
+      this.log('resuming %s into %s', d.cid, d.out)
       this.begin({ cid: parseContentId(d.cid), hints: d.providers, name: d.name }, { out: d.out, force: d.force }).catch(err => {
-        log.error('resuming %s failed: %e', d.cid, err)
+        this.log.error('resuming %s failed: %e', d.cid, err)
       })
     }
     return pending.length
@@ -211,7 +205,7 @@ export class Fetcher {
     for (const s of this.starting.values()) s.controller.abort(new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume'))
     const stopping = new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume')
     await Promise.allSettled([
-      ...[...this.active.values()].map(async a => { await a.download.abort(stopping) }),
+      ...[...this.active.values()].map(async a => { await a.active.download.abort(stopping) }),
       ...[...this.starting.values()].map(async s => { await s.settled })
     ])
   }
@@ -236,7 +230,7 @@ export class Fetcher {
     const cid = target.cid.toString()
     const running = this.active.get(cid)
     if (running !== undefined) {
-      onRunning?.(running.download.info())
+      onRunning?.(running.active.download.info())
       return await this.attach(running, options)
     }
     // the same id being set up (a resume at start-up re-hashes what it holds): wait, then attach
@@ -261,7 +255,7 @@ export class Fetcher {
     const settled = (): void => { if (this.starting.get(cid) === entry) this.starting.delete(cid); settle() }
     try {
       const prepared = await this.prepare(target, options, controller.signal)
-      return await this.run(prepared, options, entry, () => { settled(); onRunning?.(this.active.get(cid)?.download.info() ?? doneInfo({ cid, path: prepared.record.out, size: prepared.layout.totalSize, seconds: 0 })) })
+      return await this.run(prepared, options, entry, () => { settled(); onRunning?.(this.active.get(cid)?.active.download.info() ?? doneInfo({ cid, path: prepared.record.out, size: prepared.layout.totalSize, seconds: 0 })) })
     } catch (err) {
       // aborted: paused or cancelled, or the daemon is stopping, unless it failed for a reason of its own first
       const error = controller.signal.aborted && !(err instanceof ShoalError && err.code !== ErrorCode.ABORTED)
@@ -289,94 +283,26 @@ export class Fetcher {
 
   /** Run a prepared download to its end; `running` is called once others can attach to it. */
   private async run (p: PreparedDownload, options: FetchOptions, control: Control, running: () => void): Promise<DownloadResult> {
-    const { record, layout, part, fetched } = p
-    const { controller } = control
     const resolveTimeoutMs = options.resolveTimeoutMs ?? this.init.resolveTimeoutMs
-    const cid = parseContentId(record.cid)
-    const download = new Download({
-      record,
-      layout,
-      part,
-      records: this.c.records,
-      ...(p.have !== undefined ? { have: p.have } : {}),
+    const active = new ActiveDownload({ ...this.c, search: this.search, budgets: this.budgets, ban: peer => { this.banned.add(peer.toString()) } }, p, {
       ...(this.init.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.init.stallTimeoutMs } : {}),
       ...(resolveTimeoutMs !== undefined ? { noProviderTimeoutMs: resolveTimeoutMs } : {}),
-      onDownloaded: (peer, bytes) => { this.c.stats.onChunkVerified(); this.c.stats.onDownloaded(peer, bytes) },
-      onBadPeer: (peer) => { this.c.stats.onChunkRejected(); this.banned.add(peer.toString()) },
-      onPeers: (addrs) => { void peers.suggested(addrs) },
-      onChunk: (index) => {
-        source.gained(index)
-        // a downloader is a provider as soon as it holds a verified chunk
-        this.c.discovery.announce(cid)
-      }
+      signal: control.controller.signal
     })
-    const source = new PartialSource({
-      cid: record.cid,
-      name: record.name,
-      layout,
-      manifestBytes: fetched.bytes,
-      have: download.have,
-      part,
-      finished: () => this.c.shares.lookup(record.cid)
-    })
-    const peers = new DownloadPeers({
-      node: this.c.node,
-      download,
-      cid,
-      budgets: this.budgets,
-      ...(this.c.limiter !== undefined ? { limiter: this.c.limiter } : {}),
-      excluded: peer => this.search.excluded(peer),
-      signal: controller.signal
-    })
-    if (p.have !== undefined) await download.verifyHeld()
-    if (controller.signal.aborted) {
-      await part.close()
-      throw controller.signal.reason
+    // resuming: re-hash what the stored bitfield claims
+    if (p.have !== undefined) await active.download.verifyHeld()
+    if (control.controller.signal.aborted) {
+      await p.part.close()
+      throw control.controller.signal.reason
     }
-    const listeners = new Set<(e: FetchEvent) => void>()
-    if (options.onProgress !== undefined) listeners.add(options.onProgress)
-    const done = this.runDownload(download, source, peers, p, controller.signal)
-    const entry: ActiveFetch = { download, source, peers, listeners, done, control }
-    this.active.set(record.cid, entry)
+    if (options.onProgress !== undefined) active.listeners.add(options.onProgress)
+    const done = active.run()
+    this.active.set(p.record.cid, { active, done, control })
     running()
-
-    const broadcast = (e: FetchEvent): void => { for (const l of listeners) l(e) }
-    broadcast({ type: 'manifest', cid: record.cid, name: record.name, kind: fetched.manifest.kind, size: layout.totalSize, files: fetched.manifest.files.length, chunks: layout.chunkCount, path: record.out })
-    const progressTimer = setInterval(() => { broadcast(progressEvent(download)) }, PROGRESS_INTERVAL_MS)
     try {
-      const result = await done
-      broadcast(progressEvent(download))
-      broadcast({ type: 'done', done: true, cid: record.cid, path: result.path, size: result.size, seconds: result.seconds })
-      return result
+      return await done
     } finally {
-      clearInterval(progressTimer)
-      this.active.delete(record.cid)
-    }
-  }
-
-  private async runDownload (download: Download, source: PartialSource, peers: DownloadPeers, p: PreparedDownload, signal: AbortSignal): Promise<DownloadResult> {
-    const { record, fetched } = p
-    const onAbort = (): void => { void download.abort(toShoalError(signal.reason)) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    const searching = new AbortController()
-    try {
-      download.start()
-      if (!download.isFinished) {
-        // sessions open in the background: a slow provider never holds up the others
-        void peers.open(p.providers)
-        void this.search.keepLooking(parseContentId(record.cid), p.providers, async found => { if (!download.isFinished) await peers.open(found) }, AbortSignal.any([searching.signal, signal]))
-      }
-      const result = await download.result
-      const stamps = await stampsOf(result.path, fetched.manifest.kind === 'file', fetched.manifest.files)
-      await this.c.shares.addFetched(record.cid, record.name, result.path, fetched.bytes, stamps)
-      source.markComplete()
-      this.c.discovery.announce(parseContentId(record.cid))
-      await this.c.records.deleteDownload(record.cid)
-      return result
-    } finally {
-      searching.abort()
-      signal.removeEventListener('abort', onAbort)
-      await source.close()
+      this.active.delete(p.record.cid)
     }
   }
 
@@ -390,47 +316,22 @@ export class Fetcher {
     if (halt === 'pause') next = { ...rest, state: 'paused' }
     else if (!this.stopping) next = { ...rest, state: 'failed', error: error.toJSON() }
     // stopped with the daemon: stays 'active' and resumes at the next start
-    if (next !== undefined) await this.c.records.putDownload(next).catch(e => { log.error('cannot record that %s ended: %e', cid, e) })
+    if (next !== undefined) await this.c.records.putDownload(next).catch(e => { this.log.error('cannot record that %s ended: %e', cid, e) })
   }
 
   private async attach (running: ActiveFetch, options: FetchOptions): Promise<DownloadResult> {
     const listener = options.onProgress
-    if (listener !== undefined) running.listeners.add(listener)
-    const onAbort = (): void => { void this.pause(running.download.record.cid).catch(() => {}) }
+    if (listener !== undefined) running.active.listeners.add(listener)
+    const onAbort = (): void => { void this.pause(running.active.download.record.cid).catch(() => {}) }
     options.signal?.addEventListener('abort', onAbort, { once: true })
     try {
       return await running.done
     } finally {
       options.signal?.removeEventListener('abort', onAbort)
-      if (listener !== undefined) running.listeners.delete(listener)
+      if (listener !== undefined) running.active.listeners.delete(listener)
     }
   }
 
-  /** A download that is not running, as its record, stored bitfield and manifest describe it. */
-  private async recordedInfo (d: DownloadRecord): Promise<TransferInfo> {
-    // recorded 'active' but not running: interrupted, and not being resumed now
-    const state = d.state === 'active' && !this.starting.has(d.cid) ? 'paused' : d.state
-    const info: TransferInfo = { cid: d.cid, path: d.out, state, size: 0, received: 0, chunks: 0, chunksDone: 0, peers: 0, rate: 0, ...(d.error !== undefined ? { error: d.error } : {}) }
-    const stored = await storedManifest(this.c.records, parseContentId(d.cid), d.name).catch(() => undefined)
-    if (stored === undefined) return info
-    const { chunkSize, files } = stored.manifest
-    info.size = files.reduce((n, f) => n + f.size, 0)
-    info.chunks = files.reduce((n, f) => n + chunkCountOf(f.size, chunkSize), 0)
-    const bits = await this.c.records.getBitfield(d.cid).catch(() => undefined)
-    if (bits !== undefined) {
-      let chunk = 0
-      for (const f of files) {
-        const count = chunkCountOf(f.size, chunkSize)
-        for (let i = 0; i < count; i++, chunk++) {
-          if ((((bits[chunk >> 3] ?? 0) >> (7 - (chunk & 7))) & 1) === 1) {
-            info.chunksDone++
-            info.received += i === count - 1 ? f.size - i * chunkSize : chunkSize
-          }
-        }
-      }
-    }
-    return info
-  }
 }
 
 function haltError (cid: string, why: Halt): ShoalError {
@@ -439,24 +340,8 @@ function haltError (cid: string, why: Halt): ShoalError {
     : new ShoalError(ErrorCode.ABORTED, 'download cancelled')
 }
 
-function doneInfo (r: DownloadResult): TransferInfo {
-  return { cid: r.cid, path: r.path, state: 'done', size: r.size, received: r.size, chunks: 0, chunksDone: 0, peers: 0, rate: 0 }
-}
 
-async function stampsOf (root: string, single: boolean, files: Array<{ path: string }>): Promise<FileStamp[]> {
-  const stamps: FileStamp[] = []
-  for (const file of files) {
-    const p = single ? root : path.join(root, ...file.path.split('/'))
-    const st = await fs.stat(p)
-    stamps.push({ size: st.size, mtimeMs: st.mtimeMs })
-  }
-  return stamps
-}
 
-function progressEvent (d: Download): FetchEvent {
-  const info = d.info()
-  return { type: 'progress', cid: info.cid, received: info.received, size: info.size, chunksDone: info.chunksDone, chunks: info.chunks, peers: info.peers, rate: info.rate }
-}
 
 /** Wait for `promise`; an abort of `signal` first fails with ABORTED. */
 async function untilAborted (promise: Promise<void>, signal?: AbortSignal): Promise<void> {

@@ -1,9 +1,8 @@
-import { logger } from '@libp2p/logger'
 import {
   Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, decodeBlockFrame, decodeXfer, encodeXfer
 } from '@shoal/protocol'
 import type { CID } from '@shoal/protocol'
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream, Logger } from '@libp2p/interface'
 import {
   BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DEFAULT_REQUEST_WINDOW, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS,
   MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, RATE_MIN_SPAN_MS, RATE_SPAN_MS, WINDOW_SECONDS
@@ -14,8 +13,6 @@ import type { Reservation } from '../rate-limit.js'
 import { connectionFor } from '../../net/relay-budget.js'
 import type { RelayBudgets } from '../../net/relay-budget.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
-
-const log = logger('shoal:xfer:session')
 
 /** What a session reports to the download that owns it. */
 export interface SessionEvents {
@@ -91,7 +88,10 @@ export class PeerSession {
   readonly connection: Connection
   private readonly budgets: RelayBudgets
 
-  private constructor (peer: PeerId, stream: Stream, connection: Connection, budgets: RelayBudgets, chunkCount: number, chunkSize: number, holdings: 'all' | Bitfield, events: SessionEvents, pace?: (bytes: number) => Reservation) {
+  private readonly log: Logger
+
+  private constructor (peer: PeerId, stream: Stream, connection: Connection, budgets: RelayBudgets, chunkCount: number, chunkSize: number, holdings: 'all' | Bitfield, events: SessionEvents, log: Logger, pace?: (bytes: number) => Reservation) {
+    this.log = log
     if (pace !== undefined) this.pace = pace
     this.connection = connection
     this.budgets = budgets
@@ -132,7 +132,7 @@ export class PeerSession {
       } else {
         throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HAVE_ALL or BITFIELD after HELLO, got ${msg.type}`)
       }
-      const session = new PeerSession(peer, stream, connection, budgets, layout.chunkCount, layout.manifest.chunkSize, holdings, events, pace === undefined ? undefined : bytes => pace(peer, bytes))
+      const session = new PeerSession(peer, stream, connection, budgets, layout.chunkCount, layout.manifest.chunkSize, holdings, events, node.logger.forComponent('shoal:xfer:session'), pace === undefined ? undefined : bytes => pace(peer, bytes))
       // any bytes at all (a big block arriving slowly) show the peer is alive
       inbox.onBytes = () => { session.lastActivityAt = session.lastBytesAt = Date.now() }
       inbox.onChange = () => { if (inbox.ended || inbox.error !== undefined) session.ended(inbox.error) }
@@ -188,7 +188,7 @@ export class PeerSession {
     this.score--
     if (this.failures >= BREAKER_FAILURES) {
       this.pausedUntil = now + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - BREAKER_FAILURES + 1))
-      log('pausing %p for %d ms after %d failures', this.peer, this.pausedUntil - now, this.failures)
+      this.log('pausing %p for %d ms after %d failures', this.peer, this.pausedUntil - now, this.failures)
     }
   }
 
@@ -340,7 +340,7 @@ export class PeerSession {
           throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `unexpected ${msg.type} from the serving side`)
       }
     } catch (err) {
-      log('session with %p failed: %e', this.peer, err)
+      this.log('session with %p failed: %e', this.peer, err)
       this.close(err)
     }
   }
@@ -357,7 +357,7 @@ export class PeerSession {
    */
   private retireIfExhausted (): void {
     if (this.closed || this.inflight.size > 0 || !this.exhausted) return
-    log('relayed connection to %p has used its byte limit: closing it', this.peer)
+    this.log('relayed connection to %p has used its byte limit: closing it', this.peer)
     this.close()
     this.connection.close().catch(err => { this.connection.abort(err) })
     this.onRetired?.()
@@ -365,7 +365,7 @@ export class PeerSession {
 
   /** The stream ended (cleanly, or with an error). */
   private ended (err?: unknown): void {
-    if (err !== undefined) log('session with %p ended: %e', this.peer, err)
+    if (err !== undefined) this.log('session with %p ended: %e', this.peer, err)
     this.close(err)
   }
 }

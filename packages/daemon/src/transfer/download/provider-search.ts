@@ -1,14 +1,11 @@
-import { logger } from '@libp2p/logger'
 import { ErrorCode, ShoalError, isShoalError } from '@shoal/protocol'
 import type { CID } from '@shoal/protocol'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Logger } from '@libp2p/interface'
 import { PROVIDER_SEARCH_MAX_MS, PROVIDER_SEARCH_MIN_MS } from '../../constants.js'
 import type { Discovery } from '../../net/discovery.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 import { requestManifest } from './manifest-client.js'
 import type { FetchedManifest } from './manifest-client.js'
-
-const log = logger('shoal:fetch:providers')
 
 export interface ProviderSearchComponents {
   node: ShoalLibp2p
@@ -41,9 +38,11 @@ export interface Resolved {
  * and lost ones are dialed again.
  */
 export class ProviderSearch {
+  private readonly log: Logger
   private readonly c: ProviderSearchComponents
 
   constructor (components: ProviderSearchComponents) {
+    this.log = components.node.logger.forComponent('shoal:fetch:providers')
     this.c = components
   }
 
@@ -109,7 +108,7 @@ export class ProviderSearch {
       if (a.status === 'rejected') {
         errors.push((a.reason as Error)?.message ?? String(a.reason))
         if (isShoalError(a.reason, ErrorCode.HASH_MISMATCH) || isShoalError(a.reason, ErrorCode.INVALID_MANIFEST)) {
-          log.error('peer %p sent a bad manifest for %c, banning it: %e', peer, cid, a.reason)
+          this.log.error('peer %p sent a bad manifest for %c, banning it: %e', peer, cid, a.reason)
           this.c.banned.add(peer.toString())
         }
         return

@@ -1,4 +1,3 @@
-import { logger } from '@libp2p/logger'
 import {
   ErrorCode, MANIFEST_PROTOCOL, ManifestResponse, ShoalError, contentIdFromBytes, decodeManifestRequest
 } from '@shoal/protocol'
@@ -8,13 +7,12 @@ import { MANIFEST_TIMEOUT_MS, MAX_INBOUND_MANIFEST_STREAMS } from '../../constan
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 import { FrameInbox, abortStream, sendFrame } from '../../net/frame-io.js'
 
-const log = logger('shoal:manifest:server')
-
 /** Largest manifest request (a CID and protobuf overhead). */
 const MAX_REQUEST_BYTES = 256
 
 /** Serve manifests of what `lookup` finds. */
 export async function registerManifestProtocol (node: ShoalLibp2p, lookup: SourceLookup): Promise<void> {
+  const log = node.logger.forComponent('shoal:manifest:server')
   await node.handle(MANIFEST_PROTOCOL, (stream: Stream, connection: Connection) => {
     serveManifest(stream, lookup).catch(err => {
       log('manifest request from %p failed: %e', connection.remotePeer, err)

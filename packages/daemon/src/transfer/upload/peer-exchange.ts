@@ -1,9 +1,6 @@
-import { logger } from '@libp2p/logger'
 import { MAX_PEX_PEERS, P2P_MULTIADDR_CODE } from '@shoal/protocol'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Logger } from '@libp2p/interface'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
-
-const log = logger('shoal:pex')
 
 type Notify = (addrs: string[]) => void
 
@@ -12,11 +9,13 @@ type Notify = (addrs: string[]) => void
  * so leechers trade chunks without waiting for the DHT.
  */
 export class PeerExchange {
+  private readonly log: Logger
   private readonly node: ShoalLibp2p
   /** root → peer id → how to tell that peer about newcomers */
   private readonly swarms = new Map<string, Map<string, { peer: PeerId, notify: Notify }>>()
 
   constructor (node: ShoalLibp2p) {
+    this.log = node.logger.forComponent('shoal:pex')
     this.node = node
   }
 
@@ -56,7 +55,7 @@ export class PeerExchange {
       const known = await this.node.peerStore.get(peer)
       return known.addresses.slice(0, 4).map(a => `${a.multiaddr.decapsulateCode(P2P_MULTIADDR_CODE).toString()}/p2p/${peer.toString()}`)
     } catch (err) {
-      log('no addresses for %p: %e', peer, err)
+      this.log('no addresses for %p: %e', peer, err)
       return []
     }
   }

@@ -1,9 +1,8 @@
-import { logger } from '@libp2p/logger'
 import {
   ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XferMessage,
   contentIdFromBytes, decodeXfer, encodeBlockFrame, encodeXfer, frame
 } from '@shoal/protocol'
-import type { PeerId, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { HELLO_TIMEOUT_MS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from '../../constants.js'
 import type { ChunkSource, SourceLookup } from '../../storage/chunk-source.js'
@@ -15,8 +14,6 @@ import { PendingRequests } from './pending-requests.js'
 import { SendQueueGate } from './send-queue.js'
 import type { SentLog, SentTracker } from './sent-tracker.js'
 import type { UploadSlots } from './upload-slots.js'
-
-const log = logger('shoal:xfer:server')
 
 /** Counts what the upload side sends. */
 export interface UploadStats {
@@ -36,6 +33,7 @@ export interface UploadStreamComponents {
   sentTracker: Pick<SentTracker, 'of'>
   /** Bandwidth caps on uploads (global and per peer). */
   limiter: Pick<BandwidthLimiter, 'limitsUpload' | 'upload'>
+  logger: ComponentLogger
 }
 
 /** The root a HELLO asked for, once we know we serve it. */
@@ -63,6 +61,7 @@ interface ServedRoot {
  * stream; `fail` then tells the peer why and resets it.
  */
 export class UploadStream {
+  private readonly log: Logger
   private readonly input: FrameInbox
   private readonly peerKey: string
   /** Set by the HELLO, when it names a root served here. */
@@ -89,6 +88,7 @@ export class UploadStream {
     private readonly peer: PeerId,
     private readonly components: UploadStreamComponents
   ) {
+    this.log = components.logger.forComponent('shoal:xfer:server')
     this.input = new FrameInbox(stream, MAX_XFER_FRAME_BYTES)
     this.peerKey = peer.toString()
   }
@@ -120,7 +120,7 @@ export class UploadStream {
 
   /** The stream ended with `err`: tell a misbehaving peer why (best effort), then reset. */
   fail (err: unknown): void {
-    log('xfer stream from %p ended: %e', this.peer, err)
+    this.log('xfer stream from %p ended: %e', this.peer, err)
     // (not on a paced stream: the ERROR could land inside a block going out in pieces)
     if (err instanceof ShoalError && this.stream.status === 'open' && !this.paced) {
       try { this.stream.send(frame(encodeXfer({ type: XferMessage.Type.ERROR, message: err.message.slice(0, 200) }))) } catch { /* the stream is going away anyway */ }
@@ -175,7 +175,7 @@ export class UploadStream {
     try {
       this.sendSoon(encodeXfer({ type: XferMessage.Type.PEERS, peers }))
     } catch (err) {
-      log('cannot send peers to %p: %e', this.peer, err)
+      this.log('cannot send peers to %p: %e', this.peer, err)
     }
   }
 
@@ -185,7 +185,7 @@ export class UploadStream {
     try {
       this.sendSoon(gained === 'all' ? encodeXfer({ type: XferMessage.Type.HAVE_ALL }) : encodeXfer({ type: XferMessage.Type.HAVE, index: gained }))
     } catch (err) {
-      log('cannot tell %p about chunk %s: %e', this.peer, gained, err)
+      this.log('cannot tell %p about chunk %s: %e', this.peer, gained, err)
     }
   }
 
@@ -335,7 +335,7 @@ export class UploadStream {
     try {
       return await source.readChunk(index)
     } catch (err) {
-      log('cannot serve chunk %d of %s to %p: %e', index, cid, this.peer, err)
+      this.log('cannot serve chunk %d of %s to %p: %e', index, cid, this.peer, err)
       return undefined
     } finally {
       release()
@@ -345,7 +345,7 @@ export class UploadStream {
   /** Queue a small frame without waiting for the peer's window. */
   private sendSoon (bytes: Uint8Array): void {
     if (this.writer === undefined) this.stream.send(frame(bytes))
-    else this.writer.write(frame(bytes)).catch(err => { log('cannot send to %p: %e', this.peer, err) })
+    else this.writer.write(frame(bytes)).catch(err => { this.log('cannot send to %p: %e', this.peer, err) })
   }
 
   /** Send a small frame and wait until the stream took it (bounded by SEND_TIMEOUT_MS). */

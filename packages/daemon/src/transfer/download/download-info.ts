@@ -1,0 +1,40 @@
+import { Bitfield, ChunkLayout, parseContentId } from '@shoal/protocol'
+import type { FetchEvent, TransferInfo } from '@shoal/protocol'
+import type { DownloadRecord, Records } from '../../storage/records.js'
+import type { Download, DownloadResult } from './download.js'
+import { storedManifest } from './download-setup.js'
+
+/**
+ * A download that is not running, as its record, stored bitfield and
+ * manifest describe it. A record still 'active' that nothing runs (`resuming`
+ * false) was interrupted: it shows as paused.
+ */
+export async function recordedInfo (records: Records, d: DownloadRecord, resuming: boolean): Promise<TransferInfo> {
+  const state = d.state === 'active' && !resuming ? 'paused' : d.state
+  const info: TransferInfo = { cid: d.cid, path: d.out, state, size: 0, received: 0, chunks: 0, chunksDone: 0, peers: 0, rate: 0, ...(d.error !== undefined ? { error: d.error } : {}) }
+  const stored = await storedManifest(records, parseContentId(d.cid), d.name).catch(() => undefined)
+  if (stored === undefined) return info
+  const layout = new ChunkLayout(stored.manifest)
+  info.size = layout.totalSize
+  info.chunks = layout.chunkCount
+  const bits = await records.getBitfield(d.cid).catch(() => undefined)
+  if (bits === undefined || bits.byteLength !== Math.ceil(layout.chunkCount / 8)) return info
+  const have = new Bitfield(layout.chunkCount, bits)
+  for (let i = 0; i < layout.chunkCount; i++) {
+    if (!have.has(i)) continue
+    info.chunksDone++
+    info.received += layout.locate(i).length
+  }
+  return info
+}
+
+/** A download that finished, as a TransferInfo. */
+export function doneInfo (r: DownloadResult): TransferInfo {
+  return { cid: r.cid, path: r.path, state: 'done', size: r.size, received: r.size, chunks: 0, chunksDone: 0, peers: 0, rate: 0 }
+}
+
+/** A running download's `progress` event. */
+export function progressEvent (d: Download): FetchEvent {
+  const info = d.info()
+  return { type: 'progress', cid: info.cid, received: info.received, size: info.size, chunksDone: info.chunksDone, chunks: info.chunks, peers: info.peers, rate: info.rate }
+}
