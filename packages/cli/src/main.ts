@@ -65,7 +65,7 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err !== undefined && err !== null) throw err
-      usageError = withSuggestion(msg ?? 'invalid usage', Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key))
+      usageError = withSuggestion(msg ?? 'invalid usage', Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key), argv)
       // stop here: a command must never run with arguments it did not understand
       throw new UsageStop()
     })
@@ -90,16 +90,22 @@ class UsageStop extends Error {}
 /**
  * yargs' "Unknown arguments: max-uplaod, maxUplaod" as one line naming each
  * unknown option once, with the closest known one where there is one:
- * "unknown option --max-uplaod (did you mean --max-upload?)".
+ * "unknown option --max-uplaod (did you mean --max-upload?)". A word that was
+ * not typed as an option is an unknown command (first) or an extra argument.
  */
-export function withSuggestion (message: string, known: string[]): string {
+export function withSuggestion (message: string, known: string[], argv: string[] = []): string {
   const match = /^Unknown arguments?: (.+)$/.exec(message)
   if (match === null) return message
   const names = (match[1] ?? '').split(', ')
   // yargs also lists the camelCase twin of a kebab-case unknown: name it once
   const unknown = names.filter(n => !(/[A-Z]/.test(n) && names.includes(kebab(n))))
   const kebabKnown = known.filter(k => k.length > 1 && !/[A-Z]/.test(k))
+  const words = argv.filter(a => !a.startsWith('-'))
+  const typedAsOption = (name: string): boolean => argv.some(a => a === `--${name}` || a.startsWith(`--${name}=`) || a === `--no-${name}` || a === `-${name}` || (name.length === 1 && /^-[A-Za-z]+$/.test(a) && a.includes(name)))
   return unknown.map(name => {
+    if (!typedAsOption(name) && words.includes(name)) {
+      return words[0] === name ? `unknown command "${name}" (shoal --help lists them)` : `unexpected argument "${name}"`
+    }
     let best: string | undefined
     let bestDistance = Infinity
     for (const key of kebabKnown) {

@@ -43,6 +43,11 @@ export function startError (err: unknown, listen: string[] | undefined): ShoalEr
   const text = describeChain(err)
   const where = listen?.join(', ')
   if (/EADDRINUSE|address already in use/i.test(text)) return new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen: address already in use (${where ?? 'configured listen address'})`, { cause: err })
-  if (/multiaddr|invalid address|could not listen|failed to be listened on|NoValidAddresses|listen/i.test(text)) return new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen on ${where ?? 'the configured addresses'}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
-  return new ShoalError(ErrorCode.INTERNAL, `cannot start: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  // libp2p's messages run to several lines (a stack per listener): say the cause in one
+  const firstLine = ((err as Error)?.message ?? String(err)).split('\n')[0]?.trim() ?? ''
+  const why = /EADDRNOTAVAIL/.test(text)
+    ? 'no such address on this machine'
+    : /EACCES/.test(text) ? 'permission denied (ports below 1024 need privileges)' : firstLine.replace(/:$/, '')
+  if (/multiaddr|invalid address|could not listen|failed to be listened on|NoValidAddresses|listen/i.test(text)) return new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen on ${where ?? 'the configured addresses'}: ${why}`, { cause: err })
+  return new ShoalError(ErrorCode.INTERNAL, `cannot start: ${firstLine}`, { cause: err })
 }

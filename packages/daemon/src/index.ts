@@ -30,4 +30,4 @@ export type { Shoal, ShoalOptions, ShareOptions, FetchCallOptions, FetchResult, 
 export { defaultRepoDir } from './repo/repo.js'
 export { STOP_TIMEOUT_MS } from './constants.js'
 export { ShoalError, ErrorCode } from '@shoal/protocol'
-export type { FetchEvent, StatusInfo, PeerInfo, ShareResult, ListResult, TransferInfo, ShareInfo, ConnectResult, UnshareResult } from '@shoal/protocol'
+export type { FetchEvent, StatusInfo, PeerInfo, ShareResult, ListResult, TransferInfo, ShareInfo, ConnectResult, UnshareResult, CancelResult, SkippedEntries, SkippedEntry } from '@shoal/protocol'

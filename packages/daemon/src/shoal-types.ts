@@ -276,8 +276,8 @@ export interface Shoal {
   connect(addr: string): Promise<ConnectResult>
   /**
    * What this node holds: its shares (shared from disk or fetched) and its
-   * downloads, running or not (`paused` ones resume at the next start,
-   * `failed` ones carry their error).
+   * downloads, running or not (`paused` ones stay so until fetched again,
+   * `failed` ones carry their error), with how much of each is held.
    *
    * @example
    * ```ts

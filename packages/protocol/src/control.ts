@@ -171,7 +171,7 @@ export interface SkippedEntries {
   count: number
   /** How many of them by {@link SkippedEntry.reason}. */
   byReason: Record<SkippedEntry['reason'], number>
-  /** The first few (at most {@link MAX_SKIPPED_LISTED}), in the order found. */
+  /** The first few (at most {@link MAX_SKIPPED_LISTED}), sorted by path. */
   first: SkippedEntry[]
 }
 

@@ -11,6 +11,8 @@ import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Libp2pOptions } from 'libp2p'
 import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -123,6 +125,13 @@ export async function createShoalLibp2p (init: Libp2pInit): Promise<ShoalLibp2p>
  * dialed there.
  */
 export function listenAddrs (listen: string[], network: 'lan' | 'public', relay: boolean): string[] {
+  for (const addr of listen) {
+    try {
+      multiaddr(addr)
+    } catch (err) {
+      throw new ShoalError(ErrorCode.INVALID_ADDRESS, `cannot listen on ${JSON.stringify(addr.slice(0, 200))}: not a multiaddr (${(err as Error).message})`, { cause: err })
+    }
+  }
   // a relay is meant to be reachable itself: it takes no reservations elsewhere
   return network === 'public' && !relay && !listen.includes('/p2p-circuit') ? [...listen, '/p2p-circuit'] : listen
 }

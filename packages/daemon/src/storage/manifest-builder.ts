@@ -32,7 +32,7 @@ export interface BuiltManifest {
   name: string
   /** Stamps in manifest file order. */
   stamps: FileStamp[]
-  /** Entries left out (symlinks, sockets, unusable names), in the order found. */
+  /** Entries left out (symlinks, sockets, unusable names), sorted by path. */
   skipped: SkippedEntry[]
 }
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises'
 import path from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -67,12 +68,12 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
   let fetched: FetchedManifest
   let providers: PeerId[]
   let out: string | undefined
-  // an interrupted or paused download of this id: resume it where it is, unless told to save elsewhere
-  if (known !== undefined && previous !== undefined && (options.out === undefined || resolveOut(options.out, previous.name, options.cwd) === previous.out)) {
+  // an interrupted or paused download of this id: resume it, where it is unless told to save elsewhere
+  if (known !== undefined && previous !== undefined) {
     options.emit({ type: 'resolving', cid: cidText, providers: hinted.length })
     fetched = known
     providers = [...hinted, ...previous.providers.flatMap(h => { try { return [peerIdFromString(h.peerId)] } catch { return [] } })]
-    out = previous.out
+    out = options.out === undefined ? previous.out : resolveOut(options.out, previous.name, options.cwd)
   } else {
     ({ fetched, providers } = await c.search.resolve(cid, {
       hinted,
@@ -86,11 +87,12 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
   const layout = new ChunkLayout(fetched.manifest)
 
   const partPath = `${out}.part`
-  const resume = previous !== undefined && previous.partPath === partPath && await exists(partPath)
   if (options.force !== true) {
     if (await exists(out)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${out} already exists; choose another path with -o or replace it with --force`)
-    if (!resume && await exists(partPath)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${partPath} already exists and is not a download this daemon knows; remove it or use --force`)
+    if (previous?.partPath !== partPath && await exists(partPath)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${partPath} already exists and is not a download this daemon knows; remove it or use --force`)
   }
+  // told to save it elsewhere: take the bytes held so far along
+  const resume = previous !== undefined && (previous.partPath === partPath || await movePart(previous.partPath, partPath, options.force === true)) && await exists(partPath)
   options.signal?.throwIfAborted()
 
   const record: DownloadRecord = {
@@ -115,6 +117,24 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
     if (bits !== undefined && bits.byteLength === Math.ceil(layout.chunkCount / 8)) have = new Bitfield(layout.chunkCount, bits)
   }
   return { record, fetched, layout, part, providers, ...(have !== undefined ? { have } : {}) }
+}
+
+/**
+ * Move a download's part file or tree to `to` (a fetch of the same id to
+ * another path); false when it cannot be moved (another filesystem), in
+ * which case the old one is removed and the download starts over.
+ */
+async function movePart (from: string, to: string, force: boolean): Promise<boolean> {
+  if (!(await exists(from))) return false
+  try {
+    if (force) await fs.rm(to, { recursive: true, force: true })
+    await fs.mkdir(path.dirname(to), { recursive: true })
+    await fs.rename(from, to)
+    return true
+  } catch {
+    await fs.rm(from, { recursive: true, force: true })
+    return false
+  }
 }
 
 /** A content id or a ticket, checked. */

@@ -249,7 +249,7 @@ export class Fetcher {
     const entry: Starting = { settled: new Promise<void>(resolve => { settle = resolve }), controller }
     this.starting.set(cid, entry)
     const userSignal = options.signal
-    const onUserAbort = (): void => { entry.halt ??= 'pause'; controller.abort(userSignal?.reason) }
+    const onUserAbort = (): void => { entry.halt ??= 'pause'; controller.abort(haltError(cid, entry.halt)) }
     userSignal?.addEventListener('abort', onUserAbort, { once: true })
     if (userSignal?.aborted === true) onUserAbort()
     const settled = (): void => { if (this.starting.get(cid) === entry) this.starting.delete(cid); settle() }

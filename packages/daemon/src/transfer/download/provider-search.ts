@@ -34,7 +34,7 @@ export interface Resolved {
  * Finding who has a root: first the ticket's sharer and the peers connected
  * now, then the DHT, in rounds that start quickly and slow down to one every
  * PROVIDER_SEARCH_MAX_MS. `resolve` ends at the first manifest that hashes to
- * the id; `rounds` keeps going for a running download, so new sources join
+ * the id; `keepLooking` keeps going for a running download, so new sources join
  * and lost ones are dialed again.
  */
 export class ProviderSearch {
