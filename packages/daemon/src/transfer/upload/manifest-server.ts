@@ -35,6 +35,8 @@ async function serveManifest (stream: Stream, lookup: SourceLookup): Promise<voi
   } catch (err) {
     response = { status: ManifestResponse.Status.ERROR, manifest: new Uint8Array(0), name: '', message: (err as Error).message }
   }
-  await sendFrame(stream, ManifestResponse.encode(response))
-  await stream.close()
+  // a peer that stops reading holds this stream for at most MANIFEST_TIMEOUT_MS
+  const signal = AbortSignal.timeout(MANIFEST_TIMEOUT_MS)
+  await sendFrame(stream, ManifestResponse.encode(response), signal)
+  await stream.close({ signal })
 }

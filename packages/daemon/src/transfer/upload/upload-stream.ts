@@ -133,7 +133,7 @@ export class UploadStream {
     const first = await this.input.next(HELLO_TIMEOUT_MS, 'HELLO')
     if (first === undefined) {
       // the peer closed without a HELLO: close ours too, or it waits for the inactivity timeout
-      await this.stream.close().catch(err => { abortStream(this.stream, err) })
+      await this.stream.close({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) }).catch(err => { abortStream(this.stream, err) })
       return undefined
     }
     const hello = decodeXfer(first)
@@ -141,8 +141,8 @@ export class UploadStream {
     const cid = contentIdFromBytes(hello.root).toString()
     const source = this.components.lookup(cid)
     if (source === undefined) {
-      await sendFrame(this.stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND }))
-      await this.stream.close()
+      await sendFrame(this.stream, encodeXfer({ type: XferMessage.Type.NOT_FOUND }), AbortSignal.timeout(SEND_TIMEOUT_MS))
+      await this.stream.close({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
       return undefined
     }
     return { cid, source, sent: this.components.sentTracker.of(cid, source.layout.chunkCount) }
@@ -253,7 +253,7 @@ export class UploadStream {
       if (this.components.lookup(cid) === undefined) {
         // unshared, or its file changed on disk: say so, so the peer looks elsewhere
         await this.sendAndWait(encodeXfer({ type: XferMessage.Type.ERROR, message: 'no longer shared here' }))
-        await this.stream.close()
+        await this.stream.close({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
         return
       }
       if (!source.has(index) || this.superseeding(index)) {
