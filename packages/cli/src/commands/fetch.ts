@@ -91,7 +91,9 @@ async function followFetch (client: ControlClient, cid: string, request: FetchRe
       }
     }
   } finally {
-    line?.finish()
+    // after Ctrl-C the terminal echoed ^C over the bar: the paused line replaces it
+    if (interrupted) line?.clear()
+    else line?.finish()
     process.off('SIGINT', onSigint)
   }
   if (interrupted && done === undefined) {

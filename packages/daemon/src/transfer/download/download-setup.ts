@@ -70,9 +70,9 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
   let out: string | undefined
   // an interrupted or paused download of this id: resume it, where it is unless told to save elsewhere
   if (known !== undefined && previous !== undefined) {
-    options.emit({ type: 'resolving', cid: cidText, providers: hinted.length })
     fetched = known
     providers = [...hinted, ...previous.providers.flatMap(h => { try { return [peerIdFromString(h.peerId)] } catch { return [] } })]
+    options.emit({ type: 'resolving', cid: cidText, providers: new Set(providers.map(p => p.toString())).size })
     out = options.out === undefined ? previous.out : resolveOut(options.out, previous.name, options.cwd)
   } else {
     ({ fetched, providers } = await c.search.resolve(cid, {
