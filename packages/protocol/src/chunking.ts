@@ -85,6 +85,13 @@ export class ChunkLayout {
     return { index, fileIndex, offset, length: Math.min(this.manifest.chunkSize, file.size - offset) }
   }
 
+  /** The global chunk indexes of file `fileIndex`: `first` … `first + count − 1` (count 0 for an empty file). */
+  fileRange (fileIndex: number): { first: number, count: number } {
+    const file = this.manifest.files[fileIndex]
+    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, `no file ${fileIndex} in the manifest`)
+    return { first: this.firstChunk[fileIndex] as number, count: chunkCountOf(file.size, this.manifest.chunkSize) }
+  }
+
   /** Expected SHA-256 of chunk `index`. */
   hashOf (index: number): Uint8Array {
     const loc = this.locate(index)

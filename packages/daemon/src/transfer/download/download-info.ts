@@ -10,8 +10,8 @@ import { storedManifest } from './download-setup.js'
  * false) was interrupted: it shows as paused.
  */
 export async function recordedInfo (records: Records, d: DownloadRecord, resuming: boolean): Promise<TransferInfo> {
-  const state = d.state === 'active' && !resuming ? 'paused' : d.state
-  const info: TransferInfo = { cid: d.cid, path: d.out, state, size: 0, received: 0, chunks: 0, chunksDone: 0, peers: 0, rate: 0, ...(d.error !== undefined ? { error: d.error } : {}) }
+  const state = (d.state === 'active' && !resuming) || d.state === 'partial' ? 'paused' : d.state
+  const info: TransferInfo = { cid: d.cid, path: d.out ?? d.partPath, state, size: 0, received: 0, chunks: 0, chunksDone: 0, peers: 0, rate: 0, ...(d.error !== undefined ? { error: d.error } : {}) }
   const stored = await storedManifest(records, parseContentId(d.cid), d.name).catch(() => undefined)
   if (stored === undefined) return info
   const layout = new ChunkLayout(stored.manifest)

@@ -15,6 +15,7 @@ import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 import { RelayBudgets } from '../../net/relay-budget.js'
 import type { ChunkSource } from '../../storage/chunk-source.js'
 import type { DownloadRecord, Records } from '../../storage/records.js'
+import { toShareInfo } from '../../storage/share-registry.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
 import type { BandwidthLimiter } from '../rate-limit.js'
 import { ActiveDownload } from './active-download.js'
@@ -22,7 +23,11 @@ import type { DownloadResult } from './download.js'
 import { doneInfo, recordedInfo } from './download-info.js'
 import { parseTarget, setUpDownload } from './download-setup.js'
 import type { FetchTarget, PreparedDownload } from './download-setup.js'
+import { loadHolding } from './holding.js'
+import type { Holding } from './holding.js'
 import { ProviderSearch } from './provider-search.js'
+import { Readers } from './readers.js'
+import type { ShareInfo } from '@shoal/protocol'
 
 export interface FetchOptions {
   /** Absolute output path. A trailing `/` means "save into this directory". @default `<cwd>/<name>`, or where a paused download of the id is */
@@ -33,6 +38,8 @@ export interface FetchOptions {
   force?: boolean
   /** Pauses the fetch: progress is kept. */
   signal?: AbortSignal
+  /** Fetch only the files these patterns select, added to an earlier selection of the id. */
+  only?: string[]
   /** Typed progress events. */
   onProgress?: (event: FetchEvent) => void
   /** How long to look for a provider before NO_PROVIDERS. @default RESOLVE_TIMEOUT_MS */
@@ -57,8 +64,8 @@ export interface FetcherInit {
   resolveTimeoutMs?: number
 }
 
-/** Why a download is being stopped before it finished; decides its recorded state. */
-type Halt = 'pause' | 'cancel'
+/** Why a download is being stopped before it finished; decides its recorded state ('handover': a run for readers makes way for a fetch). */
+type Halt = 'pause' | 'cancel' | 'handover'
 
 /** How one fetch is stopped early: its abort controller, and why it was aborted. */
 interface Control {
@@ -90,6 +97,10 @@ export class Fetcher {
   private readonly banned = new Set<string>()
   private readonly budgets = new RelayBudgets()
   private readonly search: ProviderSearch
+  /** What this node holds of roots it does not hold completely: running downloads and partial ones at rest. */
+  readonly holdings = new Map<string, Holding>()
+  /** Readers of roots being fetched for them (`cat`, the gateway). */
+  readonly readers = new Readers()
   private stopping = false
 
   constructor (components: FetcherComponents, init: FetcherInit = {}) {
@@ -110,19 +121,64 @@ export class Fetcher {
     return [...this.active.values()].map(a => a.active.download.info())
   }
 
-  /** Every download this node knows: running ones, then paused, interrupted and failed ones from the records. */
+  /** Every download this node knows: running ones, then paused, interrupted and failed ones from the records (partial ones are shares). */
   async downloads (): Promise<TransferInfo[]> {
     const out = this.transfers()
     for (const d of await this.c.records.listDownloads()) {
-      if (this.active.has(d.cid)) continue
+      if (this.active.has(d.cid) || d.state === 'partial') continue
       out.push(await recordedInfo(this.c.records, d, this.starting.has(d.cid)))
     }
     return out
   }
 
-  /** The verified part of a download in progress, for serving to others. */
+  /** The verified part of a download in progress, or of a partial share at rest, for serving to others. */
   partialSource (cid: string): ChunkSource | undefined {
-    return this.active.get(cid)?.active.source
+    return this.holdings.get(cid)?.source
+  }
+
+  /** Partial shares at rest: a completed `--only` selection, chunks fetched for readers. */
+  partialShares (): ShareInfo[] {
+    const out: ShareInfo[] = []
+    for (const h of this.holdings.values()) {
+      if (h.record.state !== 'partial' || this.active.has(h.record.cid)) continue
+      const { record, layout } = h
+      out.push({
+        ...toShareInfo({ cid: record.cid, name: record.name, kind: record.kind, path: record.out ?? record.partPath, size: layout.totalSize, files: layout.manifest.files.length, chunks: layout.chunkCount, origin: 'fetched', sharedAt: record.startedAt, stale: false, stamps: [] }),
+        partial: true,
+        held: h.heldBytes()
+      })
+    }
+    return out
+  }
+
+  /** Load a holding (and keep it loaded while it runs or is partial). */
+  async loadHolding (record: DownloadRecord, manifestBytes: Uint8Array, fresh = false): Promise<Holding> {
+    const holding = await loadHolding(this.c.records, record, manifestBytes, this.c.node.logger.forComponent('shoal:part-files'), () => this.c.shares.lookup(record.cid), fresh)
+    this.holdings.set(record.cid, holding)
+    return holding
+  }
+
+  /**
+   * Make sure a download run of `cid` serves its readers: none runs (or is
+   * being set up) → start one for them alone, on its record. Resolves once
+   * one runs.
+   */
+  async ensureReaderRun (cid: string): Promise<void> {
+    if (this.active.has(cid)) return
+    const starting = this.starting.get(cid)
+    if (starting !== undefined) {
+      await starting.settled
+      if (this.active.has(cid)) return
+    }
+    await new Promise<void>((resolve, reject) => {
+      let settled = false
+      this.begin({ cid: parseContentId(cid), hints: [] }, {}, () => { if (!settled) { settled = true; resolve() } }, true).then(() => {
+        if (!settled) { settled = true; resolve() }
+      }, err => {
+        if (!settled) { settled = true; reject(err); return }
+        this.log('reader run of %s ended: %e', cid, err)
+      })
+    })
   }
 
   /** Download `id` (content id or ticket); resolves once every chunk is verified and in place. */
@@ -176,6 +232,9 @@ export class Fetcher {
     await this.halt(id, 'cancel')
     const record = await this.c.records.getDownload(id)
     if (record === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `no download of ${id} to cancel (it finished, or was never started here)`)
+    const holding = this.holdings.get(id)
+    this.holdings.delete(id)
+    await holding?.close()
     await fs.rm(record.partPath, { recursive: true, force: true })
     await this.c.records.deleteDownload(id)
     if (this.c.shares.get(id) === undefined) await this.c.records.deleteManifest(id)
@@ -189,10 +248,17 @@ export class Fetcher {
    * are recorded, not thrown.
    */
   async resumeAll (): Promise<number> {
-    const pending = (await this.c.records.listDownloads()).filter(d => d.state === 'active')
+    const recorded = await this.c.records.listDownloads()
+    // partial shares are served at rest
+    for (const d of recorded.filter(r => r.state === 'partial')) {
+      const bytes = await this.c.records.getManifest(d.cid)
+      if (bytes === undefined) continue
+      await this.loadHolding(d, bytes).catch(err => { this.log.error('cannot load partial %s: %e', d.cid, err) })
+    }
+    const pending = recorded.filter(d => d.state === 'active')
     for (const d of pending) {
       this.log('resuming %s into %s', d.cid, d.out)
-      this.begin({ cid: parseContentId(d.cid), hints: d.providers, name: d.name }, { out: d.out, force: d.force }).catch(err => {
+      this.begin({ cid: parseContentId(d.cid), hints: d.providers, name: d.name }, { ...(d.out !== undefined ? { out: d.out } : {}), force: d.force, ...(d.only !== undefined ? { only: d.only } : {}) }).catch(err => {
         this.log.error('resuming %s failed: %e', d.cid, err)
       })
     }
@@ -208,6 +274,7 @@ export class Fetcher {
       ...[...this.active.values()].map(async a => { await a.active.download.abort(stopping) }),
       ...[...this.starting.values()].map(async s => { await s.settled })
     ])
+    await Promise.allSettled([...this.holdings.values()].map(async h => { await h.close() }))
   }
 
   /** Stop a running or starting download of `id` for `why`, and wait until it has stopped. */
@@ -226,10 +293,15 @@ export class Fetcher {
     }
   }
 
-  private async begin (target: FetchTarget, options: FetchOptions, onRunning?: OnRunning): Promise<DownloadResult> {
+  private async begin (target: FetchTarget, options: FetchOptions, onRunning?: OnRunning, readersOnly = false): Promise<DownloadResult> {
     const cid = target.cid.toString()
     const running = this.active.get(cid)
     if (running !== undefined) {
+      if (readersOnly) { onRunning?.(running.active.download.info()); return await running.done }
+      // a run for readers makes way for the fetch, which serves them too
+      if (running.active.readersOnly) { await this.halt(cid, 'handover'); return await this.begin(target, options, onRunning) }
+      // a selective fetch runs: more files are added once it is done
+      if (!covers(running.active.download.record.only, options.only)) { await untilAborted(running.done.then(() => {}, () => {}), options.signal); return await this.begin(target, options, onRunning) }
       onRunning?.(running.active.download.info())
       return await this.attach(running, options)
     }
@@ -237,7 +309,7 @@ export class Fetcher {
     const starting = this.starting.get(cid)
     if (starting !== undefined) {
       await untilAborted(starting.settled, options.signal)
-      return await this.begin(target, options, onRunning)
+      return await this.begin(target, options, onRunning, readersOnly)
     }
     if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
     // reject a bad output path before any network work
@@ -254,24 +326,42 @@ export class Fetcher {
     if (userSignal?.aborted === true) onUserAbort()
     const settled = (): void => { if (this.starting.get(cid) === entry) this.starting.delete(cid); settle() }
     try {
-      const prepared = await this.prepare(target, options, controller.signal)
-      return await this.run(prepared, options, entry, () => { settled(); onRunning?.(this.active.get(cid)?.active.download.info() ?? doneInfo({ cid, path: prepared.record.out, size: prepared.layout.totalSize, seconds: 0 })) })
+      const prepared = await this.prepare(target, options, controller.signal, readersOnly)
+      const result = await this.run(prepared, options, entry, readersOnly, () => { settled(); onRunning?.(this.active.get(cid)?.active.download.info() ?? doneInfo({ cid, path: prepared.record.out ?? prepared.record.partPath, size: prepared.layout.totalSize, seconds: 0 })) })
+      this.readers.ended(cid)
+      return result
     } catch (err) {
       // aborted: paused or cancelled, or the daemon is stopping, unless it failed for a reason of its own first
       const error = controller.signal.aborted && !(err instanceof ShoalError && err.code !== ErrorCode.ABORTED)
         ? (entry.halt !== undefined ? haltError(cid, entry.halt) : new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume', { cause: err }))
         : toShoalError(err)
-      await this.recordEnd(cid, entry.halt, error)
+      if (!readersOnly) await this.recordEnd(cid, entry.halt, error)
+      this.readers.ended(cid, entry.halt === 'handover' ? undefined : error)
       throw error
     } finally {
       userSignal?.removeEventListener('abort', onUserAbort)
       settled()
+      await this.settleHolding(cid)
     }
   }
 
+  /** After a run: a partial share stays loaded (served at rest); any other holding not in use is closed. */
+  private async settleHolding (cid: string): Promise<void> {
+    const holding = this.holdings.get(cid)
+    if (holding === undefined || this.active.has(cid) || this.starting.has(cid)) return
+    const record = await this.c.records.getDownload(cid).catch(() => undefined)
+    if (record?.state === 'partial') { holding.record = record; return }
+    if (this.active.has(cid) || this.starting.has(cid) || this.holdings.get(cid) !== holding) return
+    this.holdings.delete(cid)
+    await holding.close()
+  }
+
   /** Set the download up; on resume, re-verify what the bitfield claims. */
-  private async prepare (target: FetchTarget, options: FetchOptions, signal: AbortSignal): Promise<PreparedDownload> {
-    return await setUpDownload({ node: this.c.node, records: this.c.records, search: this.search }, target, {
+  private async prepare (target: FetchTarget, options: FetchOptions, signal: AbortSignal, readersOnly: boolean): Promise<PreparedDownload> {
+    const holdings = { get: (cid: string) => this.holdings.get(cid), load: async (r: DownloadRecord, bytes: Uint8Array, fresh: boolean) => await this.loadHolding(r, bytes, fresh) }
+    return await setUpDownload({ node: this.c.node, records: this.c.records, search: this.search, holdings }, target, {
+      ...(options.only !== undefined ? { only: options.only } : {}),
+      readers: readersOnly,
       ...(options.out !== undefined ? { out: options.out } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
       force: options.force === true,
@@ -282,17 +372,23 @@ export class Fetcher {
   }
 
   /** Run a prepared download to its end; `running` is called once others can attach to it. */
-  private async run (p: PreparedDownload, options: FetchOptions, control: Control, running: () => void): Promise<DownloadResult> {
+  private async run (p: PreparedDownload, options: FetchOptions, control: Control, readersOnly: boolean, running: () => void): Promise<DownloadResult> {
     const resolveTimeoutMs = options.resolveTimeoutMs ?? this.init.resolveTimeoutMs
-    const active = new ActiveDownload({ ...this.c, search: this.search, budgets: this.budgets, ban: peer => { this.banned.add(peer.toString()) } }, p, {
+    const active = new ActiveDownload({ ...this.c, search: this.search, budgets: this.budgets, readers: this.readers, ban: peer => { this.banned.add(peer.toString()) } }, p, {
       ...(this.init.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.init.stallTimeoutMs } : {}),
       ...(resolveTimeoutMs !== undefined ? { noProviderTimeoutMs: resolveTimeoutMs } : {}),
-      signal: control.controller.signal
+      signal: control.controller.signal,
+      readersOnly
     })
-    // resuming: re-hash what the stored bitfield claims
-    if (p.have !== undefined) await active.download.verifyHeld()
+    // resuming a fetch: re-hash what the stored bitfield claims (readers re-hash every chunk they read)
+    if (!readersOnly && p.holding.unverified) {
+      await active.download.verifyHeld()
+      p.holding.unverified = false
+    }
+    // what readers wait for and this node holds already needs no fetching
+    this.readers.alreadyHeld(p.record.cid, i => p.holding.have.has(i))
     if (control.controller.signal.aborted) {
-      await p.part.close()
+      active.download.wants.unbind()
       throw control.controller.signal.reason
     }
     if (options.onProgress !== undefined) active.listeners.add(options.onProgress)
@@ -308,7 +404,7 @@ export class Fetcher {
 
   /** Record how a download ended short of done: paused, left to resume (daemon stopping), or failed. */
   private async recordEnd (cid: string, halt: Halt | undefined, error: ShoalError): Promise<void> {
-    if (halt === 'cancel') return // cancel() removes the record itself
+    if (halt === 'cancel' || halt === 'handover') return // cancel() removes the record itself; a handover keeps it
     const record = await this.c.records.getDownload(cid).catch(() => undefined)
     if (record === undefined) return // failed before it was set up: nothing to resume
     const { error: _old, ...rest } = record
@@ -335,9 +431,17 @@ export class Fetcher {
 }
 
 function haltError (cid: string, why: Halt): ShoalError {
+  if (why === 'handover') return new ShoalError(ErrorCode.ABORTED, `a fetch of ${cid} takes over from the readers' download`)
   return why === 'pause'
     ? new ShoalError(ErrorCode.ABORTED, `download paused; \`shoal fetch ${cid}\` resumes it`)
     : new ShoalError(ErrorCode.ABORTED, 'download cancelled')
+}
+
+/** True when a run selecting `running` (undefined: everything) also fetches what `wanted` selects. */
+function covers (running: string[] | undefined, wanted: string[] | undefined): boolean {
+  if (running === undefined) return true
+  if (wanted === undefined) return false
+  return wanted.every(p => running.includes(p))
 }
 
 
