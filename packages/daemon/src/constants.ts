@@ -170,3 +170,5 @@ export const READ_STASH_BYTES = 64 * 1024 * 1024
 export const READ_WAIT_MS = 30_000
 /** Repo folder for chunks fetched for readers with no output path: `<repo>/partial/<cid>`. */
 export const PARTIAL_DIR = 'partial'
+/** Gateway responses streaming content at once (each holds at most one chunk in memory); more wait their turn. */
+export const GATEWAY_STREAMS = 64

@@ -8,22 +8,28 @@ import { clientOf } from '../context.js'
 interface CatArgs extends GlobalArgs {
   id: string
   path?: string
+  timeout?: number
 }
 
 export const catCommand: CommandModule<GlobalArgs, CatArgs> = {
   command: 'cat <id> [path]',
-  describe: 'Write a file of a share this node holds (shared or fetched) to stdout, verified chunk by chunk',
+  describe: 'Write a file of any share to stdout, verified chunk by chunk; what this node does not hold is fetched in file order as it goes (and kept)',
   builder: (y: Argv<GlobalArgs>) => y
     .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...)' })
     .positional('path', { type: 'string', describe: 'File inside a directory share (required for a directory, omitted for a file)' })
+    .option('timeout', { type: 'number', describe: 'Seconds to look for providers when this node has not got the manifest (default 20)' })
+    .example('$0 cat shoal1... video.mp4 | mpv -', 'watch while it downloads')
     .example('$0 cat bafy... > copy.mp4', 'the bytes of a single-file share')
     .example('$0 cat bafy... docs/readme.txt | less', 'one file of a directory share')
     .example('$0 cat bafy... | head -c 100', 'stops reading early; the daemon stops too') as Argv<CatArgs>,
   handler: async (args) => {
-    // a typo fails at once (exit 2), daemon or not; a ticket stands for its content id
-    const cid = isTicket(args.id) ? decodeTicket(args.id).cid.toString() : parseContentId(args.id).toString()
-    const query = args.path !== undefined ? `?path=${encodeURIComponent(args.path)}` : ''
-    const res = await clientOf(args).open('GET', `${ControlRoute.cat}/${encodeURIComponent(cid)}${query}`)
+    // a typo fails at once (exit 2), daemon or not; a ticket goes as it is (its sharer may be needed)
+    const cid = isTicket(args.id) ? decodeTicket(args.id.trim()).cid.toString() : parseContentId(args.id).toString()
+    const params = new URLSearchParams()
+    if (args.path !== undefined) params.set('path', args.path)
+    if (args.timeout !== undefined) params.set('timeout', String(args.timeout))
+    const query = params.size > 0 ? `?${params.toString()}` : ''
+    const res = await clientOf(args).open('GET', `${ControlRoute.cat}/${encodeURIComponent(isTicket(args.id) ? args.id.trim() : cid)}${query}`)
     const expected = Number(res.headers['content-length'] ?? NaN)
     const { bytes, readerGone } = await copyOut(res, process.stdout)
     if (readerGone) return // `| head -c 10`: the reader has what it wanted

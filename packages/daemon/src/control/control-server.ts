@@ -37,7 +37,9 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   BODY_TOO_LARGE: 413,
   DIAL_FAILED: 502,
   DISK_FULL: 507,
-  NOT_STARTED: 503
+  NOT_STARTED: 503,
+  NO_MATCH: 400,
+  TIMEOUT: 504
 }
 
 /**
@@ -109,6 +111,7 @@ export class ControlServer {
       { method: 'POST', pattern: new RegExp(`^${ControlRoute.downloads}/([^/]+)/pause$`), handler: async (_q, _r, _b, params) => await s.pause(decodeURIComponent(params[0] ?? '')) },
       { method: 'DELETE', pattern: new RegExp(`^${ControlRoute.downloads}/([^/]+)$`), handler: async (_q, _r, _b, params) => await s.cancel(decodeURIComponent(params[0] ?? '')) },
       { method: 'GET', pattern: new RegExp(`^${ControlRoute.cat}/([^/]+)$`), handler: async (req, res, _b, params) => { await this.streamCat(req, res, decodeURIComponent(params[0] ?? '')) } },
+      { method: 'GET', pattern: new RegExp(`^${ControlRoute.files}/([^/]+)$`), handler: async (req, _r, _b, params) => await s.files(decodeURIComponent(params[0] ?? ''), timeoutOf(queryOf(req))) },
       { method: 'POST', pattern: route(ControlRoute.stop), handler: async () => { setImmediate(this.onStop); return { stopping: true } } }
     ]
   }
@@ -222,14 +225,18 @@ export class ControlServer {
    * its content-length, which every HTTP client reports as a failure.
    */
   private async streamCat (req: http.IncomingMessage, res: http.ServerResponse, cid: string): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://shoal').searchParams.get('path') ?? undefined
-    const file = this.shoal.cat(cid, path)
-    const chunks = file[Symbol.asyncIterator]()
+    const query = queryOf(req)
+    const path = query.get('path') ?? undefined
+    const start = offsetOf(query, 'start')
+    const end = offsetOf(query, 'end')
     let gone = false
-    res.once('close', () => { gone = true })
+    const stop = new AbortController()
+    res.once('close', () => { gone = true; if (!res.writableFinished) stop.abort(new ShoalError(ErrorCode.ABORTED, 'the client went away')) })
+    const file = await this.shoal.cat(cid, path, { ...timeoutOf(query), ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}), signal: stop.signal })
+    const chunks = file[Symbol.asyncIterator]()
     try {
       let next = await chunks.next()
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.size), 'cache-control': 'no-store' })
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.length), 'cache-control': 'no-store' })
       while (next.done !== true) {
         // the client went away (`shoal cat … | head -c 10`): stop reading
         if (gone) return
@@ -249,13 +256,35 @@ export class ControlServer {
   }
 }
 
-function fetchOptionsOf (body: FetchRequest): { out?: string, cwd?: string, force: boolean, resolveTimeoutMs?: number } {
+function fetchOptionsOf (body: FetchRequest): { out?: string, cwd?: string, force: boolean, resolveTimeoutMs?: number, only?: string[] } {
   return {
+    ...(body.only !== undefined ? { only: body.only } : {}),
     ...(body.out !== undefined ? { out: body.out } : {}),
     ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
     force: body.force === true,
     ...(body.timeout !== undefined ? { resolveTimeoutMs: body.timeout * 1000 } : {})
   }
+}
+
+function queryOf (req: http.IncomingMessage): URLSearchParams {
+  return new URL(req.url ?? '/', 'http://shoal').searchParams
+}
+
+/** `?timeout=S`: seconds to look for providers of a manifest this node lacks. */
+function timeoutOf (query: URLSearchParams): { resolveTimeoutMs?: number } {
+  const t = query.get('timeout')
+  if (t === null) return {}
+  const seconds = Number(t)
+  if (t === '' || !Number.isFinite(seconds) || seconds < 0) throw new ShoalError(ErrorCode.BAD_REQUEST, `timeout must be a number of seconds >= 0, not ${JSON.stringify(t.slice(0, 50))}`)
+  return { resolveTimeoutMs: seconds * 1000 }
+}
+
+/** `?start=` / `?end=`: a byte offset. */
+function offsetOf (query: URLSearchParams, name: string): number | undefined {
+  const v = query.get(name)
+  if (v === null) return undefined
+  if (!/^\d{1,16}$/.test(v)) throw new ShoalError(ErrorCode.BAD_REQUEST, `${name} must be a byte offset, not ${JSON.stringify(v.slice(0, 50))}`)
+  return Number(v)
 }
 
 /** Resolves when `res` can take more data, or is gone. */

@@ -117,6 +117,22 @@ export class PartFiles {
     this.placed.set(index, at)
   }
 
+  /** Remove the part tree's empty directories, and the tree itself when nothing is left in it (a selection placed). */
+  async prune (): Promise<void> {
+    if (this.layout.manifest.kind !== 'dir') return
+    const prune = async (dir: string): Promise<boolean> => {
+      let entries
+      try { entries = await fs.readdir(dir, { withFileTypes: true }) } catch { return false }
+      let empty = true
+      for (const e of entries) {
+        if (!e.isDirectory() || !(await prune(path.join(dir, e.name)))) empty = false
+      }
+      if (empty) await fs.rmdir(dir).catch(() => { empty = false })
+      return empty
+    }
+    await prune(this.partPath)
+  }
+
   /** Move the part file or tree to `to` (open handles stay valid: they follow the inode). */
   async moveTo (to: string): Promise<void> {
     if (to === this.partPath) return

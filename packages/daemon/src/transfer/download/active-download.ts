@@ -85,7 +85,7 @@ export class ActiveDownload {
       records: components.records,
       have: holding.have,
       wants: new Wants(layout, selection, components.readers.demand(record.cid)),
-      ...(selection !== 'all' ? { finish: async () => { if (selective) await this.place() } } : {}),
+      ...(selection !== 'all' ? { finish: async () => { if (selective) { await this.place(); await holding.part.prune() } } } : {}),
       ...(init.stallTimeoutMs !== undefined ? { stallTimeoutMs: init.stallTimeoutMs } : {}),
       ...(init.noProviderTimeoutMs !== undefined ? { noProviderTimeoutMs: init.noProviderTimeoutMs } : {}),
       onDownloaded: (peer, bytes) => { components.stats.onChunkVerified(); components.stats.onDownloaded(peer, bytes) },

@@ -13,7 +13,7 @@ export type DemandListener = (added: readonly number[], removed: readonly number
  * window covers it any more.
  */
 export class Demand {
-  /** Readers attached now. */
+  /** Readers attached now (`attach` / `detach`). */
   readers = 0
   /** Chunk → windows that cover it (attached readers). */
   private readonly refs = new Map<number, number>()
@@ -82,6 +82,17 @@ export class Demand {
     this.emit([], removed)
   }
 
+  /** A reader attached. */
+  attach (): void {
+    this.readers++
+  }
+
+  /** A reader left: a run that only served readers may be done now. */
+  detach (): void {
+    this.readers--
+    for (const l of this.listeners) l([], [])
+  }
+
   /** Chunk `index` arrived: nobody waits for it any more. */
   held (index: number): void {
     this.refs.delete(index)
@@ -101,7 +112,7 @@ export class Demand {
     this.emit([], removed)
   }
 
-  private emit (added: number[], removed: number[]): void {
+  private emit (added: readonly number[], removed: readonly number[]): void {
     if (added.length === 0 && removed.length === 0) return
     for (const l of this.listeners) l(added, removed)
   }

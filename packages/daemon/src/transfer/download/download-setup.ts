@@ -200,7 +200,7 @@ export async function storedManifest (records: Records, cid: CID, name: string):
 }
 
 /** The peers a ticket names, their addresses put in the peer store (ourselves left out). */
-async function hintedPeers (node: ShoalLibp2p, hints: ProviderHint[]): Promise<PeerId[]> {
+export async function hintedPeers (node: ShoalLibp2p, hints: ProviderHint[]): Promise<PeerId[]> {
   const hinted: PeerId[] = []
   for (const hint of hints) {
     const peer = peerIdFromString(hint.peerId)

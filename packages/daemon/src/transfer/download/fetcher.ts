@@ -27,6 +27,9 @@ import { loadHolding } from './holding.js'
 import type { Holding } from './holding.js'
 import { ProviderSearch } from './provider-search.js'
 import { Readers } from './readers.js'
+import { ContentReader } from './content-reader.js'
+import type { FileRead, ReadOptions } from './content-reader.js'
+import type { FilesResult } from '@shoal/protocol'
 import type { ShareInfo } from '@shoal/protocol'
 
 export interface FetchOptions {
@@ -62,6 +65,8 @@ export interface FetcherInit {
   stallTimeoutMs?: number
   /** How long a bare content id is looked up before NO_PROVIDERS. @default RESOLVE_TIMEOUT_MS */
   resolveTimeoutMs?: number
+  /** Where chunks fetched for readers go when there is no download of the root (`<repo>/partial`). */
+  partialDir: string
 }
 
 /** Why a download is being stopped before it finished; decides its recorded state ('handover': a run for readers makes way for a fetch). */
@@ -103,11 +108,23 @@ export class Fetcher {
   readonly readers = new Readers()
   private stopping = false
 
-  constructor (components: FetcherComponents, init: FetcherInit = {}) {
+  /** Reads files of any share, fetching what is not held. */
+  private readonly reader: ContentReader
+
+  constructor (components: FetcherComponents, init: FetcherInit) {
     this.log = components.node.logger.forComponent('shoal:fetch')
     this.c = components
     this.init = init
     this.search = new ProviderSearch({ node: components.node, discovery: components.discovery, banned: this.banned })
+    this.reader = new ContentReader({
+      ...components,
+      search: this.search,
+      readers: this.readers,
+      holdings: this.holdings,
+      loadHolding: async (r, bytes, fresh) => await this.loadHolding(r, bytes, fresh),
+      ensureReaderRun: async cid => { await this.ensureReaderRun(cid) },
+      partialDir: init.partialDir
+    })
     // hole punching (DCUtR) or a direct dial succeeded: move sessions off the relay
     components.node.addEventListener('connection:open', (evt) => {
       const conn = evt.detail
@@ -179,6 +196,17 @@ export class Fetcher {
         this.log('reader run of %s ended: %e', cid, err)
       })
     })
+  }
+
+  /** The files of share `id` (content id or ticket) and how much of each this node holds. */
+  async files (id: string, options: { local?: boolean, signal?: AbortSignal, resolveTimeoutMs?: number } = {}): Promise<FilesResult> {
+    return await this.reader.files(parseTarget(id), { resolveTimeoutMs: this.init.resolveTimeoutMs, ...options })
+  }
+
+  /** Open one file of share `id` (held or not) for reading, or a byte range of it. */
+  async open (id: string, filePath: string | undefined, options: ReadOptions = {}): Promise<FileRead> {
+    if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
+    return await this.reader.open(parseTarget(id), filePath, { resolveTimeoutMs: this.init.resolveTimeoutMs, ...options })
   }
 
   /** Download `id` (content id or ticket); resolves once every chunk is verified and in place. */
@@ -325,8 +353,10 @@ export class Fetcher {
     userSignal?.addEventListener('abort', onUserAbort, { once: true })
     if (userSignal?.aborted === true) onUserAbort()
     const settled = (): void => { if (this.starting.get(cid) === entry) this.starting.delete(cid); settle() }
+    let setUp = false
     try {
       const prepared = await this.prepare(target, options, controller.signal, readersOnly)
+      setUp = true
       const result = await this.run(prepared, options, entry, readersOnly, () => { settled(); onRunning?.(this.active.get(cid)?.active.download.info() ?? doneInfo({ cid, path: prepared.record.out ?? prepared.record.partPath, size: prepared.layout.totalSize, seconds: 0 })) })
       this.readers.ended(cid)
       return result
@@ -335,7 +365,7 @@ export class Fetcher {
       const error = controller.signal.aborted && !(err instanceof ShoalError && err.code !== ErrorCode.ABORTED)
         ? (entry.halt !== undefined ? haltError(cid, entry.halt) : new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume', { cause: err }))
         : toShoalError(err)
-      if (!readersOnly) await this.recordEnd(cid, entry.halt, error)
+      if (!readersOnly) await this.recordEnd(cid, entry.halt, error, setUp)
       this.readers.ended(cid, entry.halt === 'handover' ? undefined : error)
       throw error
     } finally {
@@ -403,10 +433,11 @@ export class Fetcher {
   }
 
   /** Record how a download ended short of done: paused, left to resume (daemon stopping), or failed. */
-  private async recordEnd (cid: string, halt: Halt | undefined, error: ShoalError): Promise<void> {
+  private async recordEnd (cid: string, halt: Halt | undefined, error: ShoalError, setUp: boolean): Promise<void> {
     if (halt === 'cancel' || halt === 'handover') return // cancel() removes the record itself; a handover keeps it
     const record = await this.c.records.getDownload(cid).catch(() => undefined)
     if (record === undefined) return // failed before it was set up: nothing to resume
+    if (!setUp && record.state === 'partial') return // a partial share stays one when a fetch of more of it is refused
     const { error: _old, ...rest } = record
     let next: DownloadRecord | undefined
     if (halt === 'pause') next = { ...rest, state: 'paused' }

@@ -40,7 +40,7 @@ export class Readers {
   /** A new reader of `cid` (a root of `chunkCount` chunks); `isHeld` says which chunks need no fetching. */
   open (cid: string, chunkCount: number, isHeld: (index: number) => boolean): ReaderWindow {
     const root = this.root(cid, chunkCount)
-    root.demand.readers++
+    root.demand.attach()
     return new ReaderWindow(this, cid, root.demand, isHeld)
   }
 
@@ -127,7 +127,7 @@ export class Readers {
   closed (cid: string, window: readonly number[]): void {
     const root = this.roots.get(cid)
     if (root === undefined) return
-    root.demand.readers--
+    root.demand.detach()
     for (const i of window) this.unstashIfUncovered(root, i)
     this.forget(cid, root)
   }
