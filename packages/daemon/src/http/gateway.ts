@@ -11,18 +11,19 @@ import { shoalGateway } from './gateway/shoal-gateway.js'
  */
 export function createGateway (shoal: Pick<Shoal, 'files' | 'cat'>, listen: string, logger: ComponentLogger): HttpServer {
   const log = logger.forComponent('shoal:http:gateway')
-  let server: HttpServer | undefined
+  const at: { server?: HttpServer } = {}
   const origins = (): ReadonlySet<string> => {
-    const url = server?.url
+    const url = at.server?.url
     if (url === undefined) return new Set()
     const port = new URL(url).port
     return new Set([url, `http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`])
   }
-  server = new HttpServer({
+  const server = new HttpServer({
     listen,
     name: 'gateway',
     logger,
     routes: [shoalGateway({ shoal, slots: new StreamSlots(GATEWAY_STREAMS), origins, log })]
   })
+  at.server = server
   return server
 }

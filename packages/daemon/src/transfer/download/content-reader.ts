@@ -115,15 +115,8 @@ export class ContentReader {
     }
     if (known.share === undefined && options.local !== true) await this.ensureRecord(target, known)
     const name = file.path === '' ? known.name : path.posix.basename(file.path)
-    const reader = this
-    return {
-      path: file.path,
-      name,
-      size: file.size,
-      start,
-      length: end - start,
-      [Symbol.asyncIterator]: () => reader.read(cid, layout, first, file.size, start, end, options)[Symbol.asyncIterator]()
-    }
+    const read = (): AsyncGenerator<Uint8Array> => this.read(cid, layout, first, file.size, start, end, options)
+    return { path: file.path, name, size: file.size, start, length: end - start, [Symbol.asyncIterator]: () => read()[Symbol.asyncIterator]() }
   }
 
   /** The bytes `start` … `end − 1` of the file whose first chunk is `first`, in order. */

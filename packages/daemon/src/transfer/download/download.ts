@@ -11,6 +11,7 @@ import { createChunkPicker } from './chunk-picker.js'
 import type { ChunkPicker } from './chunk-picker.js'
 import { withPriority } from './priority-picker.js'
 import { Wants } from './wants.js'
+import { rehashHeld, runningInfo } from './download-info.js'
 
 export interface DownloadResult {
   cid: string
@@ -107,17 +108,10 @@ export class Download implements SessionEvents {
    * Returns how many claimed chunks were dropped.
    */
   async verifyHeld (): Promise<number> {
-    let dropped = 0
-    for (let i = 0; i < this.layout.chunkCount; i++) {
-      if (!this.have.has(i)) continue
-      const data = await this.part.read(i)
-      if (!chunkMatches(this.layout, i, data)) {
-        this.have.clear(i)
-        this.picker.reopen(i)
-        this.receivedBytes -= this.layout.locate(i).length
-        dropped++
-      }
-    }
+    const dropped = await rehashHeld(this.layout, this.have, this.part, i => {
+      if (this.wants.has(i)) this.picker.reopen(i)
+      this.receivedBytes -= this.layout.locate(i).length
+    })
     if (dropped > 0) this.log('resume of %s: %d claimed chunk(s) failed their hash and will be fetched again', this.record.cid, dropped)
     return dropped
   }
@@ -151,17 +145,7 @@ export class Download implements SessionEvents {
 
   info (): TransferInfo {
     const { size, received } = this.wants.progress(this.have, this.receivedBytes)
-    return {
-      cid: this.record.cid,
-      path: this.record.out ?? this.part.partPath,
-      state: this.finished ? 'done' : 'active',
-      size,
-      received,
-      chunks: this.layout.chunkCount,
-      chunksDone: this.have.count,
-      peers: this.sessions.size,
-      rate: this.rate
-    }
+    return runningInfo(this, this.record.out ?? this.part.partPath, size, received)
   }
 
   addSession (session: PeerSession): void {

@@ -8,14 +8,13 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, ShoalError, parseContentId, toShoalError } from '@shoal/protocol'
-import type { FetchEvent, TransferInfo } from '@shoal/protocol'
+import type { FetchEvent, FilesResult, ShareInfo, TransferInfo } from '@shoal/protocol'
 import type { PeerId, Logger } from '@libp2p/interface'
 import type { Discovery } from '../../net/discovery.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 import { RelayBudgets } from '../../net/relay-budget.js'
 import type { ChunkSource } from '../../storage/chunk-source.js'
-import type { DownloadRecord, Records } from '../../storage/records.js'
-import { toShareInfo } from '../../storage/share-registry.js'
+import type { Records } from '../../storage/records.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
 import type { BandwidthLimiter } from '../rate-limit.js'
 import { ActiveDownload } from './active-download.js'
@@ -23,14 +22,13 @@ import type { DownloadResult } from './download.js'
 import { doneInfo, recordedInfo } from './download-info.js'
 import { parseTarget, setUpDownload } from './download-setup.js'
 import type { FetchTarget, PreparedDownload } from './download-setup.js'
-import { loadHolding } from './holding.js'
-import type { Holding } from './holding.js'
+import { Holdings } from './holdings.js'
+import { covers, haltError, recordEnd, untilAborted } from './fetch-control.js'
+import type { Control, Halt, Starting } from './fetch-control.js'
 import { ProviderSearch } from './provider-search.js'
 import { Readers } from './readers.js'
 import { ContentReader } from './content-reader.js'
 import type { FileRead, ReadOptions } from './content-reader.js'
-import type { FilesResult } from '@shoal/protocol'
-import type { ShareInfo } from '@shoal/protocol'
 
 export interface FetchOptions {
   /** Absolute output path. A trailing `/` means "save into this directory". @default `<cwd>/<name>`, or where a paused download of the id is */
@@ -69,20 +67,6 @@ export interface FetcherInit {
   partialDir: string
 }
 
-/** Why a download is being stopped before it finished; decides its recorded state ('handover': a run for readers makes way for a fetch). */
-type Halt = 'pause' | 'cancel' | 'handover'
-
-/** How one fetch is stopped early: its abort controller, and why it was aborted. */
-interface Control {
-  controller: AbortController
-  halt?: Halt
-}
-
-/** A fetch being set up (manifest, part files, re-hashing on resume), not yet running. */
-interface Starting extends Control {
-  settled: Promise<void>
-}
-
 interface ActiveFetch {
   active: ActiveDownload
   done: Promise<DownloadResult>
@@ -103,7 +87,7 @@ export class Fetcher {
   private readonly budgets = new RelayBudgets()
   private readonly search: ProviderSearch
   /** What this node holds of roots it does not hold completely: running downloads and partial ones at rest. */
-  readonly holdings = new Map<string, Holding>()
+  readonly holdings: Holdings
   /** Readers of roots being fetched for them (`cat`, the gateway). */
   readonly readers = new Readers()
   private stopping = false
@@ -116,12 +100,13 @@ export class Fetcher {
     this.c = components
     this.init = init
     this.search = new ProviderSearch({ node: components.node, discovery: components.discovery, banned: this.banned })
+    this.holdings = new Holdings({ records: components.records, shares: components.shares, logger: components.node.logger })
     this.reader = new ContentReader({
       ...components,
       search: this.search,
       readers: this.readers,
-      holdings: this.holdings,
-      loadHolding: async (r, bytes, fresh) => await this.loadHolding(r, bytes, fresh),
+      holdings: this.holdings.map,
+      loadHolding: async (r, bytes, fresh) => await this.holdings.load(r, bytes, fresh),
       ensureReaderRun: async cid => { await this.ensureReaderRun(cid) },
       partialDir: init.partialDir
     })
@@ -155,24 +140,7 @@ export class Fetcher {
 
   /** Partial shares at rest: a completed `--only` selection, chunks fetched for readers. */
   partialShares (): ShareInfo[] {
-    const out: ShareInfo[] = []
-    for (const h of this.holdings.values()) {
-      if (h.record.state !== 'partial' || this.active.has(h.record.cid)) continue
-      const { record, layout } = h
-      out.push({
-        ...toShareInfo({ cid: record.cid, name: record.name, kind: record.kind, path: record.out ?? record.partPath, size: layout.totalSize, files: layout.manifest.files.length, chunks: layout.chunkCount, origin: 'fetched', sharedAt: record.startedAt, stale: false, stamps: [] }),
-        partial: true,
-        held: h.heldBytes()
-      })
-    }
-    return out
-  }
-
-  /** Load a holding (and keep it loaded while it runs or is partial). */
-  async loadHolding (record: DownloadRecord, manifestBytes: Uint8Array, fresh = false): Promise<Holding> {
-    const holding = await loadHolding(this.c.records, record, manifestBytes, this.c.node.logger.forComponent('shoal:part-files'), () => this.c.shares.lookup(record.cid), fresh)
-    this.holdings.set(record.cid, holding)
-    return holding
+    return this.holdings.partialShares(cid => this.active.has(cid))
   }
 
   /**
@@ -260,9 +228,7 @@ export class Fetcher {
     await this.halt(id, 'cancel')
     const record = await this.c.records.getDownload(id)
     if (record === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `no download of ${id} to cancel (it finished, or was never started here)`)
-    const holding = this.holdings.get(id)
-    this.holdings.delete(id)
-    await holding?.close()
+    await this.holdings.drop(id)
     await fs.rm(record.partPath, { recursive: true, force: true })
     await this.c.records.deleteDownload(id)
     if (this.c.shares.get(id) === undefined) await this.c.records.deleteManifest(id)
@@ -278,11 +244,7 @@ export class Fetcher {
   async resumeAll (): Promise<number> {
     const recorded = await this.c.records.listDownloads()
     // partial shares are served at rest
-    for (const d of recorded.filter(r => r.state === 'partial')) {
-      const bytes = await this.c.records.getManifest(d.cid)
-      if (bytes === undefined) continue
-      await this.loadHolding(d, bytes).catch(err => { this.log.error('cannot load partial %s: %e', d.cid, err) })
-    }
+    await this.holdings.loadPartials(recorded)
     const pending = recorded.filter(d => d.state === 'active')
     for (const d of pending) {
       this.log('resuming %s into %s', d.cid, d.out)
@@ -302,7 +264,7 @@ export class Fetcher {
       ...[...this.active.values()].map(async a => { await a.active.download.abort(stopping) }),
       ...[...this.starting.values()].map(async s => { await s.settled })
     ])
-    await Promise.allSettled([...this.holdings.values()].map(async h => { await h.close() }))
+    await this.holdings.close()
   }
 
   /** Stop a running or starting download of `id` for `why`, and wait until it has stopped. */
@@ -365,31 +327,19 @@ export class Fetcher {
       const error = controller.signal.aborted && !(err instanceof ShoalError && err.code !== ErrorCode.ABORTED)
         ? (entry.halt !== undefined ? haltError(cid, entry.halt) : new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume', { cause: err }))
         : toShoalError(err)
-      if (!readersOnly) await this.recordEnd(cid, entry.halt, error, setUp)
+      if (!readersOnly) await recordEnd(this.c.records, this.log, { cid, halt: entry.halt, error, setUp, stopping: this.stopping })
       this.readers.ended(cid, entry.halt === 'handover' ? undefined : error)
       throw error
     } finally {
       userSignal?.removeEventListener('abort', onUserAbort)
       settled()
-      await this.settleHolding(cid)
+      await this.holdings.settle(cid, () => this.active.has(cid) || this.starting.has(cid))
     }
-  }
-
-  /** After a run: a partial share stays loaded (served at rest); any other holding not in use is closed. */
-  private async settleHolding (cid: string): Promise<void> {
-    const holding = this.holdings.get(cid)
-    if (holding === undefined || this.active.has(cid) || this.starting.has(cid)) return
-    const record = await this.c.records.getDownload(cid).catch(() => undefined)
-    if (record?.state === 'partial') { holding.record = record; return }
-    if (this.active.has(cid) || this.starting.has(cid) || this.holdings.get(cid) !== holding) return
-    this.holdings.delete(cid)
-    await holding.close()
   }
 
   /** Set the download up; on resume, re-verify what the bitfield claims. */
   private async prepare (target: FetchTarget, options: FetchOptions, signal: AbortSignal, readersOnly: boolean): Promise<PreparedDownload> {
-    const holdings = { get: (cid: string) => this.holdings.get(cid), load: async (r: DownloadRecord, bytes: Uint8Array, fresh: boolean) => await this.loadHolding(r, bytes, fresh) }
-    return await setUpDownload({ node: this.c.node, records: this.c.records, search: this.search, holdings }, target, {
+    return await setUpDownload({ node: this.c.node, records: this.c.records, search: this.search, holdings: this.holdings }, target, {
       ...(options.only !== undefined ? { only: options.only } : {}),
       readers: readersOnly,
       ...(options.out !== undefined ? { out: options.out } : {}),
@@ -432,20 +382,6 @@ export class Fetcher {
     }
   }
 
-  /** Record how a download ended short of done: paused, left to resume (daemon stopping), or failed. */
-  private async recordEnd (cid: string, halt: Halt | undefined, error: ShoalError, setUp: boolean): Promise<void> {
-    if (halt === 'cancel' || halt === 'handover') return // cancel() removes the record itself; a handover keeps it
-    const record = await this.c.records.getDownload(cid).catch(() => undefined)
-    if (record === undefined) return // failed before it was set up: nothing to resume
-    if (!setUp && record.state === 'partial') return // a partial share stays one when a fetch of more of it is refused
-    const { error: _old, ...rest } = record
-    let next: DownloadRecord | undefined
-    if (halt === 'pause') next = { ...rest, state: 'paused' }
-    else if (!this.stopping) next = { ...rest, state: 'failed', error: error.toJSON() }
-    // stopped with the daemon: stays 'active' and resumes at the next start
-    if (next !== undefined) await this.c.records.putDownload(next).catch(e => { this.log.error('cannot record that %s ended: %e', cid, e) })
-  }
-
   private async attach (running: ActiveFetch, options: FetchOptions): Promise<DownloadResult> {
     const listener = options.onProgress
     if (listener !== undefined) running.active.listeners.add(listener)
@@ -459,33 +395,4 @@ export class Fetcher {
     }
   }
 
-}
-
-function haltError (cid: string, why: Halt): ShoalError {
-  if (why === 'handover') return new ShoalError(ErrorCode.ABORTED, `a fetch of ${cid} takes over from the readers' download`)
-  return why === 'pause'
-    ? new ShoalError(ErrorCode.ABORTED, `download paused; \`shoal fetch ${cid}\` resumes it`)
-    : new ShoalError(ErrorCode.ABORTED, 'download cancelled')
-}
-
-/** True when a run selecting `running` (undefined: everything) also fetches what `wanted` selects. */
-function covers (running: string[] | undefined, wanted: string[] | undefined): boolean {
-  if (running === undefined) return true
-  if (wanted === undefined) return false
-  return wanted.every(p => running.includes(p))
-}
-
-
-
-
-/** Wait for `promise`; an abort of `signal` first fails with ABORTED. */
-async function untilAborted (promise: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (signal === undefined) { await promise; return }
-  const aborted = (): ShoalError => new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept')
-  if (signal.aborted) throw aborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => { reject(aborted()) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    void promise.then(() => { signal.removeEventListener('abort', onAbort); resolve() })
-  })
 }
