@@ -114,3 +114,19 @@ describe('a download with a priority window and a selection', () => {
     expect(wants.complete(have)).toBe(true)
   })
 })
+
+describe('chunks a reader is blocked on', () => {
+  it('go before every read-ahead, a seek\'s chunk before another reader\'s window', () => {
+    const demand = new Demand(40)
+    const p = withPriority(createChunkPicker<Stub>({ chunkCount: 40, random: () => 0 }), demand)
+    const s = seed()
+    p.addSession(s)
+    demand.cover([0, 1, 2, 3, 4, 5]) // a reader from the start, with its read-ahead
+    demand.cover([38, 39]) // a player seeked to the end
+    demand.urge(38)
+    demand.urge(3)
+    expect(p.pick(s, 3)).toEqual([3, 38, 0])
+    demand.urge(20) // not demanded: nothing to urge
+    expect(p.pick(s, 10)).toEqual([1, 2, 4, 5, 39, 6, 7, 8, 9, 10])
+  })
+})

@@ -7,8 +7,10 @@ export type DemandListener = (added: readonly number[], removed: readonly number
  * What readers of one root (`cat`, the gateway) want and do not hold yet:
  * each reader's window (the chunk it waits for and its read-ahead), counted
  * per chunk, plus what closed readers left to read ahead (`linger`), until
- * it arrives. A running download of the root fetches these first, lowest
- * index first (`next`), and fetches them even when they are outside its
+ * it arrives. A running download of the root fetches these first: the
+ * chunks readers are blocked on (`nextUrgent`: a player that seeks gets its
+ * chunk before another reader's read-ahead), then the rest lowest index
+ * first (`next`); and it fetches them even when they are outside its
  * selection. A chunk stops being demanded when it is held (`held`) or no
  * window covers it any more.
  */
@@ -21,10 +23,13 @@ export class Demand {
   private readonly lingering = new Set<number>()
   /** Demanded chunks, by index: the order they are asked for. */
   private readonly order: PositionSet
+  /** Demanded chunks a reader is blocked on now: asked for before any other. */
+  private readonly blocking: PositionSet
   private readonly listeners = new Set<DemandListener>()
 
   constructor (readonly chunkCount: number) {
     this.order = new PositionSet(Math.max(1, chunkCount))
+    this.blocking = new PositionSet(Math.max(1, chunkCount))
   }
 
   /** Demanded chunks not held. */
@@ -44,6 +49,16 @@ export class Demand {
   /** The first demanded chunk at or after `from`, or -1. */
   next (from: number): number {
     return this.order.next(from)
+  }
+
+  /** The first chunk at or after `from` that a reader is blocked on, or -1. */
+  nextUrgent (from: number): number {
+    return this.blocking.next(from)
+  }
+
+  /** A reader waits for demanded chunk `index` now (a media player's seek): it goes before read-ahead. */
+  urge (index: number): void {
+    if (this.order.has(index)) this.blocking.add(index)
   }
 
   /** Every demanded chunk, lowest first. */
@@ -76,6 +91,7 @@ export class Demand {
       if (n === undefined) continue
       if (n > 1) { this.refs.set(i, n - 1); continue }
       this.refs.delete(i)
+      this.blocking.delete(i)
       if (linger) this.lingering.add(i)
       else if (!this.lingering.has(i)) { this.order.delete(i); removed.push(i) }
     }
@@ -98,6 +114,7 @@ export class Demand {
     this.refs.delete(index)
     this.lingering.delete(index)
     this.order.delete(index)
+    this.blocking.delete(index)
   }
 
   /** Forget what closed readers left behind (the download that was fetching it failed). */

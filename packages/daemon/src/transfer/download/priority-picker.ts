@@ -1,14 +1,17 @@
 import type { ChunkPicker, PickerSession } from './chunk-picker.js'
 
-/** Chunks to ask for before any other, lowest index first (readers' windows: demand.ts). */
+/** Chunks to ask for before any other (readers' windows: demand.ts). */
 export interface PriorityChunks {
+  /** The first chunk at or after `from` that a reader is blocked on, or -1: these go first. */
+  nextUrgent(from: number): number
   /** The first priority chunk at or after `from`, or -1. */
   next(from: number): number
 }
 
 /**
  * A ChunkPicker that first gives each session the priority chunks it can
- * serve (in index order: a reader's next chunk and its read-ahead), then
+ * serve (the chunks readers are blocked on, then their read-ahead, each in
+ * index order), then
  * whatever the picker chooses (rarest first). Chunks it claimed are skipped
  * until their request ends (answered, timed out, refused, session gone).
  */
@@ -23,9 +26,11 @@ export function withPriority<S extends PickerSession> (picker: ChunkPicker<S>, p
     onHaveAll: (s, previous) => { picker.onHaveAll(s, previous) },
     pick (session, max = 1) {
       const out: number[] = []
-      for (let p = priority.next(0); p !== -1 && out.length < max; p = priority.next(p + 1)) {
-        if (claimed.has(p) || !session.has(p)) continue
-        if (picker.claim(session, p)) { out.push(p); claimed.add(p) }
+      for (const next of [(p: number) => priority.nextUrgent(p), (p: number) => priority.next(p)]) {
+        for (let p = next(0); p !== -1 && out.length < max; p = next(p + 1)) {
+          if (claimed.has(p) || !session.has(p)) continue
+          if (picker.claim(session, p)) { out.push(p); claimed.add(p) }
+        }
       }
       if (out.length < max) out.push(...picker.pick(session, max - out.length))
       return out

@@ -101,6 +101,7 @@ export class Readers {
     const root = this.roots.get(cid)
     if (root === undefined) return undefined
     signal?.throwIfAborted()
+    root.demand.urge(index)
     let waiter: Waiter | undefined
     let timer: NodeJS.Timeout | undefined
     let onAbort: (() => void) | undefined
