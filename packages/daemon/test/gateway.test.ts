@@ -130,7 +130,8 @@ describe('the gateway and reads of content not held', () => {
   it('a page of another site never makes the node fetch; what it holds completely it may read', async () => {
     const { cid, bytes } = await freshShare(2 * MiB)
     const before = (await reader.status()).downloaded
-    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { origin: 'https://evil.example' }, { referer: 'https://evil.example/x.html' }]) {
+    const pages: Array<Record<string, string>> = [{ 'sec-fetch-site': 'cross-site' }, { origin: 'https://evil.example' }, { referer: 'https://evil.example/x.html' }]
+    for (const headers of pages) {
       const res = await request(`${gw}/shoal/${cid}`, headers)
       expect(res.status, JSON.stringify(headers)).toBe(403)
       expect(res.body.toString()).toMatch(/cross-site/)

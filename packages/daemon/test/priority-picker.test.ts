@@ -18,7 +18,7 @@ const seed = (): Stub => new Stub('seed', 'all')
 /** A layout of files of `sizes` chunks each (chunk size 256 KiB). */
 function layoutOf (...sizes: number[]): ChunkLayout {
   const chunkSize = 256 * 1024
-  const manifest: Manifest = { v: 1, kind: 'dir', chunkSize, dirs: [], files: sizes.map((n, i) => ({ path: `f${i}`, size: n * chunkSize, hashes: new Uint8Array(32 * n) })) }
+  const manifest: Manifest = { version: 1, kind: 'dir', chunkSize, dirs: [], files: sizes.map((n, i) => ({ path: `f${i}`, size: n * chunkSize, hashes: new Uint8Array(32 * n) })) }
   return new ChunkLayout(manifest)
 }
 

@@ -127,17 +127,29 @@ export class ContentReader {
     const from = first + Math.floor(start / chunkSize)
     const to = first + Math.floor((end - 1) / chunkSize)
     const ahead = Math.max(1, Math.ceil((options.readAheadBytes ?? READ_AHEAD_BYTES) / chunkSize))
-    const window = this.c.readers.open(cid, layout.chunkCount, i => this.c.shares.lookup(cid) !== undefined || this.c.holdings.get(cid)?.have.has(i) === true)
+    const window = this.c.readers.open(cid, layout.chunkCount, i => this.holds(cid, i))
     try {
+      // a held next chunk is read (and hashed) while this one is sent: disk and socket overlap
+      let next: Promise<ChunkData> | undefined
       for (let index = from; index <= to; index++) {
         if (options.local !== true) window.move(index, Math.min(lastOfFile, index + ahead - 1))
-        const data = await this.chunk(cid, index, options)
+        const data = await (next ?? this.chunk(cid, index, options))
+        next = undefined
+        if (index < to && this.holds(cid, index + 1)) {
+          next = this.chunk(cid, index + 1, options)
+          next.catch(() => {}) // seen when awaited; a reader that stops early never awaits it
+        }
         const base = (index - first) * chunkSize
         yield * pieces(data, Math.max(0, start - base), Math.min(data.byteLength, end - base))
       }
     } finally {
       window.close()
     }
+  }
+
+  /** True when chunk `index` of `cid` can be read without fetching. */
+  private holds (cid: string, index: number): boolean {
+    return this.c.shares.lookup(cid) !== undefined || this.c.holdings.get(cid)?.have.has(index) === true
   }
 
   /** Chunk `index` of `cid`, verified: from the share, from a reader's hand-over, from the holding, or fetched. */
