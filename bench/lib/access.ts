@@ -73,8 +73,9 @@ export async function timedShell (script: string, timeoutMs = 600_000): Promise<
   return { stdout: r.stdout, seconds: r.seconds }
 }
 
-/** Drop `file` from the page cache (GNU dd, `iflag=nocache count=0`): its next read comes from disk. */
+/** Drop `file` from the page cache (written back first, then GNU dd `iflag=nocache count=0`): its next read comes from disk. */
 export async function evict (file: string): Promise<void> {
+  await run('sync', [file])
   await run('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'])
 }
 

@@ -10,6 +10,8 @@ import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 /** At most one hashing event per this many ms (the last one is always sent). */
 const SHARE_PROGRESS_INTERVAL_MS = 100
+/** Bytes a `cat` reply may have queued before the next chunk waits for the client to read. */
+const CAT_BUFFER_BYTES = 2 * 1024 * 1024
 /** At stop, how long running fetch streams get to send their last event. */
 const STREAM_DRAIN_ON_STOP_MS = 800
 
@@ -240,7 +242,9 @@ export class ControlServer {
       while (next.done !== true) {
         // the client went away (`shoal cat … | head -c 10`): stop reading
         if (gone) return
-        if (!res.write(next.value)) await drained(res, () => gone)
+        res.write(next.value)
+        // wait for the client only past a few chunks' worth: a wait per piece costs a round trip each
+        if (res.writableLength >= CAT_BUFFER_BYTES) await drained(res, () => gone)
         if (gone) return
         next = await chunks.next()
       }

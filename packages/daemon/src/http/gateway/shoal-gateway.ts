@@ -22,6 +22,9 @@ import { entriesOf, listingHtml } from './listing.js'
 import { parseRange } from './ranges.js'
 import { isCrossSite } from './request-site.js'
 
+/** Bytes a response may have queued before the next chunk waits for the client to read. */
+const RESPONSE_BUFFER_BYTES = 2 * 1024 * 1024
+
 /** The gateway's prefix. */
 export const GATEWAY_PREFIX = '/shoal/'
 
@@ -145,7 +148,9 @@ async function sendFile (c: GatewayComponents, req: http.IncomingMessage, res: h
       res.writeHead(status, headers)
       while (next.done !== true) {
         if (signal.aborted) return
-        if (!res.write(next.value)) await drained(res)
+        res.write(next.value)
+        // wait for the client only past a few chunks: waiting after every piece costs a round trip each
+        if (res.writableLength >= RESPONSE_BUFFER_BYTES) await drained(res)
         if (signal.aborted) return
         next = await chunks.next()
       }

@@ -12,7 +12,7 @@ import { ChunkLayout, ErrorCode, ShoalError, decodeManifest, manifestMatches } f
 import type { FileEntry, FilesResult } from '@shoal/protocol'
 import { READ_AHEAD_BYTES, READ_WAIT_MS, RESOLVE_TIMEOUT_MS } from '../../constants.js'
 import type { ChunkSource } from '../../storage/chunk-source.js'
-import type { DownloadRecord, Records } from '../../storage/records.js'
+import type { DownloadRecord, ProviderHint, Records } from '../../storage/records.js'
 import { fileOf } from '../../storage/share-reader.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
 import type { FetchTarget } from './download-setup.js'
@@ -73,6 +73,8 @@ interface Known {
   bytes: Uint8Array
   layout: ChunkLayout
   name: string
+  /** Peers that sent the manifest, when it was just asked for. */
+  providers?: ProviderHint[]
   /** Held completely: a share. */
   share?: ChunkSource
 }
@@ -80,7 +82,7 @@ interface Known {
 /** Reads files of any share, and lists what a share holds (see the module comment). */
 export class ContentReader {
   /** Manifests resolved for `files` or a listing, kept for the next request (a few, newest last). */
-  private readonly recent = new Map<string, { bytes: Uint8Array, name: string }>()
+  private readonly recent = new Map<string, { bytes: Uint8Array, name: string, providers: ProviderHint[] }>()
 
   constructor (private readonly c: ContentReaderComponents) {}
 
@@ -202,14 +204,17 @@ export class ContentReader {
     const stored = download !== undefined ? await this.c.records.getManifest(cid) : undefined
     if (download !== undefined && stored !== undefined && await manifestMatches(target.cid, stored)) return { bytes: stored, layout: new ChunkLayout(decodeManifest(stored)), name: download.name }
     const recent = this.recent.get(cid)
-    if (recent !== undefined) return { bytes: recent.bytes, layout: new ChunkLayout(decodeManifest(recent.bytes)), name: recent.name }
+    if (recent !== undefined) return { bytes: recent.bytes, layout: new ChunkLayout(decodeManifest(recent.bytes)), name: recent.name, providers: recent.providers }
     if (options.local === true) throw new ShoalError(ErrorCode.NOT_FOUND, `${cid} is not held here`)
     const hinted = await hintedPeers(this.c.node, target.hints)
-    const { fetched } = await this.c.search.resolve(target.cid, { hinted, timeoutMs: options.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
+    const resolved = await this.c.search.resolve(target.cid, { hinted, timeoutMs: options.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
+    const { fetched } = resolved
     const name = target.name ?? fetched.name
-    this.recent.set(cid, { bytes: fetched.bytes, name })
+    // who sent it is where the chunks are asked for first
+    const providers = resolved.providers.map(p => ({ peerId: p.toString(), addrs: [] }))
+    this.recent.set(cid, { bytes: fetched.bytes, name, providers })
     while (this.recent.size > 8) this.recent.delete(this.recent.keys().next().value as string)
-    return { bytes: fetched.bytes, layout: new ChunkLayout(fetched.manifest), name }
+    return { bytes: fetched.bytes, layout: new ChunkLayout(fetched.manifest), name, providers }
   }
 
   /** A root read but not held: record it (chunks go to `<repo>/partial/<cid>`), so what is fetched is kept and served. */
@@ -224,7 +229,7 @@ export class ContentReader {
       force: false,
       state: 'partial',
       startedAt: new Date().toISOString(),
-      providers: target.hints
+      providers: [...target.hints, ...(known.providers ?? []).filter(p => !target.hints.some(h => h.peerId === p.peerId))]
     }
     await this.c.records.putManifest(cid, known.bytes)
     await this.c.records.putDownload(record)
