@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs'
 import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isTicket, parseContentId } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { clientOf } from '../context.js'
+import { getBytes } from '../raw-get.js'
 
 interface CatArgs extends GlobalArgs {
   id: string
@@ -29,9 +30,8 @@ export const catCommand: CommandModule<GlobalArgs, CatArgs> = {
     if (args.path !== undefined) params.set('path', args.path)
     if (args.timeout !== undefined) params.set('timeout', String(args.timeout))
     const query = params.size > 0 ? `?${params.toString()}` : ''
-    const res = await clientOf(args).open('GET', `${ControlRoute.cat}/${encodeURIComponent(isTicket(args.id) ? args.id.trim() : cid)}${query}`)
-    const expected = Number(res.headers['content-length'] ?? NaN)
-    const { bytes, readerGone } = await copyOut(res, process.stdout)
+    const { length: expected, body } = await getBytes(clientOf(args).socketPath, `${ControlRoute.cat}/${encodeURIComponent(isTicket(args.id) ? args.id.trim() : cid)}${query}`)
+    const { bytes, readerGone } = await copyOut(body, process.stdout)
     if (readerGone) return // `| head -c 10`: the reader has what it wanted
     if (Number.isFinite(expected) && bytes !== expected) throw cutShort(cid, bytes, expected)
   }
@@ -48,12 +48,8 @@ export async function copyOut (source: Readable, out: Writable): Promise<{ bytes
   // pipeline let go of `out`) must not crash the process with a stack trace
   out.on('error', () => {})
   try {
-    await pipeline(source, async function * (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        bytes += chunk.byteLength
-        yield chunk
-      }
-    }, out, { end: false })
+    source.on('data', (chunk: Buffer) => { bytes += chunk.byteLength })
+    await pipeline(source, out, { end: false })
     return { bytes, readerGone: false }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
