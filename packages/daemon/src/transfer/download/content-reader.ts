@@ -13,7 +13,7 @@ import type { FileEntry, FilesResult } from '@shoal/protocol'
 import { READ_AHEAD_BYTES, READ_WAIT_MS, RESOLVE_TIMEOUT_MS } from '../../constants.js'
 import type { ChunkSource } from '../../storage/chunk-source.js'
 import type { DownloadRecord, ProviderHint, Records } from '../../storage/records.js'
-import { fileOf } from '../../storage/share-reader.js'
+import { fileOf } from '../../storage/share-paths.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
 import type { FetchTarget } from './download-setup.js'
 import type { Holding } from './holding.js'
@@ -21,6 +21,9 @@ import type { ProviderSearch } from './provider-search.js'
 import type { ChunkData, Readers } from './readers.js'
 import { hintedPeers } from './download-setup.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
+
+/** Held chunks read and hashed ahead of the one being sent, per reader (each one chunk of memory). */
+const HELD_READ_AHEAD = 2
 
 /** How to read. */
 export interface ReadOptions {
@@ -131,16 +134,18 @@ export class ContentReader {
     const ahead = Math.max(1, Math.ceil((options.readAheadBytes ?? READ_AHEAD_BYTES) / chunkSize))
     const window = this.c.readers.open(cid, layout.chunkCount, i => this.holds(cid, i))
     try {
-      // a held next chunk is read (and hashed) while this one is sent: disk and socket overlap
-      let next: Promise<ChunkData> | undefined
+      // held chunks ahead are read while this one is sent: disk and socket overlap
+      const reading = new Map<number, Promise<ChunkData>>()
       for (let index = from; index <= to; index++) {
         if (options.local !== true) window.move(index, Math.min(lastOfFile, index + ahead - 1))
-        const data = await (next ?? this.chunk(cid, index, options))
-        next = undefined
-        if (index < to && this.holds(cid, index + 1)) {
-          next = this.chunk(cid, index + 1, options)
-          next.catch(() => {}) // seen when awaited; a reader that stops early never awaits it
+        for (let k = index; k <= Math.min(to, index + HELD_READ_AHEAD) && this.holds(cid, k); k++) {
+          if (reading.has(k)) continue
+          const p = this.chunk(cid, k, options)
+          p.catch(() => {}) // seen when awaited; a reader that stops early never awaits it
+          reading.set(k, p)
         }
+        const data = await (reading.get(index) ?? this.chunk(cid, index, options))
+        reading.delete(index)
         const base = (index - first) * chunkSize
         yield * pieces(data, Math.max(0, start - base), Math.min(data.byteLength, end - base))
       }
