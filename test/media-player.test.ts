@@ -25,6 +25,7 @@ async function has (tool: string): Promise<boolean> {
 }
 
 const tools = await has('ffprobe') && await has('ffmpeg')
+if (!tools) console.warn('test/media-player.test.ts: skipped, no ffmpeg/ffprobe on this machine (apt-get install ffmpeg; .ci/run does)')
 
 describe.runIf(tools)('ffprobe reads a video through the gateway while it is being fetched', () => {
   let dir: string

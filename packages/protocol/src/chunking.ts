@@ -15,6 +15,14 @@ export function chunkCountOf (size: number, chunkSize: number): number {
   return size === 0 ? 0 : Math.ceil(size / chunkSize)
 }
 
+/** A run of global chunk indexes: {@link ChunkLayout.fileRange}. */
+export interface ChunkRange {
+  /** The first index. */
+  first: number
+  /** How many indexes. */
+  count: number
+}
+
 /** Where one chunk lives. */
 export interface ChunkLocation {
   /** Global chunk index across the whole share. */
@@ -86,7 +94,7 @@ export class ChunkLayout {
   }
 
   /** The global chunk indexes of file `fileIndex`: `first` … `first + count − 1` (count 0 for an empty file). */
-  fileRange (fileIndex: number): { first: number, count: number } {
+  fileRange (fileIndex: number): ChunkRange {
     const file = this.manifest.files[fileIndex]
     if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, `no file ${fileIndex} in the manifest`)
     return { first: this.firstChunk[fileIndex] as number, count: chunkCountOf(file.size, this.manifest.chunkSize) }
