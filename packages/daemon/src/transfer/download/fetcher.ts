@@ -209,6 +209,8 @@ export class Fetcher {
    */
   async pause (cid: string): Promise<TransferInfo> {
     const id = parseContentId(cid).toString()
+    // a partial share is not downloading: readers fetch what they read, and that is not paused
+    if ((await this.c.records.getDownload(id))?.state === 'partial') throw new ShoalError(ErrorCode.NOT_FOUND, `${id} is a partial share here, not a download: nothing to pause (\`shoal cancel ${id}\` forgets it)`)
     await this.halt(id, 'pause')
     const record = await this.c.records.getDownload(id)
     if (record === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `no download of ${id} to pause (it finished, or was never started here)`)
