@@ -137,7 +137,11 @@ export class ActiveDownload {
     const searching = new AbortController()
     const path = record.out ?? holding.part.partPath
     const { size } = download.wants.progress(holding.have, 0)
-    if (!this.readersOnly) this.broadcast({ type: 'manifest', cid: record.cid, name: record.name, kind: fetched.manifest.kind, size, files: fetched.manifest.files.length, chunks: layout.chunkCount, path })
+    // a selective fetch announces its selection
+    const selection = holding.selection()
+    const files = selection === 'all' ? fetched.manifest.files.length : selection.size
+    const chunks = selection === 'all' ? layout.chunkCount : [...selection].reduce((n, f) => n + layout.fileRange(f).count, 0)
+    if (!this.readersOnly) this.broadcast({ type: 'manifest', cid: record.cid, name: record.name, kind: fetched.manifest.kind, size, files, chunks, path })
     const progressTimer = setInterval(() => { this.broadcast(progressEvent(download)) }, PROGRESS_INTERVAL_MS)
     try {
       download.start()
