@@ -37,6 +37,8 @@ export class PartFiles {
   private directIo = process.env.SHOAL_DIRECT_IO !== '0'
   /** Files known to exist in the part tree (made by prepare or a first write). */
   private readonly made = new Set<number>()
+  /** Files being made: concurrent first writes of one file wait for one make. */
+  private readonly making = new Map<number, Promise<void>>()
   /** Files moved to their place under the output: file index → path. */
   private readonly placed = new Map<number, string>()
 
@@ -82,6 +84,27 @@ export class PartFiles {
       await handle.close()
     }
     this.made.add(index)
+  }
+
+  /**
+   * Make file `index` in the part tree unless it is there (or placed): a
+   * reader opening a file of a root being fetched for it has it made before
+   * the first chunk arrives; concurrent calls share one make.
+   */
+  async ensureFile (index: number): Promise<void> {
+    if (this.made.has(index) || this.placed.has(index)) return
+    const file = this.layout.manifest.files[index]
+    if (file === undefined) return
+    let making = this.making.get(index)
+    if (making === undefined) {
+      making = this.make(index, file.path, file.size).finally(() => { this.making.delete(index) })
+      this.making.set(index, making)
+    }
+    try {
+      await making
+    } catch (err) {
+      throw fsError(err, 'cannot write', this.pathOf(file.path))
+    }
   }
 
   /** True when file `index` has been moved to its place under the output. */
@@ -155,14 +178,7 @@ export class PartFiles {
    */
   async write (index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
     const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
-    if (!this.made.has(loc.fileIndex)) {
-      const file = this.layout.manifest.files[loc.fileIndex]
-      try {
-        if (file !== undefined) await this.make(loc.fileIndex, file.path, file.size)
-      } catch (err) {
-        throw fsError(err, 'cannot write', filePath)
-      }
-    }
+    if (!this.made.has(loc.fileIndex)) await this.ensureFile(loc.fileIndex)
     if (this.directIo && data.byteLength === loc.length && directIoAligned(loc.offset, loc.length)) {
       const slot = alignedSlots.take(loc.length)
       if (slot !== undefined) {

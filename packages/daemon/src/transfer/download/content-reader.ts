@@ -118,7 +118,11 @@ export class ContentReader {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end > file.size || start > end) {
       throw new ShoalError(ErrorCode.BAD_REQUEST, `bytes ${start}-${end - 1} are outside ${file.path === '' ? cid : file.path} (${file.size} bytes)`)
     }
-    if (known.share === undefined && options.local !== true) await this.ensureRecord(target, known)
+    if (known.share === undefined && options.local !== true) {
+      await this.ensureRecord(target, known)
+      // the file exists before its first chunk arrives
+      await this.c.holdings.get(cid)?.part.ensureFile(fileIndex)
+    }
     const name = file.path === '' ? known.name : path.posix.basename(file.path)
     const read = (): AsyncGenerator<Uint8Array> => this.read(cid, layout, first, file.size, start, end, options)
     return { path: file.path, name, size: file.size, start, length: end - start, [Symbol.asyncIterator]: () => read()[Symbol.asyncIterator]() }
