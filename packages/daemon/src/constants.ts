@@ -165,7 +165,7 @@ export const CHUNK_HARD_TIMEOUT_MS = 10 * 60_000
 /** Readers of content not held (`cat`, the gateway): chunks demanded ahead of the one being read. */
 export const READ_AHEAD_BYTES = 16 * 1024 * 1024
 /** Verified chunks kept in memory for readers whose window covers them, all roots together (beyond: read back from disk). */
-export const READ_STASH_BYTES = 64 * 1024 * 1024
+export const READ_STASH_BYTES = 96 * 1024 * 1024
 /** How long a reader waits for one chunk before TIMEOUT (the gateway answers 504). */
 export const READ_WAIT_MS = 30_000
 /** Repo folder for chunks fetched for readers with no output path: `<repo>/partial/<cid>`. */

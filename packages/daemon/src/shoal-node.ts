@@ -237,7 +237,7 @@ class ShoalNode implements Shoal {
       startedAt: r.startedAt,
       network: r.network,
       relay: r.relay,
-      shares: () => r.shares.size,
+      shares: () => r.shares.size + r.fetcher.partialShares().length,
       transfers: () => r.fetcher.transfers(),
       limits: () => ({ ...this.limiter.limits }),
       ...(r.metrics?.url !== undefined ? { metricsUrl: r.metrics.url } : {}),
@@ -270,14 +270,15 @@ class ShoalNode implements Shoal {
 
   async cat (id: string, path?: string, options: CatOptions = {}): Promise<CatStream> {
     const r = this.parts()
-    const { start, end, local, signal, resolveTimeoutMs } = options
+    const { start, end, local, signal, resolveTimeoutMs, readAheadBytes } = options
     return await r.fetcher.open(id, path, {
       waitMs: this.options.readTimeoutMs ?? READ_WAIT_MS,
       ...(start !== undefined ? { start } : {}),
       ...(end !== undefined ? { end } : {}),
       ...(local !== undefined ? { local } : {}),
       ...(signal !== undefined ? { signal } : {}),
-      ...(resolveTimeoutMs !== undefined ? { resolveTimeoutMs } : {})
+      ...(resolveTimeoutMs !== undefined ? { resolveTimeoutMs } : {}),
+      ...(readAheadBytes !== undefined ? { readAheadBytes } : {})
     })
   }
 

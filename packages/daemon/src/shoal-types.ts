@@ -100,6 +100,8 @@ export interface CatOptions {
   local?: boolean
   /** Stops reading (and fetching for this reader). */
   signal?: AbortSignal
+  /** Bytes fetched ahead of the one being read, for content not held: more keeps a fast link busy, less wastes less when the reader stops early. @default 16 MiB (`READ_AHEAD_BYTES`) */
+  readAheadBytes?: number
   /** How long to look for providers of content whose manifest this node lacks (ms). @default the node's resolveTimeoutMs */
   resolveTimeoutMs?: number
 }

@@ -90,7 +90,7 @@ export interface StatusInfo {
   connections: number
   /** Distinct peers connected. */
   peers: number
-  /** Shares it holds, shared and fetched. */
+  /** Shares it holds, shared and fetched, partial ones included. */
   shares: number
   /** Downloads running now. */
   transfers: TransferInfo[]

@@ -148,6 +148,8 @@ async function sendFile (c: GatewayComponents, req: http.IncomingMessage, res: h
       res.writeHead(status, headers)
       while (next.done !== true) {
         if (signal.aborted) return
+        // a chunk's pieces in one write (see control-server.ts corkedWrite)
+        if (!res.writableCorked) { res.cork(); process.nextTick(() => { res.uncork() }) }
         res.write(next.value)
         // wait for the client only past a few chunks: waiting after every piece costs a round trip each
         if (res.writableLength >= RESPONSE_BUFFER_BYTES) await drained(res)

@@ -16,6 +16,8 @@ interface Root {
   waiters: Map<number, Set<Waiter>>
   /** Chunks verified while a reader's window covered them, kept until it reads them. */
   stash: Map<number, ChunkData>
+  /** Chunk → readers whose window's range includes it, held or not: what the stash keeps. */
+  inRange: Map<number, number>
 }
 
 /**
@@ -52,7 +54,7 @@ export class Readers {
     root.waiters.delete(index)
     if (waiting !== undefined && waiting.size > 0) {
       for (const w of waiting) w.resolve(data)
-    } else if (root.demand.covered(index) && this.stashed + data.byteLength <= this.maxStashBytes && !root.stash.has(index)) {
+    } else if (root.inRange.has(index) && this.stashed + data.byteLength <= this.maxStashBytes && !root.stash.has(index)) {
       root.stash.set(index, data)
       this.stashed += data.byteLength
     }
@@ -124,26 +126,33 @@ export class Readers {
     })
   }
 
-  /** A reader of `cid` left: drop what it alone kept in memory. */
-  closed (cid: string, window: readonly number[]): void {
+  /** A reader of `cid` left. */
+  closed (cid: string): void {
     const root = this.roots.get(cid)
     if (root === undefined) return
     root.demand.detach()
-    for (const i of window) this.unstashIfUncovered(root, i)
     this.forget(cid, root)
   }
 
-  /** A window moved past chunk `index`: its bytes are no longer kept unless another window covers it. */
-  unstashIfUncovered (root: { demand: Demand, stash: Map<number, ChunkData> }, index: number): void {
-    const data = root.stash.get(index)
-    if (data === undefined || root.demand.covered(index)) return
-    root.stash.delete(index)
-    this.stashed -= data.byteLength
-  }
-
-  /** The root's state, for a window. */
-  rootOf (cid: string): Root | undefined {
-    return this.roots.get(cid)
+  /**
+   * A reader's window now spans `first` … `last` (-1 … -2: none) instead of
+   * `from` … `to`: chunks kept in memory that no window spans any more are
+   * dropped (a reader that seeks away, or leaves).
+   */
+  span (cid: string, from: number, to: number, first: number, last: number): void {
+    const root = this.roots.get(cid)
+    if (root === undefined) return
+    for (let i = first; i <= last; i++) if (i < from || i > to) root.inRange.set(i, (root.inRange.get(i) ?? 0) + 1)
+    for (let i = from; i <= to; i++) {
+      if (i >= first && i <= last) continue
+      const n = (root.inRange.get(i) ?? 1) - 1
+      if (n > 0) { root.inRange.set(i, n); continue }
+      root.inRange.delete(i)
+      const data = root.stash.get(i)
+      if (data === undefined) continue
+      root.stash.delete(i)
+      this.stashed -= data.byteLength
+    }
   }
 
   private wake (root: Root, index: number): void {
@@ -155,7 +164,7 @@ export class Readers {
   private root (cid: string, chunkCount: number): Root {
     let root = this.roots.get(cid)
     if (root === undefined) {
-      root = { demand: new Demand(chunkCount), waiters: new Map(), stash: new Map() }
+      root = { demand: new Demand(chunkCount), waiters: new Map(), stash: new Map(), inRange: new Map() }
       this.roots.set(cid, root)
     }
     return root
@@ -174,7 +183,11 @@ export class Readers {
  * to be fetched (linger) and releases the reader.
  */
 export class ReaderWindow {
+  /** The chunks of the window demanded (not held when it moved there). */
   private window: number[] = []
+  /** The window's span. */
+  private first = -1
+  private last = -2
   private isClosed = false
 
   constructor (private readonly readers: Readers, private readonly cid: string, private readonly demand: Demand, private readonly isHeld: (index: number) => boolean) {}
@@ -190,8 +203,9 @@ export class ReaderWindow {
     this.demand.cover(next.filter(i => !old.has(i)))
     this.demand.uncover(left)
     this.window = next
-    const root = this.readers.rootOf(this.cid)
-    if (root !== undefined) for (const i of left) this.readers.unstashIfUncovered(root, i)
+    this.readers.span(this.cid, this.first, this.last, first, last)
+    this.first = first
+    this.last = last
   }
 
   /** The reader is done (or gone): what it asked to read ahead is still fetched, nothing more. */
@@ -199,7 +213,8 @@ export class ReaderWindow {
     if (this.isClosed) return
     this.isClosed = true
     this.demand.uncover(this.window, true)
-    this.readers.closed(this.cid, this.window)
+    this.readers.span(this.cid, this.first, this.last, -1, -2)
+    this.readers.closed(this.cid)
     this.window = []
   }
 }
