@@ -79,7 +79,7 @@ describe('selective and reader downloads resume after kill -9', () => {
     viewer = await startDaemon(repo, ['--gateway', '127.0.0.1:0', '--bootstrap', seeder.addrs[0] ?? ''])
     const files = JSON.parse((await viewer.cli(['files', cid, '--json'])).stdout) as { files: Array<{ path: string, held: number }> }
     const held = files.files.find(f => f.path === 'big.bin')?.held ?? 0
-    expect(held).toBeGreaterThanOrEqual(16 * MiB) // flushed every 16 chunks
+    expect(held).toBeGreaterThan(0) // the bitfield is saved every 16 chunks and every second
     const ls = JSON.parse((await viewer.cli(['ls', '--json'])).stdout) as { shares: Array<{ cid: string, partial: boolean }> }
     expect(ls.shares).toContainEqual(expect.objectContaining({ cid, partial: true }))
     const before = (await status(viewer)).downloaded
