@@ -111,7 +111,8 @@ describe('shoal cat, share progress and terminal rendering', () => {
       [['cat', dirCid, 'docs/empty'], 1, /"docs\/empty" is a directory.*\[INVALID_PATH\]/],
       [['cat', dirCid, 'nope.txt'], 1, /no file "nope.txt".*\[INVALID_PATH\]/],
       [['cat', cid, 'anything'], 1, /single file.*omit the path.*\[INVALID_PATH\]/],
-      [['cat', 'bafyreih2gpsqiwe3y6ev2afhvjxcs5ze3nt3y5kl65jzwmkzilxlyh5bum'], 1, /not shared or fetched by this node.*\[NOT_FOUND\]/],
+      // content not held is looked for (and streamed when found); nobody has this one
+      [['cat', 'bafyreih2gpsqiwe3y6ev2afhvjxcs5ze3nt3y5kl65jzwmkzilxlyh5bum', '--timeout', '1'], 1, /no providers found.*\[NO_PROVIDERS\]/],
       [['cat', 'not-a-cid'], 2, /\[INVALID_ID\]/]
     ]
     for (const [args, code, message] of failures) {
@@ -123,7 +124,7 @@ describe('shoal cat, share progress and terminal rendering', () => {
     }
   })
 
-  it('the control route answers 404 NOT_FOUND and 400 INVALID_PATH before any byte', async () => {
+  it('the control route answers 404 NO_PROVIDERS and 400 INVALID_PATH before any byte', async () => {
     const sock = path.join(a.repo, 'shoal.sock')
     const get = async (route: string): Promise<{ status: number, body: string }> => await new Promise((resolve, reject) => {
       http.get({ socketPath: sock, path: route }, res => {
@@ -132,9 +133,9 @@ describe('shoal cat, share progress and terminal rendering', () => {
         res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
       }).on('error', reject)
     })
-    const unknown = await get('/v1/cat/bafyreih2gpsqiwe3y6ev2afhvjxcs5ze3nt3y5kl65jzwmkzilxlyh5bum')
+    const unknown = await get('/v1/cat/bafyreih2gpsqiwe3y6ev2afhvjxcs5ze3nt3y5kl65jzwmkzilxlyh5bum?timeout=1')
     expect(unknown.status).toBe(404)
-    expect(JSON.parse(unknown.body)).toMatchObject({ error: { code: 'NOT_FOUND' } })
+    expect(JSON.parse(unknown.body)).toMatchObject({ error: { code: 'NO_PROVIDERS' } })
     const badPath = await get(`/v1/cat/${cid}?path=x`)
     expect(badPath.status).toBe(400)
     expect(JSON.parse(badPath.body)).toMatchObject({ error: { code: 'INVALID_PATH' } })

@@ -34,6 +34,8 @@ export interface Placement {
   /** Run inside this network namespace (test/netns.ts), listening on `listen`. */
   netns?: string
   listen?: string
+  /** More `shoal daemon` flags (e.g. `--gateway 127.0.0.1:0`). */
+  args?: string[]
 }
 
 /** `shoal daemon` in a new repo, bootstrapped to `bootstrap`; resolves once it is ready. */
@@ -89,10 +91,10 @@ export interface Fetched {
   seconds: number
 }
 
-/** `shoal fetch ID -o OUT --json` on `d`; throws unless it exits 0 with a done event. */
-export async function fetchTimed (d: DaemonProcess, id: string, out: string, size: number): Promise<Fetched> {
+/** `shoal fetch ID -o OUT --json [extra]` on `d`; throws unless it exits 0 with a done event. */
+export async function fetchTimed (d: DaemonProcess, id: string, out: string, size: number, extra: string[] = []): Promise<Fetched> {
   const timeoutMs = 60_000 + size / 5e6 * 1000 // 5 MB/s is far below anything sane
-  const r = await runCli(['fetch', id, '--repo', d.repo, '-o', out, '--json'], timeoutMs)
+  const r = await runCli(['fetch', id, '--repo', d.repo, '-o', out, '--json', ...extra], timeoutMs)
   const events = r.stdout.trim().split('\n').filter(l => l !== '').map(l => { try { return JSON.parse(l) as FetchEvent } catch { return undefined } })
   const done = events.find((e): e is Extract<FetchEvent, { type: 'done' }> => e?.type === 'done')
   if (r.code !== 0 || done === undefined) {

@@ -27,6 +27,9 @@ export interface Plan {
   idleDaemons: number
   /** How long the idle benchmark measures CPU time. */
   idleWindowSeconds: number
+  /** The share `--only` picks one file out of (benchmark 11), and that file's size. */
+  onlyShareSize: number
+  onlyFileSize: number
 }
 
 /** One benchmark: its number in the table, its name, how it measures, and the run. */
@@ -42,7 +45,7 @@ export interface Benchmark {
 export function usage (count: number): string {
   return `usage: npm run bench [-- --quick] [-- --only 1,2,...] [-- --keep]
 
-  --quick     smaller sizes (fetch 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB, idle window 15 s)
+  --quick     smaller sizes (fetch, gateway and cat 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB, idle window 15 s, --only share 512 MiB)
   --only L    run only these benchmarks (comma list of 1..${count})
   --keep      keep the temp dir (daemon repos and logs)
   --help      this text`
@@ -83,6 +86,8 @@ export function parsePlan (argv: string[], count: number): Plan | 'help' {
     multiSeeders: 4,
     chainLength: 10,
     idleDaemons: 10,
-    idleWindowSeconds: quick ? 15 : 60
+    idleWindowSeconds: quick ? 15 : 60,
+    onlyShareSize: quick ? 512 * MiB : 2 * GiB,
+    onlyFileSize: 100 * MiB
   }
 }

@@ -14,7 +14,7 @@ export const ExitCode = {
   INTERRUPTED: 130
 } as const
 
-const USAGE_CODES = new Set<string>([ErrorCode.INVALID_ID, ErrorCode.INVALID_TICKET, ErrorCode.INVALID_ADDRESS, ErrorCode.BAD_REQUEST])
+const USAGE_CODES = new Set<string>([ErrorCode.INVALID_ID, ErrorCode.INVALID_TICKET, ErrorCode.INVALID_ADDRESS, ErrorCode.BAD_REQUEST, ErrorCode.NO_MATCH])
 
 /**
  * Exit code for an error code.

@@ -10,6 +10,7 @@ import { configCommand } from './commands/config.js'
 import { daemonCommand } from './commands/daemon.js'
 import { cancelCommand, pauseCommand } from './commands/downloads.js'
 import { fetchCommand } from './commands/fetch.js'
+import { filesCommand } from './commands/files.js'
 import { connectCommand, lsCommand, peersCommand, statusCommand, stopCommand, unshareCommand } from './commands/info.js'
 import { shareCommand } from './commands/share.js'
 
@@ -48,12 +49,14 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
     .command(unshareCommand)
     .command(stopCommand)
     .command(catCommand)
+    .command(filesCommand)
     .command(configCommand)
     .completion('completion', 'Print a shell completion script (bash; zsh when $SHELL is zsh)')
     .example('$0 daemon', 'start a node (repo ~/.shoal)')
     .example('$0 share ./photos', 'share a directory; prints a ticket')
     .example('$0 fetch shoal1... -o ~/Downloads/', 'download by ticket')
-    .example('$0 cat bafy... notes.txt | less', 'read a shared or fetched file')
+    .example('$0 cat bafy... notes.txt | less', 'read a file of any share (fetched as it goes)')
+    .example('$0 files shoal1...', 'list a share\'s files before fetching')
     .example('$0 completion >> ~/.bashrc', 'tab completion (zsh: >> ~/.zshrc)')
     .demandCommand(1, 'name a command (see shoal --help)')
     .strict()

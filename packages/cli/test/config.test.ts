@@ -64,7 +64,8 @@ describe('shoal config values', () => {
       'maxDownloadPerPeer  (not set)',
       'relay               (not set)',
       'upnp                (not set)',
-      'metrics             (not set)'
+      'metrics             (not set)',
+      'gateway             (not set)'
     ])
     expect(formatConfigValue(['x', 'y'])).toEqual(['x', 'y'])
     expect(formatConfigValue('lan')).toEqual(['lan'])

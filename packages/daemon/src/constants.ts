@@ -162,3 +162,13 @@ export const RESERVATION_ATTEMPTS = 3
 export const RESERVATION_MAX_CHECKS = 20
 /** A chunk request (or a download without a completed chunk) fails after this long even while bytes trickle in. */
 export const CHUNK_HARD_TIMEOUT_MS = 10 * 60_000
+/** Readers of content not held (`cat`, the gateway): chunks demanded ahead of the one being read. */
+export const READ_AHEAD_BYTES = 16 * 1024 * 1024
+/** Verified chunks kept in memory for readers whose window covers them, all roots together (beyond: read back from disk). */
+export const READ_STASH_BYTES = 96 * 1024 * 1024
+/** How long a reader waits for one chunk before TIMEOUT (the gateway answers 504). */
+export const READ_WAIT_MS = 30_000
+/** Repo folder for chunks fetched for readers with no output path: `<repo>/partial/<cid>`. */
+export const PARTIAL_DIR = 'partial'
+/** Gateway responses streaming content at once (each holds at most one chunk in memory); more wait their turn. */
+export const GATEWAY_STREAMS = 24

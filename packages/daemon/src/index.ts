@@ -26,8 +26,8 @@
 import './polyfill.js'
 
 export { createShoal } from './shoal-node.js'
-export type { Shoal, ShoalOptions, ShareOptions, FetchCallOptions, FetchResult, CatStream } from './shoal-types.js'
+export type { Shoal, ShoalOptions, ShareOptions, FetchCallOptions, FetchResult, CatStream, CatOptions, FilesOptions } from './shoal-types.js'
 export { defaultRepoDir } from './repo/repo.js'
 export { STOP_TIMEOUT_MS } from './constants.js'
 export { ShoalError, ErrorCode } from '@shoal/protocol'
-export type { FetchEvent, StatusInfo, PeerInfo, ShareResult, ListResult, TransferInfo, ShareInfo, ConnectResult, UnshareResult, CancelResult, SkippedEntries, SkippedEntry } from '@shoal/protocol'
+export type { FetchEvent, StatusInfo, PeerInfo, ShareResult, ListResult, TransferInfo, ShareInfo, ConnectResult, UnshareResult, CancelResult, SkippedEntries, SkippedEntry, FilesResult, FileEntry } from '@shoal/protocol'

@@ -3,17 +3,17 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
 import { ErrorCode, ShoalError, parseContentId } from '@shoal/protocol'
-import type { CancelResult, ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, TransferInfo, UnshareResult } from '@shoal/protocol'
-import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS, STOP_STEP_MS } from './constants.js'
+import path from 'node:path'
+import type { CancelResult, ConnectResult, FilesResult, ListResult, PeerInfo, ShareResult, StatusInfo, TransferInfo, UnshareResult } from '@shoal/protocol'
+import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS, PARTIAL_DIR, READ_WAIT_MS, STOP_STEP_MS } from './constants.js'
 import { startError } from './errors.js'
-import type { CatStream, FetchCallOptions, FetchResult, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
+import type { CatOptions, CatStream, FetchCallOptions, FetchResult, FilesOptions, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
 import { effectiveSettings, readRepoConfig } from './repo/config.js'
 import { defaultRepoDir, openRepo } from './repo/repo.js'
 import type { Repo } from './repo/repo.js'
 import type { ChunkSource } from './storage/chunk-source.js'
 import { Records } from './storage/records.js'
 import { ShareRegistry } from './storage/share-registry.js'
-import { readShareFile } from './storage/share-reader.js'
 import { Discovery } from './net/discovery.js'
 import { createShoalLibp2p, listenAddrs } from './net/libp2p-node.js'
 import type { ShoalLibp2p } from './net/libp2p-node.js'
@@ -27,6 +27,8 @@ import { SentTracker } from './transfer/upload/sent-tracker.js'
 import { UploadSlots } from './transfer/upload/upload-slots.js'
 import { registerXferProtocol } from './transfer/upload/xfer-server.js'
 import { ControlServer } from './control/control-server.js'
+import { createGateway } from './http/gateway.js'
+import type { HttpServer } from './http/http-server.js'
 import { ShoalMetrics } from './telemetry/metrics.js'
 import { nodeStatus, peerList } from './telemetry/node-status.js'
 import { Traffic } from './telemetry/traffic.js'
@@ -41,6 +43,7 @@ interface Running {
   discovery: Discovery
   control?: ControlServer
   metrics?: ShoalMetrics
+  gateway?: HttpServer
   startedAt: number
   network: 'lan' | 'public'
   relay: boolean
@@ -82,6 +85,7 @@ class ShoalNode implements Shoal {
     let datastore: LevelDatastore | undefined
     let node: ShoalLibp2p | undefined
     let metrics: ShoalMetrics | undefined
+    let gateway: HttpServer | undefined
     try {
       datastore = new LevelDatastore(repo.datastorePath)
       await datastore.open()
@@ -99,6 +103,11 @@ class ShoalNode implements Shoal {
         metrics = new ShoalMetrics({ logger, traffic: this.traffic, activeTransfers: () => this.running?.fetcher.transfers().length ?? 0, shares: () => this.running?.shares.size ?? 0 }, { listen: metricsAt, statfsLocation: repo.dir })
         await metrics.start()
       }
+      if (settings.gateway !== undefined) {
+        // bound before libp2p too; it answers 503 until the node runs
+        gateway = createGateway(this, settings.gateway, logger)
+        await gateway.start()
+      }
       node = await createShoalLibp2p({
         privateKey: repo.privateKey,
         logger,
@@ -114,6 +123,7 @@ class ShoalNode implements Shoal {
       // public mode joins the Amino DHT through its bootstrappers unless told otherwise
       const discovery = new Discovery(node, { bootstrap: settings.bootstrap ?? (network === 'public' ? AMINO_BOOTSTRAP : []) })
       const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic, limiter: this.limiter }, {
+        partialDir: path.join(repo.dir, PARTIAL_DIR),
         ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
         ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})
       })
@@ -142,7 +152,7 @@ class ShoalNode implements Shoal {
       }
       await node.start()
       metrics?.libp2pStarted()
-      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, startedAt: Date.now(), network, relay, bootstrapped: [] }
+      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, gateway, startedAt: Date.now(), network, relay, bootstrapped: [] }
       this.running = running
       if (this.options.controlSocket !== false) {
         running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }), logger)
@@ -157,6 +167,7 @@ class ShoalNode implements Shoal {
       this.running = undefined
       try { await node?.stop() } catch { /* already failing: the original error is what matters */ }
       await metrics?.stop()
+      await gateway?.stop()
       await datastore?.close().catch(() => {})
       await repo.close()
       throw startError(err, this.options.listen)
@@ -178,6 +189,7 @@ class ShoalNode implements Shoal {
     await bounded(this.log, r.fetcher.stop(), STOP_STEP_MS.downloads, 'stopping downloads')
     await bounded(this.log, r.control?.stop(), STOP_STEP_MS.control, 'closing the control socket')
     await bounded(this.log, r.metrics?.stop(), STOP_STEP_MS.quick, 'stopping metrics')
+    await bounded(this.log, r.gateway?.stop(), STOP_STEP_MS.quick, 'stopping the gateway')
     r.discovery.stop()
     await bounded(this.log, r.node.stop(), STOP_STEP_MS.libp2p, 'stopping libp2p')
     await bounded(this.log, r.shares.close(), STOP_STEP_MS.quick, 'closing shared files')
@@ -225,10 +237,11 @@ class ShoalNode implements Shoal {
       startedAt: r.startedAt,
       network: r.network,
       relay: r.relay,
-      shares: () => r.shares.size,
+      shares: () => r.shares.size + r.fetcher.partialShares().length,
       transfers: () => r.fetcher.transfers(),
       limits: () => ({ ...this.limiter.limits }),
-      ...(r.metrics?.url !== undefined ? { metricsUrl: r.metrics.url } : {})
+      ...(r.metrics?.url !== undefined ? { metricsUrl: r.metrics.url } : {}),
+      ...(r.gateway?.url !== undefined ? { gatewayUrl: r.gateway.url } : {})
     })
   }
 
@@ -242,27 +255,35 @@ class ShoalNode implements Shoal {
 
   async list (): Promise<ListResult> {
     const r = this.parts()
-    return { shares: r.shares.list(), downloads: await r.fetcher.downloads() }
+    return { shares: [...r.shares.list(), ...r.fetcher.partialShares()], downloads: await r.fetcher.downloads() }
   }
 
   async unshare (cid: string): Promise<UnshareResult> {
     const r = this.parts()
     const parsed = parseContentId(cid).toString()
-    await r.shares.remove(parsed)
+    // a partial share: forget what it holds, as cancel does
+    if (r.shares.get(parsed) === undefined && r.fetcher.partialShares().some(s => s.cid === parsed)) await r.fetcher.cancel(parsed)
+    else await r.shares.remove(parsed)
     await r.discovery.withdraw(parseContentId(parsed))
     return { cid: parsed, removed: true }
   }
 
-  cat (cid: string, path?: string): CatStream {
+  async cat (id: string, path?: string, options: CatOptions = {}): Promise<CatStream> {
     const r = this.parts()
-    const id = parseContentId(cid).toString()
-    const source = r.shares.lookup(id)
-    if (source === undefined) {
-      if (r.shares.get(id)?.stale === true) throw new ShoalError(ErrorCode.NOT_FOUND, `share ${id} is stale: its files changed on disk since they were shared; share them again`)
-      if (r.fetcher.partialSource(id) !== undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `${id} is still downloading; cat it once the fetch is done`)
-      throw new ShoalError(ErrorCode.NOT_FOUND, `${id} is not shared or fetched by this node (shoal ls lists what it holds)`)
-    }
-    return readShareFile(source, path, () => r.shares.lookup(id) === source)
+    const { start, end, local, signal, resolveTimeoutMs, readAheadBytes } = options
+    return await r.fetcher.open(id, path, {
+      waitMs: this.options.readTimeoutMs ?? READ_WAIT_MS,
+      ...(start !== undefined ? { start } : {}),
+      ...(end !== undefined ? { end } : {}),
+      ...(local !== undefined ? { local } : {}),
+      ...(signal !== undefined ? { signal } : {}),
+      ...(resolveTimeoutMs !== undefined ? { resolveTimeoutMs } : {}),
+      ...(readAheadBytes !== undefined ? { readAheadBytes } : {})
+    })
+  }
+
+  async files (id: string, options: FilesOptions = {}): Promise<FilesResult> {
+    return await this.parts().fetcher.files(id, options)
   }
 
   private parts (): Running {

@@ -1,5 +1,5 @@
 import type {
-  CancelResult, ConnectResult, FetchEvent, ListResult, PeerInfo, RepoConfig, ShareResult, StatusInfo, TransferInfo, UnshareResult
+  CancelResult, ConnectResult, FetchEvent, FilesResult, ListResult, PeerInfo, RepoConfig, ShareResult, StatusInfo, TransferInfo, UnshareResult
 } from '@shoal/protocol'
 
 /**
@@ -33,6 +33,8 @@ export interface ShoalOptions extends RepoConfig {
   stallTimeoutMs?: number
   /** How long a fetch looks for providers before NO_PROVIDERS (ms). @default 20000 */
   resolveTimeoutMs?: number
+  /** How long a reader of content not held (`cat`, the gateway) waits for one chunk before TIMEOUT (ms; the gateway answers 504). @default 30000 */
+  readTimeoutMs?: number
   /** Called when a client asks the daemon to stop (`shoal stop`). @default stops the node */
   onStopRequested?: () => void
   /** Called when a peer connects or its last connection closes. */
@@ -78,6 +80,40 @@ export interface FetchCallOptions {
   onProgress?: (event: FetchEvent) => void
   /** How long to look for providers before NO_PROVIDERS (ms). @default the node's resolveTimeoutMs */
   resolveTimeoutMs?: number
+  /**
+   * Fetch only the files these patterns select: paths or globs inside a
+   * directory share (`*`, `?`, `**`, `[abc]`, `{a,b}`; a directory selects
+   * everything below it), saved in their place under `out`. Added to what an
+   * earlier selective fetch of the id selected. A pattern that matches nothing
+   * throws NO_MATCH; on a single-file share, BAD_REQUEST.
+   */
+  only?: string[]
+}
+
+/** Options for {@link Shoal.cat}. */
+export interface CatOptions {
+  /** First byte to read. @default 0 */
+  start?: number
+  /** Read up to this byte, exclusive. @default the file's size */
+  end?: number
+  /** Only what this node holds: throws NOT_FOUND rather than fetching anything. @default false */
+  local?: boolean
+  /** Stops reading (and fetching for this reader). */
+  signal?: AbortSignal
+  /** Bytes fetched ahead of the one being read, for content not held: more keeps a fast link busy, less wastes less when the reader stops early. @default 16 MiB (`READ_AHEAD_BYTES`) */
+  readAheadBytes?: number
+  /** How long to look for providers of content whose manifest this node lacks (ms). @default the node's resolveTimeoutMs */
+  resolveTimeoutMs?: number
+}
+
+/** Options for {@link Shoal.files}. */
+export interface FilesOptions {
+  /** Only what this node knows: throws NOT_FOUND rather than asking providers for the manifest. @default false */
+  local?: boolean
+  /** Stops looking for the manifest. */
+  signal?: AbortSignal
+  /** How long to look for providers of the manifest (ms). @default the node's resolveTimeoutMs */
+  resolveTimeoutMs?: number
 }
 
 /** What {@link Shoal.fetch} resolves with: the copy is complete and verified. */
@@ -108,8 +144,14 @@ export interface FetchResult {
 export interface CatStream extends AsyncIterable<Uint8Array> {
   /** The file's path inside the share ('' for a file share). */
   readonly path: string
+  /** Its name: the share's name for a file share, else the last segment of `path`. */
+  readonly name: string
   /** Its size in bytes: the sum of the chunks' lengths. */
   readonly size: number
+  /** The first byte the stream yields (`start` of the options). */
+  readonly start: number
+  /** How many bytes the stream yields. */
+  readonly length: number
 }
 
 /**
@@ -297,19 +339,36 @@ export interface Shoal {
    */
   unshare(cid: string): Promise<UnshareResult>
   /**
-   * The bytes of one file of a share this node holds (shared or fetched),
-   * chunk by chunk, each verified against its hash as it is read: never the
-   * whole file in memory. `path` names the file inside a directory share and
-   * must be omitted for a file share. Checks the id and path at once: throws
-   * INVALID_ID, NOT_FOUND (not held, or stale) or INVALID_PATH.
+   * The bytes of one file of any share (content id or ticket), or a byte
+   * range of it, in order, each chunk verified against its hash: never the
+   * whole file in memory. Chunks this node does not hold are fetched first,
+   * the one being read and then a read-ahead window, and kept (served to
+   * peers, reused by a later fetch). `path` names the file inside a
+   * directory share and must be omitted for a file share. Resolves once the
+   * manifest is known and the path checked: throws INVALID_ID, INVALID_PATH,
+   * NO_PROVIDERS (nobody has the manifest), NOT_FOUND (`local` and not held);
+   * while iterating, TIMEOUT when a chunk does not arrive.
    *
    * @example
    * ```ts
    * let text = ''
-   * for await (const chunk of node.cat(cid, 'notes.txt')) text += new TextDecoder().decode(chunk, { stream: true })
+   * for await (const chunk of await node.cat(cid, 'notes.txt')) text += new TextDecoder().decode(chunk, { stream: true })
+   * const middle = await node.cat(videoCid, undefined, { start: 1 << 29, end: (1 << 29) + 65536 })
    * ```
    */
-  cat(cid: string, path?: string): CatStream
+  cat(id: string, path?: string, options?: CatOptions): Promise<CatStream>
+  /**
+   * The files of a share (content id or ticket) and how many bytes of each
+   * this node holds, from its manifest alone: asked of providers when this
+   * node has none (nothing else is fetched). Throws INVALID_ID, NO_PROVIDERS.
+   *
+   * @example
+   * ```ts
+   * const { files } = await node.files(ticket)
+   * for (const f of files) console.log(f.path, f.size, f.held === f.size ? 'held' : '')
+   * ```
+   */
+  files(id: string, options?: FilesOptions): Promise<FilesResult>
   /**
    * The addresses this node can be dialed on, each ending in `/p2p/<peer id>`.
    *

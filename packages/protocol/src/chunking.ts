@@ -15,6 +15,14 @@ export function chunkCountOf (size: number, chunkSize: number): number {
   return size === 0 ? 0 : Math.ceil(size / chunkSize)
 }
 
+/** A run of global chunk indexes: {@link ChunkLayout.fileRange}. */
+export interface ChunkRange {
+  /** The first index. */
+  first: number
+  /** How many indexes. */
+  count: number
+}
+
 /** Where one chunk lives. */
 export interface ChunkLocation {
   /** Global chunk index across the whole share. */
@@ -83,6 +91,13 @@ export class ChunkLayout {
     const local = index - (this.firstChunk[fileIndex] as number)
     const offset = local * this.manifest.chunkSize
     return { index, fileIndex, offset, length: Math.min(this.manifest.chunkSize, file.size - offset) }
+  }
+
+  /** The global chunk indexes of file `fileIndex`: `first` … `first + count − 1` (count 0 for an empty file). */
+  fileRange (fileIndex: number): ChunkRange {
+    const file = this.manifest.files[fileIndex]
+    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, `no file ${fileIndex} in the manifest`)
+    return { first: this.firstChunk[fileIndex] as number, count: chunkCountOf(file.size, this.manifest.chunkSize) }
   }
 
   /** Expected SHA-256 of chunk `index`. */

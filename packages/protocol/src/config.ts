@@ -32,6 +32,8 @@ export interface RepoConfig {
   upnp?: boolean
   /** Serve Prometheus metrics on http://host:port/metrics (e.g. "127.0.0.1:9464"; port 0: a free port, the URL is in `status().metrics`); off when unset. */
   metrics?: string
+  /** Serve the local HTTP gateway (`GET /shoal/<id>/<path>`) on http://host:port (e.g. "127.0.0.1:8080"; port 0: a free port, the URL is in `status().gateway`); off when unset. Keep it on loopback. */
+  gateway?: string
 }
 
 /** The name of the config file inside the repo. */
@@ -83,7 +85,8 @@ export const REPO_CONFIG_KEYS: Record<RepoConfigKey, RepoConfigKeySpec> = {
   maxDownloadPerPeer: { kind: 'rate', expected: RATE_EXPECTED, check: isRate },
   relay: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
   upnp: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
-  metrics: { kind: 'string', expected: 'a "host:port" string such as "127.0.0.1:9464"', check: isHostPort }
+  metrics: { kind: 'string', expected: 'a "host:port" string such as "127.0.0.1:9464"', check: isHostPort },
+  gateway: { kind: 'string', expected: 'a "host:port" string such as "127.0.0.1:8080"', check: isHostPort }
 }
 
 /**

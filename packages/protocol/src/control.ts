@@ -51,14 +51,23 @@ export const ControlRoute = {
   /** POST: a {@link StopResult}; the daemon then stops. */
   stop: '/v1/stop',
   /**
-   * GET /v1/cat/<cid>[?path=<relative path>] streams the bytes of one file of a
-   * share this node holds (shared or fetched), every chunk verified against its
-   * hash, as `application/octet-stream` with a content-length. A directory share
-   * needs `path`; a file share takes none. Unknown id: 404 NOT_FOUND; a bad path:
-   * 400 INVALID_PATH. A failure after the reply began cuts the connection short
-   * of the content-length, so a client never mistakes a partial file for a whole one.
+   * GET /v1/cat/<cid or ticket>[?path=<relative path>] streams the bytes of one
+   * file of any share, every chunk verified against its hash, as
+   * `application/octet-stream` with a content-length; chunks this node does not
+   * hold are fetched first in file order with a read-ahead window (and kept). A
+   * single `Range: bytes=a-b` answers 206 with those bytes. A directory share
+   * needs `path`; a file share takes none. Unknown id: 404 NOT_FOUND or
+   * NO_PROVIDERS; a bad path: 400 INVALID_PATH. A failure after the reply began
+   * cuts the connection short of the content-length, so a client never mistakes
+   * a partial file for a whole one.
    */
-  cat: '/v1/cat'
+  cat: '/v1/cat',
+  /**
+   * GET /v1/files/<id or ticket>: a {@link FilesResult}, the files of a share
+   * and how much of each this node holds, from its manifest alone (asked of
+   * providers when this node has none).
+   */
+  files: '/v1/files'
 } as const
 
 /** Error body of every 4xx/5xx reply. */
@@ -81,7 +90,7 @@ export interface StatusInfo {
   connections: number
   /** Distinct peers connected. */
   peers: number
-  /** Shares it holds, shared and fetched. */
+  /** Shares it holds, shared and fetched, partial ones included. */
   shares: number
   /** Downloads running now. */
   transfers: TransferInfo[]
@@ -114,6 +123,8 @@ export interface StatusInfo {
   }
   /** The Prometheus scrape URL (e.g. "http://127.0.0.1:9464/metrics"); absent when metrics are off. */
   metrics?: string
+  /** The HTTP gateway's base URL (e.g. "http://127.0.0.1:8080"; content is under `/shoal/<id>/<path>`); absent when it is off. */
+  gateway?: string
 }
 
 /** A connected peer: `{ peers }` of `GET /v1/peers`, `Shoal.peers()`, `shoal peers`. */
@@ -208,6 +219,10 @@ export interface ShareInfo {
   origin: 'shared' | 'fetched'
   /** When it was shared, or when its fetch completed (ISO 8601). */
   sharedAt: string
+  /** True when this node holds only part of it (`fetch --only`, or chunks `cat` and the gateway fetched); it serves the chunks it holds. */
+  partial: boolean
+  /** Bytes this node holds (`size` unless partial). */
+  held: number
 }
 
 /**
@@ -262,6 +277,41 @@ export interface FetchRequest {
   cwd?: string
   /** Reply at once with a {@link TransferInfo} once the download runs, instead of streaming its events. */
   detach?: boolean
+  /**
+   * Fetch only the files these patterns select (paths or globs inside the
+   * share, see `selectFiles`), in their place under `out`; added to what an
+   * earlier selective fetch of the same id selected. A pattern that matches
+   * nothing fails the fetch with NO_MATCH.
+   */
+  only?: string[]
+}
+
+/** One file of a share in a {@link FilesResult}. */
+export interface FileEntry {
+  /** Its path inside the share ('' for a single-file share). */
+  path: string
+  /** Its size in bytes. */
+  size: number
+  /** Bytes of it this node holds, verified. */
+  held: number
+}
+
+/** Reply of `GET /v1/files/<id>`, `Shoal.files()`, `shoal files --json`. */
+export interface FilesResult {
+  /** The content id. */
+  cid: string
+  /** The share's suggested name (the shared file or directory's name). */
+  name: string
+  /** A single file or a directory tree. */
+  kind: 'file' | 'dir'
+  /** Total bytes. */
+  size: number
+  /** Bytes this node holds. */
+  held: number
+  /** Every file, in manifest order. */
+  files: FileEntry[]
+  /** Empty directories of the share. */
+  dirs: string[]
 }
 
 /** Reply of DELETE `/v1/downloads/<cid>` and `Shoal.cancel()`. */

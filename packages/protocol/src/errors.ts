@@ -58,6 +58,10 @@ export const ErrorCode = {
   ABORTED: 'ABORTED',
   /** The daemon is shutting down or not started. */
   NOT_STARTED: 'NOT_STARTED',
+  /** A `--only` pattern matched no file of the share. */
+  NO_MATCH: 'NO_MATCH',
+  /** A read waited too long for a chunk that no provider sent. */
+  TIMEOUT: 'TIMEOUT',
   /** Anything unexpected: a bug. */
   INTERNAL: 'INTERNAL'
 } as const

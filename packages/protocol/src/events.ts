@@ -41,11 +41,11 @@ export type FetchEvent =
     name: string
     /** A single file or a directory tree. */
     kind: 'file' | 'dir'
-    /** Total bytes. */
+    /** Total bytes (of the selected files, for a fetch with `only`). */
     size: number
-    /** How many files. */
+    /** How many files (selected, with `only`). */
     files: number
-    /** How many chunks. */
+    /** How many chunks (of the selected files, with `only`). */
     chunks: number
     /** Absolute output path. */
     path: string

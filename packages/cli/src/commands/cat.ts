@@ -4,28 +4,34 @@ import type { Argv, CommandModule } from 'yargs'
 import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isTicket, parseContentId } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { clientOf } from '../context.js'
+import { getBytes } from '../raw-get.js'
 
 interface CatArgs extends GlobalArgs {
   id: string
   path?: string
+  timeout?: number
 }
 
 export const catCommand: CommandModule<GlobalArgs, CatArgs> = {
   command: 'cat <id> [path]',
-  describe: 'Write a file of a share this node holds (shared or fetched) to stdout, verified chunk by chunk',
+  describe: 'Write a file of any share to stdout, verified chunk by chunk; what this node does not hold is fetched in file order as it goes (and kept)',
   builder: (y: Argv<GlobalArgs>) => y
     .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...)' })
     .positional('path', { type: 'string', describe: 'File inside a directory share (required for a directory, omitted for a file)' })
+    .option('timeout', { type: 'number', describe: 'Seconds to look for providers when this node has not got the manifest (default 20)' })
+    .example('$0 cat shoal1... video.mp4 | mpv -', 'watch while it downloads')
     .example('$0 cat bafy... > copy.mp4', 'the bytes of a single-file share')
     .example('$0 cat bafy... docs/readme.txt | less', 'one file of a directory share')
     .example('$0 cat bafy... | head -c 100', 'stops reading early; the daemon stops too') as Argv<CatArgs>,
   handler: async (args) => {
-    // a typo fails at once (exit 2), daemon or not; a ticket stands for its content id
-    const cid = isTicket(args.id) ? decodeTicket(args.id).cid.toString() : parseContentId(args.id).toString()
-    const query = args.path !== undefined ? `?path=${encodeURIComponent(args.path)}` : ''
-    const res = await clientOf(args).open('GET', `${ControlRoute.cat}/${encodeURIComponent(cid)}${query}`)
-    const expected = Number(res.headers['content-length'] ?? NaN)
-    const { bytes, readerGone } = await copyOut(res, process.stdout)
+    // a typo fails at once (exit 2), daemon or not; a ticket goes as it is (its sharer may be needed)
+    const cid = isTicket(args.id) ? decodeTicket(args.id.trim()).cid.toString() : parseContentId(args.id).toString()
+    const params = new URLSearchParams()
+    if (args.path !== undefined) params.set('path', args.path)
+    if (args.timeout !== undefined) params.set('timeout', String(args.timeout))
+    const query = params.size > 0 ? `?${params.toString()}` : ''
+    const { length: expected, body } = await getBytes(clientOf(args).socketPath, `${ControlRoute.cat}/${encodeURIComponent(isTicket(args.id) ? args.id.trim() : cid)}${query}`)
+    const { bytes, readerGone } = await copyOut(body, process.stdout)
     if (readerGone) return // `| head -c 10`: the reader has what it wanted
     if (Number.isFinite(expected) && bytes !== expected) throw cutShort(cid, bytes, expected)
   }
@@ -42,12 +48,8 @@ export async function copyOut (source: Readable, out: Writable): Promise<{ bytes
   // pipeline let go of `out`) must not crash the process with a stack trace
   out.on('error', () => {})
   try {
-    await pipeline(source, async function * (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        bytes += chunk.byteLength
-        yield chunk
-      }
-    }, out, { end: false })
+    source.on('data', (chunk: Buffer) => { bytes += chunk.byteLength })
+    await pipeline(source, out, { end: false })
     return { bytes, readerGone: false }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') {

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import type { Argv, CommandModule } from 'yargs'
-import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isTicket, parseContentId } from '@shoal/protocol'
+import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isTicket, normalizeGlob, parseContentId } from '@shoal/protocol'
 import type { FetchEvent, FetchRequest, TransferInfo } from '@shoal/protocol'
 import type { ControlClient } from '../client.js'
 import type { GlobalArgs, Output } from '../context.js'
@@ -14,6 +14,7 @@ interface FetchArgs extends GlobalArgs {
   force: boolean
   timeout?: number
   detach: boolean
+  only?: string[]
 }
 
 export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
@@ -24,15 +25,20 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
     .option('output', { alias: 'o', type: 'string', describe: 'Where to save it; end with / to save into a directory (default: ./<name>, or where a paused download of it is)' })
     .option('force', { type: 'boolean', default: false, describe: 'Replace the output path if it exists' })
     .option('timeout', { type: 'number', describe: 'Seconds to look for providers before giving up (default 20)' })
+    .option('only', { type: 'string', array: true, requiresArg: true, describe: 'Fetch only the files this path or glob inside the share selects (repeatable; *, ?, **, [abc], {a,b}; a directory selects what is below it); a later fetch with other patterns adds to them' })
     .option('detach', { type: 'boolean', default: false, describe: 'Start (or resume) the download and return at once; it goes on in the daemon (`shoal ls` shows it)' })
     .example('$0 fetch shoal1abc...', 'save into the current directory')
     .example('$0 fetch bafy... -o ~/Downloads/', 'save into ~/Downloads')
+    .example("$0 fetch bafy... --only 'videos/*.mp4' -o ~/Downloads/", 'only the mp4 files of videos/, in their place under ~/Downloads/<name>/')
     .example('$0 fetch bafy... --detach', 'download in the background; `shoal pause` / `shoal cancel` act on it') as Argv<FetchArgs>,
   handler: async (args) => {
     const output = outputOf(args)
     // check the id here: a typo fails at once, daemon or not
     const cid = isTicket(args.id) ? decodeTicket(args.id).cid.toString() : parseContentId(args.id).toString()
+    // a bad pattern is a usage error before the daemon is asked anything
+    args.only?.forEach(normalizeGlob)
     const request: FetchRequest = {
+      ...(args.only !== undefined ? { only: args.only } : {}),
       id: args.id,
       cwd: process.cwd(),
       force: args.force,

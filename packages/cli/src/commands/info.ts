@@ -26,6 +26,7 @@ export const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     output.out(`rates:       up ${formatRate(s.uploadRate)}${capText(s.limits.upload, s.limits.uploadPerPeer)}, down ${formatRate(s.downloadRate)}${capText(s.limits.download, s.limits.downloadPerPeer)}`)
     output.out(`uptime:      ${formatDuration(s.uptimeSeconds)}`)
     if (s.metrics !== undefined) output.out(`metrics:     ${s.metrics}`)
+    if (s.gateway !== undefined) output.out(`gateway:     ${s.gateway}/shoal/<id>/<path>`)
     if (s.transfers.length === 0) output.out('transfers:   none')
     for (const t of s.transfers) {
       output.out(`transfer:    ${t.cid} ${formatBytes(t.received)}/${formatBytes(t.size)} ${formatRate(t.rate)} ${t.peers} peers -> ${t.path}`)
@@ -78,7 +79,7 @@ export const lsCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     if (output.json) { output.data(result); return }
     if (result.shares.length === 0 && result.downloads.length === 0) { output.out('nothing shared or downloading'); return }
     for (const s of result.shares) {
-      const flag = s.stale ? ' [STALE: changed on disk, not served]' : ''
+      const flag = s.stale ? ' [STALE: changed on disk, not served]' : s.partial ? ` (partial: ${formatBytes(s.held)} held)` : ''
       output.out(`${s.cid}  ${s.origin.padEnd(7)}  ${formatBytes(s.size).padStart(10)}  ${s.path}${flag}`)
     }
     for (const d of result.downloads) {

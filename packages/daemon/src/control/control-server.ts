@@ -10,6 +10,10 @@ import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 /** At most one hashing event per this many ms (the last one is always sent). */
 const SHARE_PROGRESS_INTERVAL_MS = 100
+/** `cat` over the control socket (a whole file, in order) demands this far ahead of the chunk being read. */
+const CAT_READ_AHEAD_BYTES = 64 * 1024 * 1024
+/** Bytes a `cat` reply may have queued before the next chunk waits for the client to read. */
+const CAT_BUFFER_BYTES = 2 * 1024 * 1024
 /** At stop, how long running fetch streams get to send their last event. */
 const STREAM_DRAIN_ON_STOP_MS = 800
 
@@ -37,7 +41,9 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   BODY_TOO_LARGE: 413,
   DIAL_FAILED: 502,
   DISK_FULL: 507,
-  NOT_STARTED: 503
+  NOT_STARTED: 503,
+  NO_MATCH: 400,
+  TIMEOUT: 504
 }
 
 /**
@@ -109,6 +115,7 @@ export class ControlServer {
       { method: 'POST', pattern: new RegExp(`^${ControlRoute.downloads}/([^/]+)/pause$`), handler: async (_q, _r, _b, params) => await s.pause(decodeURIComponent(params[0] ?? '')) },
       { method: 'DELETE', pattern: new RegExp(`^${ControlRoute.downloads}/([^/]+)$`), handler: async (_q, _r, _b, params) => await s.cancel(decodeURIComponent(params[0] ?? '')) },
       { method: 'GET', pattern: new RegExp(`^${ControlRoute.cat}/([^/]+)$`), handler: async (req, res, _b, params) => { await this.streamCat(req, res, decodeURIComponent(params[0] ?? '')) } },
+      { method: 'GET', pattern: new RegExp(`^${ControlRoute.files}/([^/]+)$`), handler: async (req, _r, _b, params) => await s.files(decodeURIComponent(params[0] ?? ''), timeoutOf(queryOf(req))) },
       { method: 'POST', pattern: route(ControlRoute.stop), handler: async () => { setImmediate(this.onStop); return { stopping: true } } }
     ]
   }
@@ -222,18 +229,25 @@ export class ControlServer {
    * its content-length, which every HTTP client reports as a failure.
    */
   private async streamCat (req: http.IncomingMessage, res: http.ServerResponse, cid: string): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://shoal').searchParams.get('path') ?? undefined
-    const file = this.shoal.cat(cid, path)
-    const chunks = file[Symbol.asyncIterator]()
+    const query = queryOf(req)
+    const path = query.get('path') ?? undefined
+    const start = offsetOf(query, 'start')
+    const end = offsetOf(query, 'end')
     let gone = false
-    res.once('close', () => { gone = true })
+    const stop = new AbortController()
+    res.once('close', () => { gone = true; if (!res.writableFinished) stop.abort(new ShoalError(ErrorCode.ABORTED, 'the client went away')) })
+    // `shoal cat` reads a whole file in order: a longer read-ahead keeps every provider busy
+    const file = await this.shoal.cat(cid, path, { ...timeoutOf(query), ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}), signal: stop.signal, readAheadBytes: CAT_READ_AHEAD_BYTES })
+    const chunks = file[Symbol.asyncIterator]()
     try {
       let next = await chunks.next()
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.size), 'cache-control': 'no-store' })
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.length), 'cache-control': 'no-store' })
       while (next.done !== true) {
         // the client went away (`shoal cat … | head -c 10`): stop reading
         if (gone) return
-        if (!res.write(next.value)) await drained(res, () => gone)
+        corkedWrite(res, next.value)
+        // wait for the client only past a few chunks' worth: a wait per piece costs a round trip each
+        if (res.writableLength >= CAT_BUFFER_BYTES) await drained(res, () => gone)
         if (gone) return
         next = await chunks.next()
       }
@@ -249,13 +263,48 @@ export class ControlServer {
   }
 }
 
-function fetchOptionsOf (body: FetchRequest): { out?: string, cwd?: string, force: boolean, resolveTimeoutMs?: number } {
+function fetchOptionsOf (body: FetchRequest): { out?: string, cwd?: string, force: boolean, resolveTimeoutMs?: number, only?: string[] } {
   return {
+    ...(body.only !== undefined ? { only: body.only } : {}),
     ...(body.out !== undefined ? { out: body.out } : {}),
     ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
     force: body.force === true,
     ...(body.timeout !== undefined ? { resolveTimeoutMs: body.timeout * 1000 } : {})
   }
+}
+
+function queryOf (req: http.IncomingMessage): URLSearchParams {
+  return new URL(req.url ?? '/', 'http://shoal').searchParams
+}
+
+/** `?timeout=S`: seconds to look for providers of a manifest this node lacks. */
+function timeoutOf (query: URLSearchParams): { resolveTimeoutMs?: number } {
+  const t = query.get('timeout')
+  if (t === null) return {}
+  const seconds = Number(t)
+  if (t === '' || !Number.isFinite(seconds) || seconds < 0) throw new ShoalError(ErrorCode.BAD_REQUEST, `timeout must be a number of seconds >= 0, not ${JSON.stringify(t.slice(0, 50))}`)
+  return { resolveTimeoutMs: seconds * 1000 }
+}
+
+/** `?start=` / `?end=`: a byte offset. */
+function offsetOf (query: URLSearchParams, name: string): number | undefined {
+  const v = query.get(name)
+  if (v === null) return undefined
+  if (!/^\d{1,16}$/.test(v)) throw new ShoalError(ErrorCode.BAD_REQUEST, `${name} must be a byte offset, not ${JSON.stringify(v.slice(0, 50))}`)
+  return Number(v)
+}
+
+/**
+ * Write `piece`, batching the pieces written in the same turn of the event
+ * loop (a chunk's pieces, as they arrived from the network) into one write:
+ * a write per 64 KiB piece cost ~1 CPU-s per GiB.
+ */
+export function corkedWrite (res: http.ServerResponse, piece: Uint8Array): void {
+  if (!res.writableCorked) {
+    res.cork()
+    process.nextTick(() => { res.uncork() })
+  }
+  res.write(piece)
 }
 
 /** Resolves when `res` can take more data, or is gone. */

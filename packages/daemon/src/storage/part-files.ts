@@ -17,10 +17,14 @@ const MAX_OPEN_PART_FILES = 64
 /**
  * The bytes of a download in progress: `<out>.part` (a file, or a directory
  * tree for a directory share), written at chunk offsets and renamed to
- * `<out>` only when complete.
+ * `<out>` only when complete. A selective download creates only the files
+ * it wants (others appear when a chunk of theirs is first written) and moves
+ * each selected file to its place under `<out>` once complete (`place`);
+ * such a file is read from there afterwards.
  */
 export class PartFiles {
-  readonly partPath: string
+  /** Where the part file or tree is now (`moveTo` changes it). */
+  partPath: string
   private readonly layout: ChunkLayout
   private readonly handles = new FileHandleCache(MAX_OPEN_PART_FILES, openForWrite)
   /** Handles opened with O_DIRECT for whole, aligned chunks (see write). */
@@ -31,6 +35,12 @@ export class PartFiles {
   })
   /** Off once the filesystem refused direct I/O, or with SHOAL_DIRECT_IO=0. */
   private directIo = process.env.SHOAL_DIRECT_IO !== '0'
+  /** Files known to exist in the part tree (made by prepare or a first write). */
+  private readonly made = new Set<number>()
+  /** Files being made: concurrent first writes of one file wait for one make. */
+  private readonly making = new Map<number, Promise<void>>()
+  /** Files moved to their place under the output: file index → path. */
+  private readonly placed = new Map<number, string>()
 
   constructor (partPath: string, layout: ChunkLayout, private readonly log: Logger) {
     this.partPath = partPath
@@ -38,35 +48,124 @@ export class PartFiles {
   }
 
   /**
-   * Create the part file or tree with every file at its full (sparse) size.
+   * Create the part file or tree with the files of `files` (default: every
+   * file, and the empty directories) at their full (sparse) size.
    * `resume`: keep the bytes already there.
    */
-  async prepare (resume: boolean): Promise<void> {
+  async prepare (resume: boolean, files: ReadonlySet<number> | 'all' = 'all'): Promise<void> {
     const { manifest } = this.layout
     try {
       if (!resume) await fs.rm(this.partPath, { recursive: true, force: true })
       if (manifest.kind === 'dir') {
         await fs.mkdir(this.partPath, { recursive: true })
-        for (const dir of manifest.dirs) await fs.mkdir(this.pathOf(dir), { recursive: true })
+        if (files === 'all') for (const dir of manifest.dirs) await fs.mkdir(this.pathOf(dir), { recursive: true })
       } else {
         await fs.mkdir(path.dirname(this.partPath), { recursive: true })
       }
       for (let i = 0; i < manifest.files.length; i++) {
         const file = manifest.files[i]
-        if (file === undefined) continue
-        const filePath = this.pathOf(file.path)
-        await fs.mkdir(path.dirname(filePath), { recursive: true })
-        const handle = await openForWrite(filePath)
-        try {
-          const st = await handle.stat()
-          if (st.size !== file.size) await handle.truncate(file.size)
-        } finally {
-          await handle.close()
-        }
+        if (file === undefined || this.placed.has(i) || (files !== 'all' && !files.has(i))) continue
+        await this.make(i, file.path, file.size)
       }
     } catch (err) {
       throw fsError(err, 'cannot prepare download', this.partPath)
     }
+  }
+
+  /** Create file `index` in the part tree at its full (sparse) size, unless it is there. */
+  private async make (index: number, rel: string, size: number): Promise<void> {
+    const filePath = this.pathOf(rel)
+    await fs.mkdir(path.dirname(filePath), { recursive: true })
+    const handle = await openForWrite(filePath)
+    try {
+      const st = await handle.stat()
+      if (st.size !== size) await handle.truncate(size)
+    } finally {
+      await handle.close()
+    }
+    this.made.add(index)
+  }
+
+  /**
+   * Make file `index` in the part tree unless it is there (or placed): a
+   * reader opening a file of a root being fetched for it has it made before
+   * the first chunk arrives; concurrent calls share one make.
+   */
+  async ensureFile (index: number): Promise<void> {
+    if (this.made.has(index) || this.placed.has(index)) return
+    const file = this.layout.manifest.files[index]
+    if (file === undefined) return
+    let making = this.making.get(index)
+    if (making === undefined) {
+      making = this.make(index, file.path, file.size).finally(() => { this.making.delete(index) })
+      this.making.set(index, making)
+    }
+    try {
+      await making
+    } catch (err) {
+      throw fsError(err, 'cannot write', this.pathOf(file.path))
+    }
+  }
+
+  /** True when file `index` has been moved to its place under the output. */
+  isPlaced (index: number): boolean {
+    return this.placed.has(index)
+  }
+
+  /** Record that file `index` already sits at `at` (found there on resume). */
+  markPlaced (index: number, at: string): void {
+    this.placed.set(index, at)
+  }
+
+  /**
+   * Move complete file `index` from the part tree to `at` (its place under
+   * the output); an existing file there is replaced only with `force`. An
+   * empty file is created there.
+   */
+  async place (index: number, at: string, force: boolean): Promise<void> {
+    const file = this.layout.manifest.files[index]
+    if (file === undefined || this.placed.has(index)) return
+    const from = this.pathOf(file.path)
+    try {
+      await fs.mkdir(path.dirname(at), { recursive: true })
+      if (await exists(at)) {
+        if (!force) throw new ShoalError(ErrorCode.PATH_EXISTS, `${at} appeared while downloading; the file is kept at ${from}`)
+        await fs.rm(at, { recursive: true, force: true })
+      }
+      if (!this.made.has(index) && file.size === 0 && !(await exists(from))) await fs.writeFile(at, '')
+      else await fs.rename(from, at)
+    } catch (err) {
+      throw fsError(err, 'cannot move a downloaded file into place at', at)
+    }
+    this.placed.set(index, at)
+  }
+
+  /** Remove the part tree's empty directories, and the tree itself when nothing is left in it (a selection placed). */
+  async prune (): Promise<void> {
+    if (this.layout.manifest.kind !== 'dir') return
+    const prune = async (dir: string): Promise<boolean> => {
+      let entries
+      try { entries = await fs.readdir(dir, { withFileTypes: true }) } catch { return false }
+      let empty = true
+      for (const e of entries) {
+        if (!e.isDirectory() || !(await prune(path.join(dir, e.name)))) empty = false
+      }
+      if (empty) await fs.rmdir(dir).catch(() => { empty = false })
+      return empty
+    }
+    await prune(this.partPath)
+  }
+
+  /** Move the part file or tree to `to` (open handles stay valid: they follow the inode). */
+  async moveTo (to: string): Promise<void> {
+    if (to === this.partPath) return
+    try {
+      await fs.mkdir(path.dirname(to), { recursive: true })
+      if (await exists(this.partPath)) await fs.rename(this.partPath, to)
+    } catch (err) {
+      throw fsError(err, 'cannot move the download to', to)
+    }
+    this.partPath = to
   }
 
   /**
@@ -79,6 +178,7 @@ export class PartFiles {
    */
   async write (index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
     const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
+    if (!this.made.has(loc.fileIndex)) await this.ensureFile(loc.fileIndex)
     if (this.directIo && data.byteLength === loc.length && directIoAligned(loc.offset, loc.length)) {
       const slot = alignedSlots.take(loc.length)
       if (slot !== undefined) {
@@ -127,7 +227,8 @@ export class PartFiles {
 
   /** Read chunk bytes back (to serve them to other peers while downloading). */
   async read (index: number): Promise<Uint8Array> {
-    const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
+    const loc = this.layout.locate(index)
+    const filePath = this.placed.get(loc.fileIndex) ?? chunkFileIn(this.layout, this.partPath, index).filePath
     const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
     try {
       await this.handles.use(loc.fileIndex, filePath, async handle => { await readFully(handle, buffer, loc.length, loc.offset, filePath) })
@@ -138,12 +239,21 @@ export class PartFiles {
   }
 
   /**
-   * Close and rename `<out>.part` to `out` (replacing it when `force`). Not
-   * fsynced: every chunk was verified before it was written, and whatever
-   * serves the file later verifies each chunk again before it leaves.
+   * Close and rename `<out>.part` to `out` (replacing it when `force`); when
+   * some files were already placed under `out` (a selective fetch before),
+   * move the others there one by one. Not fsynced: every chunk was verified
+   * before it was written, and whatever serves the file later verifies each
+   * chunk again before it leaves.
    */
   async finalize (out: string, force: boolean): Promise<void> {
     await this.close()
+    if (this.placed.size > 0) {
+      const { files, dirs } = this.layout.manifest
+      for (let i = 0; i < files.length; i++) await this.place(i, filePathIn(this.layout, out, (files[i] as { path: string }).path), force)
+      for (const dir of dirs) await fs.mkdir(filePathIn(this.layout, out, dir), { recursive: true })
+      await fs.rm(this.partPath, { recursive: true, force: true })
+      return
+    }
     try {
       if (force) await fs.rm(out, { recursive: true, force: true })
       else if (await exists(out)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${out} appeared while downloading; the download is kept at ${this.partPath}`)

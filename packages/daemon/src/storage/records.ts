@@ -32,18 +32,30 @@ export interface ProviderHint {
   addrs: string[]
 }
 
-/** An unfinished (or failed) download. */
+/**
+ * What this node holds of a root it does not hold completely: an unfinished
+ * (or failed) download, a selective one (`only`), or chunks fetched for
+ * readers (`cat`, the gateway) with no output path (`out` absent, bytes in
+ * `<repo>/partial/<cid>`).
+ */
 export interface DownloadRecord {
   cid: string
   name: string
   kind: 'file' | 'dir'
-  /** Final path. */
-  out: string
-  /** Where bytes are written until every chunk is verified. */
+  /** Final path; absent for chunks fetched for readers only. */
+  out?: string
+  /** Where bytes are written until their file is complete (a selected file is then moved to its place under `out`). */
   partPath: string
   force: boolean
-  /** active: running, or interrupted (resumes at the next start); paused: stopped by the user (stays so); failed: with `error`. */
-  state: 'active' | 'paused' | 'failed'
+  /**
+   * active: running, or interrupted (resumes at the next start); paused:
+   * stopped by the user (stays so); failed: with `error`; partial: its
+   * selection is complete (or it has none): it holds part of the share and
+   * serves what it holds.
+   */
+  state: 'active' | 'paused' | 'failed' | 'partial'
+  /** `--only` patterns selected so far (their union); absent: the whole share. */
+  only?: string[]
   startedAt: string
   providers: ProviderHint[]
   error?: { code: ErrorCode, message: string }

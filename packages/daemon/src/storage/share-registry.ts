@@ -59,7 +59,7 @@ export class ShareRegistry {
   }
 
   list (): ShareInfo[] {
-    return [...this.shares.values()].map(toInfo)
+    return [...this.shares.values()].map(toShareInfo)
   }
 
   /** Hash a path and start serving it in place. */
@@ -158,7 +158,8 @@ function summarize (skipped: SkippedEntry[]): SkippedEntries {
   return { count: skipped.length, byReason, first: skipped.slice(0, MAX_SKIPPED_LISTED) }
 }
 
-function toInfo (r: ShareRecord): ShareInfo {
+/** A share record as listed (`ls`): complete, so `held` is its size. */
+export function toShareInfo (r: ShareRecord): ShareInfo {
   return {
     cid: r.cid,
     name: r.name,
@@ -169,6 +170,8 @@ function toInfo (r: ShareRecord): ShareInfo {
     chunks: r.chunks,
     stale: r.stale,
     origin: r.origin,
-    sharedAt: r.sharedAt
+    sharedAt: r.sharedAt,
+    partial: false,
+    held: r.size
   }
 }

@@ -9,6 +9,7 @@ import type { Metric } from 'prom-client'
 import { METRICS_REQUEST_TIMEOUT_MS } from '../constants.js'
 import type { PeerTraffic } from './traffic.js'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { bindFailure, parseHostPort } from '../host-port.js'
 
 /**
  * @libp2p/prometheus-metrics keeps one process-wide table of the metrics it
@@ -86,7 +87,7 @@ export class ShoalMetrics {
    */
   async start (): Promise<void> {
     if (this.server !== undefined) return
-    const { host, port } = parseHostPort(this.init.listen)
+    const { host, port } = parseHostPort(this.init.listen, 'metrics address', '127.0.0.1:9464')
     const server = http.createServer({ requestTimeout: METRICS_REQUEST_TIMEOUT_MS, headersTimeout: METRICS_REQUEST_TIMEOUT_MS }, (req, res) => { void this.serve(req, res) })
     try {
       await new Promise<void>((resolve, reject) => {
@@ -172,22 +173,4 @@ function registerShoalMetrics (registry: Registry, { traffic, activeTransfers, s
   }
   gauge('shoal_active_transfers', 'Downloads running now', activeTransfers)
   gauge('shoal_shares', 'Shares this node holds, shared and fetched', shares)
-}
-
-/** "127.0.0.1:9464" or "[::1]:9464" → host and port (the form isHostPort accepts). */
-function parseHostPort (value: string): { host: string, port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value)
-  const port = Number(match?.[3])
-  if (match === null || port > 65535) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `metrics address must be HOST:PORT such as 127.0.0.1:9464, not ${JSON.stringify(value.slice(0, 200))}`)
-  return { host: match[1] ?? match[2] ?? '', port }
-}
-
-/** Why binding failed, in words. */
-function bindFailure (err: unknown): string {
-  const code = (err as NodeJS.ErrnoException)?.code
-  if (code === 'EADDRINUSE') return 'address already in use'
-  if (code === 'EADDRNOTAVAIL') return 'no such address on this machine'
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'unknown host'
-  if (code === 'EACCES') return 'permission denied (ports below 1024 need privileges)'
-  return (err as Error)?.message ?? String(err)
 }

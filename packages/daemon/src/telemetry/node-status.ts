@@ -17,6 +17,8 @@ export interface StatusSources {
   transfers: () => TransferInfo[]
   limits: () => StatusInfo['limits']
   metricsUrl?: string
+  /** The gateway's base URL, when it is on. */
+  gatewayUrl?: string
 }
 
 /** A snapshot of the node: `shoal status`. */
@@ -38,7 +40,8 @@ export function nodeStatus (s: StatusSources): StatusInfo {
     downloaded: s.traffic.downloaded,
     ...s.traffic.rates(),
     limits: s.limits(),
-    ...(s.metricsUrl !== undefined ? { metrics: s.metricsUrl } : {})
+    ...(s.metricsUrl !== undefined ? { metrics: s.metricsUrl } : {}),
+    ...(s.gatewayUrl !== undefined ? { gateway: s.gatewayUrl } : {})
   }
 }
 

@@ -66,6 +66,8 @@ export interface ChunkPicker<S extends PickerSession> {
   onHaveAll(session: S, previous: { has(index: number): boolean }): void
   /** Up to `max` chunks to request from `session` (recorded as requested from it), best first. @default max 1 */
   pick(session: S, max?: number): number[]
+  /** Ask `session` for `index` out of turn (a reader waits for it): true when `index` was wanted and asked of nobody, and `session` has it and did not refuse it. */
+  claim(session: S, index: number): boolean
   /**
    * Partial holder `holder` just gained chunk `index`, which is requested
    * from seeds only: record it as requested from `holder` instead and return
@@ -204,6 +206,15 @@ class DefaultChunkPicker<S extends PickerSession> implements ChunkPicker<S> {
     for (let a = first; a <= last && out.length < max; a++) this.scan(session, peer, a, now, out, max)
     if (out.length < max && this.count - this.done <= this.endgameChunks) this.endgame(session, peer, now, out, max)
     return out
+  }
+
+  claim (session: S, index: number): boolean {
+    const peer = this.peers.get(session)
+    if (peer === undefined || !this.inRange(index) || this.state[index] !== WANTED || this.refusedBy(peer, index, this.now()) || !session.has(index)) return false
+    this.buckets[this.availabilityOf(index)]?.delete(this.positionOf(index))
+    this.state[index] = REQUESTED
+    this.ask(session, peer, index)
+    return true
   }
 
   moveFromSeeds (holder: S, index: number): S[] {

@@ -3,15 +3,17 @@ import path from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  Bitfield, ChunkLayout, ErrorCode, ShoalError, decodeManifest, decodeTicket, isTicket, manifestMatches, parseContentId
+  ChunkLayout, ErrorCode, ShoalError, decodeManifest, decodeTicket, isTicket, manifestMatches, parseContentId, selectFiles
 } from '@shoal/protocol'
 import type { CID, FetchEvent } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
 import { RESOLVE_TIMEOUT_MS } from '../../constants.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
-import { PartFiles, exists } from '../../storage/part-files.js'
+import { exists } from '../../storage/part-files.js'
 import type { DownloadRecord, ProviderHint, Records } from '../../storage/records.js'
 import type { FetchedManifest } from './manifest-client.js'
+import type { Holding } from './holding.js'
+import { selectionOf } from './holding.js'
 import type { ProviderSearch } from './provider-search.js'
 
 /** What a fetch asks for: a content id, and from a ticket its sharer and name. */
@@ -33,12 +35,21 @@ export interface SetupOptions {
   resolveTimeoutMs?: number
   signal?: AbortSignal
   emit: (event: FetchEvent) => void
+  /** Fetch only the files these patterns select (added to an earlier selection of the id). */
+  only?: string[]
+  /** A run that serves readers only: the record stays as it is (it must exist). */
+  readers?: boolean
 }
 
 export interface SetupComponents {
   node: ShoalLibp2p
   records: Records
   search: ProviderSearch
+  /** The holdings loaded now, and how one is loaded. */
+  holdings: {
+    get(cid: string): Holding | undefined
+    load(record: DownloadRecord, manifestBytes: Uint8Array, fresh: boolean): Promise<Holding>
+  }
 }
 
 /** A download ready to run: its record is stored, its part files exist. */
@@ -46,11 +57,10 @@ export interface PreparedDownload {
   record: DownloadRecord
   fetched: FetchedManifest
   layout: ChunkLayout
-  part: PartFiles
+  /** Its bitfield, part files and the source serving them. */
+  holding: Holding
   /** The first peers to open sessions with. */
   providers: PeerId[]
-  /** Chunks the stored bitfield claims, when resuming (not yet re-verified). */
-  have?: Bitfield
 }
 
 /**
@@ -64,16 +74,27 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
   const cidText = cid.toString()
   const hinted = await hintedPeers(c.node, hints)
   const previous = await c.records.getDownload(cidText)
-  const known = previous !== undefined ? await storedManifest(c.records, cid, previous.name) : undefined
+  const loaded = c.holdings.get(cidText)
+  const known = loaded !== undefined
+    ? { manifest: loaded.layout.manifest, bytes: loaded.manifestBytes, name: loaded.record.name }
+    : previous !== undefined ? await storedManifest(c.records, cid, previous.name) : undefined
+  const previousProviders = (previous?.providers ?? []).flatMap(h => { try { return [peerIdFromString(h.peerId)] } catch { return [] } })
+  if (options.readers === true) {
+    // readers of what this node holds part of: the record stays as it is
+    if (previous === undefined || known === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `${cidText} has no record here to read into`)
+    options.emit({ type: 'resolving', cid: cidText, providers: hinted.length })
+    const holding = loaded ?? await c.holdings.load(previous, known.bytes, false)
+    return { record: holding.record, fetched: known, layout: holding.layout, holding, providers: [...hinted, ...previousProviders] }
+  }
   let fetched: FetchedManifest
   let providers: PeerId[]
   let out: string | undefined
-  // an interrupted or paused download of this id: resume it, where it is unless told to save elsewhere
+  // an interrupted, paused or partial download of this id: resume it, where it is unless told to save elsewhere
   if (known !== undefined && previous !== undefined) {
     fetched = known
-    providers = [...hinted, ...previous.providers.flatMap(h => { try { return [peerIdFromString(h.peerId)] } catch { return [] } })]
+    providers = [...hinted, ...previousProviders]
     options.emit({ type: 'resolving', cid: cidText, providers: new Set(providers.map(p => p.toString())).size })
-    out = options.out === undefined ? previous.out : resolveOut(options.out, previous.name, options.cwd)
+    out = options.out === undefined ? (previous.out ?? resolveOut(undefined, previous.name, options.cwd)) : resolveOut(options.out, previous.name, options.cwd)
   } else {
     ({ fetched, providers } = await c.search.resolve(cid, {
       hinted,
@@ -85,14 +106,22 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
   const name = safeName(target.name ?? fetched.name, cidText)
   out ??= resolveOut(options.out, name, options.cwd)
   const layout = new ChunkLayout(fetched.manifest)
+  const only = mergeOnly(previous, options.only, layout, cidText)
 
   const partPath = `${out}.part`
   if (options.force !== true) {
-    if (await exists(out)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${out} already exists; choose another path with -o or replace it with --force`)
+    if (previous?.out !== out && await exists(out)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${out} already exists; choose another path with -o or replace it with --force`)
     if (previous?.partPath !== partPath && await exists(partPath)) throw new ShoalError(ErrorCode.PATH_EXISTS, `${partPath} already exists and is not a download this daemon knows; remove it or use --force`)
   }
-  // told to save it elsewhere: take the bytes held so far along
-  const resume = previous !== undefined && (previous.partPath === partPath || await movePart(previous.partPath, partPath, options.force === true)) && await exists(partPath)
+  // told to save it elsewhere (or a cache gets an output): take the bytes held so far along
+  let resume = false
+  if (loaded !== undefined) {
+    if (options.force === true && loaded.part.partPath !== partPath) await fs.rm(partPath, { recursive: true, force: true })
+    await loaded.part.moveTo(partPath)
+    resume = true
+  } else if (previous !== undefined) {
+    resume = (previous.partPath === partPath || await movePart(previous.partPath, partPath, options.force === true)) && await exists(partPath)
+  }
   options.signal?.throwIfAborted()
 
   const record: DownloadRecord = {
@@ -104,19 +133,31 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
     force: options.force === true,
     state: 'active',
     startedAt: new Date().toISOString(),
-    providers: mergeHints(previous?.providers ?? [], hints)
+    providers: mergeHints(previous?.providers ?? [], [...hints, ...providers.map(p => ({ peerId: p.toString(), addrs: [] }))]),
+    ...(only !== undefined ? { only } : {})
   }
   await c.records.putManifest(cidText, fetched.bytes)
   await c.records.putDownload(record)
 
-  const part = new PartFiles(partPath, layout, c.node.logger.forComponent('shoal:part-files'))
-  await part.prepare(resume)
-  let have: Bitfield | undefined
-  if (resume) {
-    const bits = await c.records.getBitfield(cidText)
-    if (bits !== undefined && bits.byteLength === Math.ceil(layout.chunkCount / 8)) have = new Bitfield(layout.chunkCount, bits)
-  }
-  return { record, fetched, layout, part, providers, ...(have !== undefined ? { have } : {}) }
+  const holding = loaded ?? await c.holdings.load(record, fetched.bytes, !resume)
+  holding.record = record
+  await holding.part.prepare(resume, selectionOf(layout, only))
+  return { record, fetched, layout, holding, providers }
+}
+
+/**
+ * The `--only` patterns of a fetch, added to those of an earlier selective
+ * fetch (a cache of reader chunks has none; a whole-share download stays
+ * whole). NO_MATCH names a pattern that selects nothing.
+ */
+function mergeOnly (previous: DownloadRecord | undefined, only: string[] | undefined, layout: ChunkLayout, cid: string): string[] | undefined {
+  if (only === undefined || only.length === 0) return undefined
+  if (layout.manifest.kind === 'file') throw new ShoalError(ErrorCode.BAD_REQUEST, `--only picks files inside a directory share; ${cid} is a single file (fetch it whole)`)
+  const { unmatched } = selectFiles(layout.manifest.files, layout.manifest.dirs, only)
+  if (unmatched.length > 0) throw new ShoalError(ErrorCode.NO_MATCH, `--only ${unmatched.map(p => JSON.stringify(p)).join(', ')} matches no file of ${cid} (shoal files ${cid} lists them)`)
+  if (previous === undefined || previous.out === undefined) return [...new Set(only)]
+  if (previous.only === undefined) return undefined // the whole share was asked for before
+  return [...new Set([...previous.only, ...only])]
 }
 
 /**
@@ -159,7 +200,7 @@ export async function storedManifest (records: Records, cid: CID, name: string):
 }
 
 /** The peers a ticket names, their addresses put in the peer store (ourselves left out). */
-async function hintedPeers (node: ShoalLibp2p, hints: ProviderHint[]): Promise<PeerId[]> {
+export async function hintedPeers (node: ShoalLibp2p, hints: ProviderHint[]): Promise<PeerId[]> {
   const hinted: PeerId[] = []
   for (const hint of hints) {
     const peer = peerIdFromString(hint.peerId)

@@ -9,6 +9,9 @@ import type { DownloadRecord, Records } from '../../storage/records.js'
 import type { PeerSession, SessionEvents } from './peer-session.js'
 import { createChunkPicker } from './chunk-picker.js'
 import type { ChunkPicker } from './chunk-picker.js'
+import { withPriority } from './priority-picker.js'
+import { Wants } from './wants.js'
+import { rehashHeld, runningInfo } from './download-info.js'
 
 export interface DownloadResult {
   cid: string
@@ -33,8 +36,12 @@ export interface DownloadInit {
   onDownloaded?: (peer: PeerId, bytes: number) => void
   /** A peer sent a chunk that failed its hash. */
   onBadPeer?: (peer: PeerId) => void
-  /** Chunk `index` is verified and on disk (serve it, announce us). */
-  onChunk?: (index: number) => void
+  /** Chunk `index` is verified and on disk (serve it, announce us, hand `data` to a reader waiting for it). */
+  onChunk?: (index: number, data: Uint8Array | Uint8ArrayList) => void
+  /** Which chunks to fetch, and which first. @default every chunk, no reader */
+  wants?: Wants
+  /** Once every wanted chunk is held: put the result in place. @default rename `<out>.part` to `out` */
+  finish?: () => Promise<void>
   /** A peer suggested other peers for this root (peer exchange). */
   onPeers?: (addrs: string[]) => void
 }
@@ -57,8 +64,10 @@ export class Download implements SessionEvents {
   private readonly records: Records
   private readonly init: DownloadInit
   private readonly sessions = new Set<PeerSession>()
-  /** what to ask of whom: availability, requests, refusals, failures */
+  /** what to ask of whom: availability, requests, refusals, failures; readers' chunks first */
   private readonly picker: ChunkPicker<PeerSession>
+  /** which chunks this run fetches (its selection and what readers demand) */
+  readonly wants: Wants
   /** chunks being verified and written */
   private readonly writing = new Set<number>()
   private readonly startedAt = Date.now()
@@ -83,7 +92,9 @@ export class Download implements SessionEvents {
     this.part = init.part
     this.records = init.records
     this.have = init.have ?? new Bitfield(init.layout.chunkCount)
-    this.picker = createChunkPicker({ chunkCount: init.layout.chunkCount, have: this.have })
+    this.wants = init.wants ?? new Wants(init.layout, 'all', undefined)
+    this.picker = withPriority(createChunkPicker({ chunkCount: init.layout.chunkCount, have: this.wants.pickerHave(this.have) }), this.wants.demand)
+    this.wants.bind({ picker: this.picker, have: this.have, writing: this.writing, changed: () => { this.schedule(); this.maybeFinish() } })
     for (let i = 0; i < this.layout.chunkCount; i++) {
       if (this.have.has(i)) this.receivedBytes += this.layout.locate(i).length
     }
@@ -97,17 +108,10 @@ export class Download implements SessionEvents {
    * Returns how many claimed chunks were dropped.
    */
   async verifyHeld (): Promise<number> {
-    let dropped = 0
-    for (let i = 0; i < this.layout.chunkCount; i++) {
-      if (!this.have.has(i)) continue
-      const data = await this.part.read(i)
-      if (!chunkMatches(this.layout, i, data)) {
-        this.have.clear(i)
-        this.picker.reopen(i)
-        this.receivedBytes -= this.layout.locate(i).length
-        dropped++
-      }
-    }
+    const dropped = await rehashHeld(this.layout, this.have, this.part, i => {
+      if (this.wants.has(i)) this.picker.reopen(i)
+      this.receivedBytes -= this.layout.locate(i).length
+    })
     if (dropped > 0) this.log('resume of %s: %d claimed chunk(s) failed their hash and will be fetched again', this.record.cid, dropped)
     return dropped
   }
@@ -140,17 +144,8 @@ export class Download implements SessionEvents {
   }
 
   info (): TransferInfo {
-    return {
-      cid: this.record.cid,
-      path: this.record.out,
-      state: this.finished ? 'done' : 'active',
-      size: this.layout.totalSize,
-      received: this.receivedBytes,
-      chunks: this.layout.chunkCount,
-      chunksDone: this.have.count,
-      peers: this.sessions.size,
-      rate: this.rate
-    }
+    const { size, received } = this.wants.progress(this.have, this.receivedBytes)
+    return runningInfo(this, this.record.out ?? this.part.partPath, size, received)
   }
 
   addSession (session: PeerSession): void {
@@ -226,7 +221,7 @@ export class Download implements SessionEvents {
     if (this.have.set(index)) {
       this.receivedBytes += data.byteLength
       this.rateWindow.push({ t: Date.now(), bytes: data.byteLength })
-      this.init.onChunk?.(index)
+      this.init.onChunk?.(index, data)
       if (++this.unflushed >= FLUSH_EVERY_CHUNKS && !this.have.complete) void this.flush().catch(err => this.fail(err))
     }
     this.maybeFinish()
@@ -297,6 +292,8 @@ export class Download implements SessionEvents {
 
   private tick (): void {
     const now = Date.now()
+    // nothing wanted is missing (readers idle): neither stalled nor short of providers
+    if (!this.wants.missing(this.have)) this.lastProgressAt = this.lastSessionAt = now
     for (const session of this.sessions) {
       // a peer that answers nothing at all while we wait on it: move everything it owes us
       const stalled = session.awaiting > 0 && now - session.lastActivityAt > SESSION_STALL_MS
@@ -359,14 +356,16 @@ export class Download implements SessionEvents {
   }
 
   private maybeFinish (): void {
-    if (this.finished || !this.have.complete || this.writing.size > 0) return
+    if (this.finished || !this.wants.complete(this.have) || this.writing.size > 0) return
     this.finished = true
     this.stopTimer()
+    this.wants.unbind()
     for (const s of [...this.sessions]) s.close()
     void (async () => {
       try {
-        await this.part.finalize(this.record.out, this.record.force)
-        this.resolve({ cid: this.record.cid, path: this.record.out, size: this.layout.totalSize, seconds: (Date.now() - this.startedAt) / 1000 })
+        if (this.init.finish !== undefined) await this.init.finish()
+        else await this.part.finalize(this.record.out ?? this.part.partPath, this.record.force)
+        this.resolve({ cid: this.record.cid, path: this.record.out ?? this.part.partPath, size: this.wants.progress(this.have, this.receivedBytes).size, seconds: (Date.now() - this.startedAt) / 1000 })
       } catch (err) {
         this.finished = false
         await this.fail(err)
@@ -378,6 +377,7 @@ export class Download implements SessionEvents {
     if (this.finished) return
     this.finished = true
     this.stopTimer()
+    this.wants.unbind()
     for (const s of [...this.sessions]) s.close()
     try {
       await this.flush()

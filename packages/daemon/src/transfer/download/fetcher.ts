@@ -8,13 +8,13 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, ShoalError, parseContentId, toShoalError } from '@shoal/protocol'
-import type { FetchEvent, TransferInfo } from '@shoal/protocol'
+import type { FetchEvent, FilesResult, ShareInfo, TransferInfo } from '@shoal/protocol'
 import type { PeerId, Logger } from '@libp2p/interface'
 import type { Discovery } from '../../net/discovery.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 import { RelayBudgets } from '../../net/relay-budget.js'
 import type { ChunkSource } from '../../storage/chunk-source.js'
-import type { DownloadRecord, Records } from '../../storage/records.js'
+import type { Records } from '../../storage/records.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
 import type { BandwidthLimiter } from '../rate-limit.js'
 import { ActiveDownload } from './active-download.js'
@@ -22,7 +22,13 @@ import type { DownloadResult } from './download.js'
 import { doneInfo, recordedInfo } from './download-info.js'
 import { parseTarget, setUpDownload } from './download-setup.js'
 import type { FetchTarget, PreparedDownload } from './download-setup.js'
+import { Holdings } from './holdings.js'
+import { covers, haltError, recordEnd, untilAborted } from './fetch-control.js'
+import type { Control, Halt, Starting } from './fetch-control.js'
 import { ProviderSearch } from './provider-search.js'
+import { Readers } from './readers.js'
+import { ContentReader } from './content-reader.js'
+import type { FileRead, ReadOptions } from './content-reader.js'
 
 export interface FetchOptions {
   /** Absolute output path. A trailing `/` means "save into this directory". @default `<cwd>/<name>`, or where a paused download of the id is */
@@ -33,6 +39,8 @@ export interface FetchOptions {
   force?: boolean
   /** Pauses the fetch: progress is kept. */
   signal?: AbortSignal
+  /** Fetch only the files these patterns select, added to an earlier selection of the id. */
+  only?: string[]
   /** Typed progress events. */
   onProgress?: (event: FetchEvent) => void
   /** How long to look for a provider before NO_PROVIDERS. @default RESOLVE_TIMEOUT_MS */
@@ -55,20 +63,8 @@ export interface FetcherInit {
   stallTimeoutMs?: number
   /** How long a bare content id is looked up before NO_PROVIDERS. @default RESOLVE_TIMEOUT_MS */
   resolveTimeoutMs?: number
-}
-
-/** Why a download is being stopped before it finished; decides its recorded state. */
-type Halt = 'pause' | 'cancel'
-
-/** How one fetch is stopped early: its abort controller, and why it was aborted. */
-interface Control {
-  controller: AbortController
-  halt?: Halt
-}
-
-/** A fetch being set up (manifest, part files, re-hashing on resume), not yet running. */
-interface Starting extends Control {
-  settled: Promise<void>
+  /** Where chunks fetched for readers go when there is no download of the root (`<repo>/partial`). */
+  partialDir: string
 }
 
 interface ActiveFetch {
@@ -90,13 +86,30 @@ export class Fetcher {
   private readonly banned = new Set<string>()
   private readonly budgets = new RelayBudgets()
   private readonly search: ProviderSearch
+  /** What this node holds of roots it does not hold completely: running downloads and partial ones at rest. */
+  readonly holdings: Holdings
+  /** Readers of roots being fetched for them (`cat`, the gateway). */
+  readonly readers = new Readers()
   private stopping = false
 
-  constructor (components: FetcherComponents, init: FetcherInit = {}) {
+  /** Reads files of any share, fetching what is not held. */
+  private readonly reader: ContentReader
+
+  constructor (components: FetcherComponents, init: FetcherInit) {
     this.log = components.node.logger.forComponent('shoal:fetch')
     this.c = components
     this.init = init
     this.search = new ProviderSearch({ node: components.node, discovery: components.discovery, banned: this.banned })
+    this.holdings = new Holdings({ records: components.records, shares: components.shares, logger: components.node.logger })
+    this.reader = new ContentReader({
+      ...components,
+      search: this.search,
+      readers: this.readers,
+      holdings: this.holdings.map,
+      loadHolding: async (r, bytes, fresh) => await this.holdings.load(r, bytes, fresh),
+      ensureReaderRun: async cid => { await this.ensureReaderRun(cid) },
+      partialDir: init.partialDir
+    })
     // hole punching (DCUtR) or a direct dial succeeded: move sessions off the relay
     components.node.addEventListener('connection:open', (evt) => {
       const conn = evt.detail
@@ -110,19 +123,58 @@ export class Fetcher {
     return [...this.active.values()].map(a => a.active.download.info())
   }
 
-  /** Every download this node knows: running ones, then paused, interrupted and failed ones from the records. */
+  /** Every download this node knows: running ones, then paused, interrupted and failed ones from the records (partial ones are shares). */
   async downloads (): Promise<TransferInfo[]> {
     const out = this.transfers()
     for (const d of await this.c.records.listDownloads()) {
-      if (this.active.has(d.cid)) continue
+      if (this.active.has(d.cid) || d.state === 'partial') continue
       out.push(await recordedInfo(this.c.records, d, this.starting.has(d.cid)))
     }
     return out
   }
 
-  /** The verified part of a download in progress, for serving to others. */
+  /** The verified part of a download in progress, or of a partial share at rest, for serving to others. */
   partialSource (cid: string): ChunkSource | undefined {
-    return this.active.get(cid)?.active.source
+    return this.holdings.get(cid)?.source
+  }
+
+  /** Partial shares at rest: a completed `--only` selection, chunks fetched for readers. */
+  partialShares (): ShareInfo[] {
+    return this.holdings.partialShares(cid => this.active.has(cid))
+  }
+
+  /**
+   * Make sure a download run of `cid` serves its readers: none runs (or is
+   * being set up) → start one for them alone, on its record. Resolves once
+   * one runs.
+   */
+  async ensureReaderRun (cid: string): Promise<void> {
+    if (this.active.has(cid)) return
+    const starting = this.starting.get(cid)
+    if (starting !== undefined) {
+      await starting.settled
+      if (this.active.has(cid)) return
+    }
+    await new Promise<void>((resolve, reject) => {
+      let settled = false
+      this.begin({ cid: parseContentId(cid), hints: [] }, {}, () => { if (!settled) { settled = true; resolve() } }, true).then(() => {
+        if (!settled) { settled = true; resolve() }
+      }, err => {
+        if (!settled) { settled = true; reject(err); return }
+        this.log('reader run of %s ended: %e', cid, err)
+      })
+    })
+  }
+
+  /** The files of share `id` (content id or ticket) and how much of each this node holds. */
+  async files (id: string, options: { local?: boolean, signal?: AbortSignal, resolveTimeoutMs?: number } = {}): Promise<FilesResult> {
+    return await this.reader.files(parseTarget(id), { resolveTimeoutMs: this.init.resolveTimeoutMs, ...options })
+  }
+
+  /** Open one file of share `id` (held or not) for reading, or a byte range of it. */
+  async open (id: string, filePath: string | undefined, options: ReadOptions = {}): Promise<FileRead> {
+    if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
+    return await this.reader.open(parseTarget(id), filePath, { resolveTimeoutMs: this.init.resolveTimeoutMs, ...options })
   }
 
   /** Download `id` (content id or ticket); resolves once every chunk is verified and in place. */
@@ -157,6 +209,8 @@ export class Fetcher {
    */
   async pause (cid: string): Promise<TransferInfo> {
     const id = parseContentId(cid).toString()
+    // a partial share is not downloading: readers fetch what they read, and that is not paused
+    if ((await this.c.records.getDownload(id))?.state === 'partial') throw new ShoalError(ErrorCode.NOT_FOUND, `${id} is a partial share here, not a download: nothing to pause (\`shoal cancel ${id}\` forgets it)`)
     await this.halt(id, 'pause')
     const record = await this.c.records.getDownload(id)
     if (record === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `no download of ${id} to pause (it finished, or was never started here)`)
@@ -176,6 +230,7 @@ export class Fetcher {
     await this.halt(id, 'cancel')
     const record = await this.c.records.getDownload(id)
     if (record === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `no download of ${id} to cancel (it finished, or was never started here)`)
+    await this.holdings.drop(id)
     await fs.rm(record.partPath, { recursive: true, force: true })
     await this.c.records.deleteDownload(id)
     if (this.c.shares.get(id) === undefined) await this.c.records.deleteManifest(id)
@@ -189,10 +244,13 @@ export class Fetcher {
    * are recorded, not thrown.
    */
   async resumeAll (): Promise<number> {
-    const pending = (await this.c.records.listDownloads()).filter(d => d.state === 'active')
+    const recorded = await this.c.records.listDownloads()
+    // partial shares are served at rest
+    await this.holdings.loadPartials(recorded)
+    const pending = recorded.filter(d => d.state === 'active')
     for (const d of pending) {
       this.log('resuming %s into %s', d.cid, d.out)
-      this.begin({ cid: parseContentId(d.cid), hints: d.providers, name: d.name }, { out: d.out, force: d.force }).catch(err => {
+      this.begin({ cid: parseContentId(d.cid), hints: d.providers, name: d.name }, { ...(d.out !== undefined ? { out: d.out } : {}), force: d.force, ...(d.only !== undefined ? { only: d.only } : {}) }).catch(err => {
         this.log.error('resuming %s failed: %e', d.cid, err)
       })
     }
@@ -208,6 +266,7 @@ export class Fetcher {
       ...[...this.active.values()].map(async a => { await a.active.download.abort(stopping) }),
       ...[...this.starting.values()].map(async s => { await s.settled })
     ])
+    await this.holdings.close()
   }
 
   /** Stop a running or starting download of `id` for `why`, and wait until it has stopped. */
@@ -226,10 +285,15 @@ export class Fetcher {
     }
   }
 
-  private async begin (target: FetchTarget, options: FetchOptions, onRunning?: OnRunning): Promise<DownloadResult> {
+  private async begin (target: FetchTarget, options: FetchOptions, onRunning?: OnRunning, readersOnly = false): Promise<DownloadResult> {
     const cid = target.cid.toString()
     const running = this.active.get(cid)
     if (running !== undefined) {
+      if (readersOnly) { onRunning?.(running.active.download.info()); return await running.done }
+      // a run for readers makes way for the fetch, which serves them too
+      if (running.active.readersOnly) { await this.halt(cid, 'handover'); return await this.begin(target, options, onRunning) }
+      // a selective fetch runs: more files are added once it is done
+      if (!covers(running.active.download.record.only, options.only)) { await untilAborted(running.done.then(() => {}, () => {}), options.signal); return await this.begin(target, options, onRunning) }
       onRunning?.(running.active.download.info())
       return await this.attach(running, options)
     }
@@ -237,7 +301,7 @@ export class Fetcher {
     const starting = this.starting.get(cid)
     if (starting !== undefined) {
       await untilAborted(starting.settled, options.signal)
-      return await this.begin(target, options, onRunning)
+      return await this.begin(target, options, onRunning, readersOnly)
     }
     if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
     // reject a bad output path before any network work
@@ -253,25 +317,33 @@ export class Fetcher {
     userSignal?.addEventListener('abort', onUserAbort, { once: true })
     if (userSignal?.aborted === true) onUserAbort()
     const settled = (): void => { if (this.starting.get(cid) === entry) this.starting.delete(cid); settle() }
+    let setUp = false
     try {
-      const prepared = await this.prepare(target, options, controller.signal)
-      return await this.run(prepared, options, entry, () => { settled(); onRunning?.(this.active.get(cid)?.active.download.info() ?? doneInfo({ cid, path: prepared.record.out, size: prepared.layout.totalSize, seconds: 0 })) })
+      const prepared = await this.prepare(target, options, controller.signal, readersOnly)
+      setUp = true
+      const result = await this.run(prepared, options, entry, readersOnly, () => { settled(); onRunning?.(this.active.get(cid)?.active.download.info() ?? doneInfo({ cid, path: prepared.record.out ?? prepared.record.partPath, size: prepared.layout.totalSize, seconds: 0 })) })
+      this.readers.ended(cid)
+      return result
     } catch (err) {
       // aborted: paused or cancelled, or the daemon is stopping, unless it failed for a reason of its own first
       const error = controller.signal.aborted && !(err instanceof ShoalError && err.code !== ErrorCode.ABORTED)
         ? (entry.halt !== undefined ? haltError(cid, entry.halt) : new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume', { cause: err }))
         : toShoalError(err)
-      await this.recordEnd(cid, entry.halt, error)
+      if (!readersOnly) await recordEnd(this.c.records, this.log, { cid, halt: entry.halt, error, setUp, stopping: this.stopping })
+      this.readers.ended(cid, entry.halt === 'handover' ? undefined : error)
       throw error
     } finally {
       userSignal?.removeEventListener('abort', onUserAbort)
       settled()
+      await this.holdings.settle(cid, () => this.active.has(cid) || this.starting.has(cid))
     }
   }
 
   /** Set the download up; on resume, re-verify what the bitfield claims. */
-  private async prepare (target: FetchTarget, options: FetchOptions, signal: AbortSignal): Promise<PreparedDownload> {
-    return await setUpDownload({ node: this.c.node, records: this.c.records, search: this.search }, target, {
+  private async prepare (target: FetchTarget, options: FetchOptions, signal: AbortSignal, readersOnly: boolean): Promise<PreparedDownload> {
+    return await setUpDownload({ node: this.c.node, records: this.c.records, search: this.search, holdings: this.holdings }, target, {
+      ...(options.only !== undefined ? { only: options.only } : {}),
+      readers: readersOnly,
       ...(options.out !== undefined ? { out: options.out } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
       force: options.force === true,
@@ -282,17 +354,23 @@ export class Fetcher {
   }
 
   /** Run a prepared download to its end; `running` is called once others can attach to it. */
-  private async run (p: PreparedDownload, options: FetchOptions, control: Control, running: () => void): Promise<DownloadResult> {
+  private async run (p: PreparedDownload, options: FetchOptions, control: Control, readersOnly: boolean, running: () => void): Promise<DownloadResult> {
     const resolveTimeoutMs = options.resolveTimeoutMs ?? this.init.resolveTimeoutMs
-    const active = new ActiveDownload({ ...this.c, search: this.search, budgets: this.budgets, ban: peer => { this.banned.add(peer.toString()) } }, p, {
+    const active = new ActiveDownload({ ...this.c, search: this.search, budgets: this.budgets, readers: this.readers, ban: peer => { this.banned.add(peer.toString()) } }, p, {
       ...(this.init.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.init.stallTimeoutMs } : {}),
       ...(resolveTimeoutMs !== undefined ? { noProviderTimeoutMs: resolveTimeoutMs } : {}),
-      signal: control.controller.signal
+      signal: control.controller.signal,
+      readersOnly
     })
-    // resuming: re-hash what the stored bitfield claims
-    if (p.have !== undefined) await active.download.verifyHeld()
+    // resuming a fetch: re-hash what the stored bitfield claims (readers re-hash every chunk they read)
+    if (!readersOnly && p.holding.unverified) {
+      await active.download.verifyHeld()
+      p.holding.unverified = false
+    }
+    // what readers wait for and this node holds already needs no fetching
+    this.readers.alreadyHeld(p.record.cid, i => p.holding.have.has(i))
     if (control.controller.signal.aborted) {
-      await p.part.close()
+      active.download.wants.unbind()
       throw control.controller.signal.reason
     }
     if (options.onProgress !== undefined) active.listeners.add(options.onProgress)
@@ -304,19 +382,6 @@ export class Fetcher {
     } finally {
       this.active.delete(p.record.cid)
     }
-  }
-
-  /** Record how a download ended short of done: paused, left to resume (daemon stopping), or failed. */
-  private async recordEnd (cid: string, halt: Halt | undefined, error: ShoalError): Promise<void> {
-    if (halt === 'cancel') return // cancel() removes the record itself
-    const record = await this.c.records.getDownload(cid).catch(() => undefined)
-    if (record === undefined) return // failed before it was set up: nothing to resume
-    const { error: _old, ...rest } = record
-    let next: DownloadRecord | undefined
-    if (halt === 'pause') next = { ...rest, state: 'paused' }
-    else if (!this.stopping) next = { ...rest, state: 'failed', error: error.toJSON() }
-    // stopped with the daemon: stays 'active' and resumes at the next start
-    if (next !== undefined) await this.c.records.putDownload(next).catch(e => { this.log.error('cannot record that %s ended: %e', cid, e) })
   }
 
   private async attach (running: ActiveFetch, options: FetchOptions): Promise<DownloadResult> {
@@ -332,25 +397,4 @@ export class Fetcher {
     }
   }
 
-}
-
-function haltError (cid: string, why: Halt): ShoalError {
-  return why === 'pause'
-    ? new ShoalError(ErrorCode.ABORTED, `download paused; \`shoal fetch ${cid}\` resumes it`)
-    : new ShoalError(ErrorCode.ABORTED, 'download cancelled')
-}
-
-
-
-
-/** Wait for `promise`; an abort of `signal` first fails with ABORTED. */
-async function untilAborted (promise: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (signal === undefined) { await promise; return }
-  const aborted = (): ShoalError => new ShoalError(ErrorCode.ABORTED, 'fetch cancelled; progress is kept')
-  if (signal.aborted) throw aborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => { reject(aborted()) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    void promise.then(() => { signal.removeEventListener('abort', onAbort); resolve() })
-  })
 }
