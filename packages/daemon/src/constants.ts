@@ -162,3 +162,24 @@ export const RESERVATION_ATTEMPTS = 3
 export const RESERVATION_MAX_CHECKS = 20
 /** A chunk request (or a download without a completed chunk) fails after this long even while bytes trickle in. */
 export const CHUNK_HARD_TIMEOUT_MS = 10 * 60_000
+
+// ---- IPFS (ipfs/): Bitswap serving and fetching, UnixFS
+
+/** Bitswap streams one peer may have open to us per connection (each sends wants; we answer on our own). */
+export const BITSWAP_MAX_INBOUND_STREAMS = 8
+/** An inbound Bitswap stream that carries no message for this long is closed (Kubo keeps one per peer open; it reopens). */
+export const BITSWAP_IDLE_STREAM_MS = 60_000
+/** Our own Bitswap stream to a peer is closed after this long with nothing to send (Helia drops idle inbound streams after 10 s). */
+export const BITSWAP_OUTBOX_IDLE_MS = 5_000
+/** Messages queued for one peer before further sends fail (each holds at most one block). */
+export const BITSWAP_OUTBOX_MAX_MESSAGES = 64
+/** Wants remembered per peer; wants past this are ignored until some are served or cancelled (Helia and Kubo send at most 1024). */
+export const BITSWAP_MAX_WANTS_PER_PEER = 1024
+/** Blocks being read and sent to one peer at once. */
+export const BITSWAP_PEER_CONCURRENCY = 2
+/** Blocks being read and sent to all peers at once (a slot covers the read, the hash and the write). */
+export const BITSWAP_MAX_CONCURRENT_SENDS = 8
+/** Presences sent in one message at most. */
+export const BITSWAP_MAX_PRESENCES_PER_MESSAGE = 1024
+/** In public mode, a directory share's file roots are provided beside its root, for this many files at most. */
+export const IPFS_PROVIDE_MAX_FILES = 64

@@ -27,6 +27,7 @@ import { SentTracker } from './transfer/upload/sent-tracker.js'
 import { UploadSlots } from './transfer/upload/upload-slots.js'
 import { registerXferProtocol } from './transfer/upload/xfer-server.js'
 import { ControlServer } from './control/control-server.js'
+import { IpfsService } from './ipfs/ipfs-service.js'
 import { ShoalMetrics } from './telemetry/metrics.js'
 import { nodeStatus, peerList } from './telemetry/node-status.js'
 import { Traffic } from './telemetry/traffic.js'
@@ -39,6 +40,7 @@ interface Running {
   shares: ShareRegistry
   fetcher: Fetcher
   discovery: Discovery
+  ipfs: IpfsService
   control?: ControlServer
   metrics?: ShoalMetrics
   startedAt: number
@@ -121,6 +123,8 @@ class ShoalNode implements Shoal {
       const lookup = (cid: string): ChunkSource | undefined => shares.lookup(cid) ?? fetcher.partialSource(cid)
       await registerManifestProtocol(node, lookup)
       await registerXferProtocol(node, { logger, lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker(), limiter: this.limiter })
+      // IPFS: every share's UnixFS DAG, served over Bitswap
+      const ipfs = new IpfsService({ node, datastore, records, shares, logger, announce: cid => { discovery.announce(cid) }, withdraw: async cid => { await discovery.withdraw(cid) }, stats: this.traffic, limiter: this.limiter })
       // behind NAT (public mode, not a relay itself): keep a relay reservation
       if (network === 'public' && !relay) {
         const reservations = new RelayReservations(node)
@@ -142,7 +146,8 @@ class ShoalNode implements Shoal {
       }
       await node.start()
       metrics?.libp2pStarted()
-      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, startedAt: Date.now(), network, relay, bootstrapped: [] }
+      await ipfs.start()
+      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, ipfs, metrics, startedAt: Date.now(), network, relay, bootstrapped: [] }
       this.running = running
       if (this.options.controlSocket !== false) {
         running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }), logger)
@@ -150,6 +155,7 @@ class ShoalNode implements Shoal {
       }
       running.bootstrapped = await discovery.start()
       for (const share of shares.list()) if (!share.stale) discovery.announce(parseContentId(share.cid))
+      ipfs.announceAll()
       const resumed = await fetcher.resumeAll()
       if (resumed > 0) this.log('resuming %d download(s)', resumed)
       this.log('started %p in %s', node.peerId, repo.dir)
@@ -179,6 +185,7 @@ class ShoalNode implements Shoal {
     await bounded(this.log, r.control?.stop(), STOP_STEP_MS.control, 'closing the control socket')
     await bounded(this.log, r.metrics?.stop(), STOP_STEP_MS.quick, 'stopping metrics')
     r.discovery.stop()
+    await bounded(this.log, r.ipfs.stop(), STOP_STEP_MS.quick, 'stopping bitswap')
     await bounded(this.log, r.node.stop(), STOP_STEP_MS.libp2p, 'stopping libp2p')
     await bounded(this.log, r.shares.close(), STOP_STEP_MS.quick, 'closing shared files')
     await bounded(this.log, r.datastore.close(), STOP_STEP_MS.quick, 'closing the datastore')
@@ -196,7 +203,8 @@ class ShoalNode implements Shoal {
     const { record, skipped } = await r.shares.addPath(path, { ...options, ...(this.options.chunkSize !== undefined ? { chunkSize: this.options.chunkSize } : {}) })
     r.discovery.announce(parseContentId(record.cid))
     const { cid, name, kind, size, files, chunks } = record
-    return { cid, ticket: ticketFor(r.node, cid, name), name, path: record.path, kind, size, files, chunks, skipped }
+    const ipfs = await r.ipfs.rootOf(cid)
+    return { cid, ticket: ticketFor(r.node, cid, name), name, path: record.path, kind, size, files, chunks, ...(ipfs !== undefined ? { ipfs } : {}), skipped }
   }
 
   async fetch (id: string, options: FetchCallOptions = {}): Promise<FetchResult> {
@@ -242,7 +250,11 @@ class ShoalNode implements Shoal {
 
   async list (): Promise<ListResult> {
     const r = this.parts()
-    return { shares: r.shares.list(), downloads: await r.fetcher.downloads() }
+    const shares = r.shares.list().map(share => {
+      const ipfs = r.ipfs.store.rootOf(share.cid)
+      return ipfs !== undefined ? { ...share, ipfs: ipfs.toString() } : share
+    })
+    return { shares, downloads: await r.fetcher.downloads() }
   }
 
   async unshare (cid: string): Promise<UnshareResult> {

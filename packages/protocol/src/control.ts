@@ -158,7 +158,7 @@ export interface ShareRequest {
  * A new share: reply of `POST /v1/shares`, `Shoal.share()`, `shoal share --json`:
  * the {@link ShareInfo} fields that describe the content, plus a ticket.
  */
-export interface ShareResult extends Pick<ShareInfo, 'cid' | 'name' | 'path' | 'kind' | 'size' | 'files' | 'chunks'> {
+export interface ShareResult extends Pick<ShareInfo, 'cid' | 'name' | 'path' | 'kind' | 'size' | 'files' | 'chunks' | 'ipfs'> {
   /** A ticket (`shoal1...`): the content id plus this node's addresses and the name. */
   ticket: string
   /** Entries of a directory that are not in the share: symlinks (never followed), special files, names a manifest cannot hold. */
@@ -208,6 +208,13 @@ export interface ShareInfo {
   origin: 'shared' | 'fetched'
   /** When it was shared, or when its fetch completed (ISO 8601). */
   sharedAt: string
+  /**
+   * Its UnixFS CID (`unixfs-v1-2025` profile, or the CID it was fetched by
+   * from IPFS): what Kubo and Helia give the same bytes, and what `ipfs cat`
+   * asks this node for. Absent only while it is being computed or when it
+   * could not be (the daemon logs why).
+   */
+  ipfs?: string
 }
 
 /**
