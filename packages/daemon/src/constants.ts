@@ -183,3 +183,15 @@ export const BITSWAP_MAX_CONCURRENT_SENDS = 8
 export const BITSWAP_MAX_PRESENCES_PER_MESSAGE = 1024
 /** In public mode, a directory share's file roots are provided beside its root, for this many files at most. */
 export const IPFS_PROVIDE_MAX_FILES = 64
+/** UnixFS fetch end-game: with this few blocks missing, a block in flight may also be asked of a second provider. */
+export const IPFS_ENDGAME_BLOCKS = 8
+/** A pick looks at this many queued blocks at most (blocks the provider refused are skipped). */
+export const IPFS_PICK_SCAN_LIMIT = 4096
+/** Blocks asked of one provider at once: first, least and most; sized between them from its rate. */
+export const IPFS_START_WINDOW = 8
+export const IPFS_MIN_WINDOW = 4
+export const IPFS_MAX_WINDOW = 32
+/** Most UnixFS nodes (files, directories, inner nodes) one fetch walks: a DAG larger than this is refused. */
+export const IPFS_MAX_DAG_NODES = 2_000_000
+/** Deepest nesting of UnixFS nodes a fetch follows (a balanced 1 TiB file is 3 deep). */
+export const IPFS_MAX_DAG_DEPTH = 256

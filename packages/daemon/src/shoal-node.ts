@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
-import { ErrorCode, ShoalError, parseContentId } from '@shoal/protocol'
+import { ErrorCode, ShoalError, isIpfsId, parseContentId } from '@shoal/protocol'
 import type { CancelResult, ConnectResult, ListResult, PeerInfo, ShareResult, StatusInfo, TransferInfo, UnshareResult } from '@shoal/protocol'
 import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS, STOP_STEP_MS } from './constants.js'
 import { startError } from './errors.js'
@@ -124,7 +124,14 @@ class ShoalNode implements Shoal {
       await registerManifestProtocol(node, lookup)
       await registerXferProtocol(node, { logger, lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker(), limiter: this.limiter })
       // IPFS: every share's UnixFS DAG, served over Bitswap
-      const ipfs = new IpfsService({ node, datastore, records, shares, logger, announce: cid => { discovery.announce(cid) }, withdraw: async cid => { await discovery.withdraw(cid) }, stats: this.traffic, limiter: this.limiter })
+      const ipfs = new IpfsService({
+        node, datastore, records, shares, logger, stats: this.traffic, limiter: this.limiter,
+        announce: cid => { discovery.announce(cid) },
+        withdraw: async cid => { await discovery.withdraw(cid) },
+        findProviders: (cid, signal) => discovery.findProviders(cid, signal),
+        ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
+        ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})
+      })
       // behind NAT (public mode, not a relay itself): keep a relay reservation
       if (network === 'public' && !relay) {
         const reservations = new RelayReservations(node)
@@ -156,7 +163,7 @@ class ShoalNode implements Shoal {
       running.bootstrapped = await discovery.start()
       for (const share of shares.list()) if (!share.stale) discovery.announce(parseContentId(share.cid))
       ipfs.announceAll()
-      const resumed = await fetcher.resumeAll()
+      const resumed = await fetcher.resumeAll() + await ipfs.fetcher.resumeAll()
       if (resumed > 0) this.log('resuming %d download(s)', resumed)
       this.log('started %p in %s', node.peerId, repo.dir)
     } catch (err) {
@@ -181,7 +188,7 @@ class ShoalNode implements Shoal {
     // in any state (peers that stopped reading, a repo deleted under us, a
     // loaded machine). Downloads first, so their progress is saved and running
     // `shoal fetch` clients get their ABORTED event over the socket.
-    await bounded(this.log, r.fetcher.stop(), STOP_STEP_MS.downloads, 'stopping downloads')
+    await bounded(this.log, Promise.all([r.fetcher.stop(), r.ipfs.fetcher.stop()]), STOP_STEP_MS.downloads, 'stopping downloads')
     await bounded(this.log, r.control?.stop(), STOP_STEP_MS.control, 'closing the control socket')
     await bounded(this.log, r.metrics?.stop(), STOP_STEP_MS.quick, 'stopping metrics')
     r.discovery.stop()
@@ -207,20 +214,29 @@ class ShoalNode implements Shoal {
     return { cid, ticket: ticketFor(r.node, cid, name), name, path: record.path, kind, size, files, chunks, ...(ipfs !== undefined ? { ipfs } : {}), skipped }
   }
 
+  // a UnixFS CID (raw or dag-pb, CIDv0 or v1) is fetched from IPFS over Bitswap; anything else is Shoal's
   async fetch (id: string, options: FetchCallOptions = {}): Promise<FetchResult> {
-    return await this.parts().fetcher.fetch(id, options)
+    const r = this.parts()
+    if (isIpfsId(id)) {
+      const { share: _share, ...result } = await r.ipfs.fetcher.fetch(id, options)
+      return result
+    }
+    return await r.fetcher.fetch(id, options)
   }
 
   async startFetch (id: string, options: Omit<FetchCallOptions, 'signal'> = {}): Promise<TransferInfo> {
-    return await this.parts().fetcher.startDetached(id, options)
+    const r = this.parts()
+    return isIpfsId(id) ? await r.ipfs.fetcher.startDetached(id, options) : await r.fetcher.startDetached(id, options)
   }
 
   async pause (cid: string): Promise<TransferInfo> {
-    return await this.parts().fetcher.pause(cid)
+    const r = this.parts()
+    return isIpfsId(cid) ? await r.ipfs.fetcher.pause(cid) : await r.fetcher.pause(cid)
   }
 
   async cancel (cid: string): Promise<CancelResult> {
-    return await this.parts().fetcher.cancel(cid)
+    const r = this.parts()
+    return isIpfsId(cid) ? await r.ipfs.fetcher.cancel(cid) : await r.fetcher.cancel(cid)
   }
 
   async status (): Promise<StatusInfo> {
@@ -234,7 +250,7 @@ class ShoalNode implements Shoal {
       network: r.network,
       relay: r.relay,
       shares: () => r.shares.size,
-      transfers: () => r.fetcher.transfers(),
+      transfers: () => [...r.fetcher.transfers(), ...r.ipfs.fetcher.transfers()],
       limits: () => ({ ...this.limiter.limits }),
       ...(r.metrics?.url !== undefined ? { metricsUrl: r.metrics.url } : {})
     })
@@ -254,7 +270,7 @@ class ShoalNode implements Shoal {
       const ipfs = r.ipfs.store.rootOf(share.cid)
       return ipfs !== undefined ? { ...share, ipfs: ipfs.toString() } : share
     })
-    return { shares, downloads: await r.fetcher.downloads() }
+    return { shares, downloads: [...await r.fetcher.downloads(), ...await r.ipfs.fetcher.downloads()] }
   }
 
   async unshare (cid: string): Promise<UnshareResult> {

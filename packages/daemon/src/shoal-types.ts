@@ -78,6 +78,8 @@ export interface FetchCallOptions {
   onProgress?: (event: FetchEvent) => void
   /** How long to look for providers before NO_PROVIDERS (ms). @default the node's resolveTimeoutMs */
   resolveTimeoutMs?: number
+  /** Multiaddrs (ending in `/p2p/<peer id>`) of IPFS providers to dial for a UnixFS CID (`shoal fetch --peer`). @default none */
+  peers?: string[]
 }
 
 /** What {@link Shoal.fetch} resolves with: the copy is complete and verified. */

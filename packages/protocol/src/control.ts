@@ -269,6 +269,8 @@ export interface FetchRequest {
   cwd?: string
   /** Reply at once with a {@link TransferInfo} once the download runs, instead of streaming its events. */
   detach?: boolean
+  /** For a UnixFS CID: multiaddrs of IPFS providers to dial (at most 64). */
+  peers?: string[]
 }
 
 /** Reply of DELETE `/v1/downloads/<cid>` and `Shoal.cancel()`. */

@@ -4,7 +4,10 @@ import type { ConnectRequest, FetchRequest, ShareRequest } from '@shoal/protocol
 // Request bodies of the control API, checked before any handler sees them:
 // unknown fields, missing ones and wrong types are BAD_REQUEST (400).
 
-type FieldType = 'string' | 'boolean' | 'number'
+type FieldType = 'string' | 'boolean' | 'number' | 'strings'
+
+/** Most strings a list field may hold. */
+const MAX_LIST_ITEMS = 64
 
 /** Check a JSON object against the fields a route takes; unknown fields are an error. */
 function parseObject (raw: unknown, fields: Record<string, { type: FieldType, required?: boolean }>): Record<string, unknown> {
@@ -17,6 +20,12 @@ function parseObject (raw: unknown, fields: Record<string, { type: FieldType, re
     const value = obj[key]
     if (value === undefined) {
       if (spec.required === true) throw new ShoalError(ErrorCode.BAD_REQUEST, `missing field "${key}"`)
+      continue
+    }
+    if (spec.type === 'strings') {
+      if (!Array.isArray(value) || value.length > MAX_LIST_ITEMS || value.some(v => typeof v !== 'string' || v.length > 16384)) {
+        throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" must be a list of at most ${MAX_LIST_ITEMS} strings`)
+      }
       continue
     }
     if (typeof value !== spec.type) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "${key}" must be a ${spec.type}`)
@@ -38,7 +47,7 @@ export function parseConnect (raw: unknown): ConnectRequest {
 
 /** Body of POST /v1/fetch. */
 export function parseFetch (raw: unknown): FetchRequest {
-  const body = parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, cwd: { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'number' }, detach: { type: 'boolean' } }) as unknown as FetchRequest
+  const body = parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, cwd: { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'number' }, detach: { type: 'boolean' }, peers: { type: 'strings' } }) as unknown as FetchRequest
   if (body.cwd !== undefined && !body.cwd.startsWith('/')) throw new ShoalError(ErrorCode.BAD_REQUEST, 'field "cwd" must be an absolute path')
   return body
 }

@@ -17,6 +17,10 @@ import { BitswapNetwork } from './bitswap/bitswap-network.js'
 import { BitswapServer } from './bitswap/bitswap-server.js'
 import { IpfsRecords } from './ipfs-records.js'
 import { IpfsShares } from './ipfs-shares.js'
+import { BitswapClient } from './fetch/bitswap-client.js'
+import { IpfsFetchRecords } from './fetch/fetch-records.js'
+import { IpfsFetcher } from './fetch/ipfs-fetcher.js'
+import type { Discovery } from '../net/discovery.js'
 
 export interface IpfsServiceComponents {
   node: ShoalLibp2p
@@ -28,7 +32,13 @@ export interface IpfsServiceComponents {
   announce: (cid: CID) => void
   /** Stops announcing a CID. */
   withdraw: (cid: CID) => Promise<void>
-  stats?: { onUploaded(peer: PeerId, bytes: number): void }
+  /** DHT lookups of providers (a fetch's root). */
+  findProviders: Discovery['findProviders']
+  stats?: { onUploaded(peer: PeerId, bytes: number): void, onDownloaded(peer: PeerId, bytes: number): void }
+  /** Fail a fetch when no block arrived for this long (ms). */
+  stallTimeoutMs?: number
+  /** How long a fetch looks for providers before NO_PROVIDERS (ms). */
+  resolveTimeoutMs?: number
   limiter?: { upload(peer: PeerId, bytes: number): { ready: Promise<void> } }
 }
 
@@ -39,6 +49,8 @@ export class IpfsService {
   readonly shares: IpfsShares
   readonly network: BitswapNetwork
   readonly server: BitswapServer
+  readonly client: BitswapClient
+  readonly fetcher: IpfsFetcher
   private readonly c: IpfsServiceComponents
   private readonly log: Logger
 
@@ -68,6 +80,23 @@ export class IpfsService {
       ...(components.limiter !== undefined ? { limiter: components.limiter } : {})
     })
     this.network.addListener(this.server)
+    // fetching: wants out, blocks and presences routed to the fetches that want them
+    this.client = new BitswapClient(this.network, components.logger.forComponent('shoal:ipfs:bitswap-client'))
+    this.network.addListener(this.client)
+    this.fetcher = new IpfsFetcher({
+      node: components.node,
+      discovery: { findProviders: components.findProviders, announce: components.announce },
+      client: this.client,
+      fetchRecords: new IpfsFetchRecords(components.datastore),
+      records: components.records,
+      shares: components.shares,
+      ipfsShares: this.shares,
+      logger: components.logger,
+      ...(components.stats !== undefined ? { stats: components.stats } : {})
+    }, {
+      ...(components.stallTimeoutMs !== undefined ? { stallTimeoutMs: components.stallTimeoutMs } : {}),
+      ...(components.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: components.resolveTimeoutMs } : {})
+    })
     components.shares.onChange(event => {
       if (event.type === 'added') void this.shares.added(event.cid).then(root => { if (root !== undefined) this.announce(event.cid) })
       else void this.forget(event.cid)
@@ -85,7 +114,9 @@ export class IpfsService {
     for (const cid of this.store.sharesIndexed()) this.announce(cid)
   }
 
+  /** Stop fetches (kept to resume), then Bitswap. */
   async stop (): Promise<void> {
+    await this.fetcher.stop()
     await this.network.stop()
   }
 
