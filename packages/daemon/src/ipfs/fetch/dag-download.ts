@@ -5,7 +5,8 @@
  * asks for their children. A new provider is first probed with one block:
  * it becomes a full session once it delivered one, and is dropped (for this
  * fetch) if it answers DONT_HAVE first. A provider that sends nothing for
- * SESSION_STALL_MS while owing blocks has them asked elsewhere and backs off;
+ * SESSION_STALL_MS while owing blocks has them asked elsewhere and backs off
+ * (1 s, doubling, at most 30 s), then is asked again;
  * a want unanswered for CHUNK_TIMEOUT_MS counts as a failed attempt. The
  * fetch fails with NO_PROVIDERS when no block arrived for the stall timeout,
  * or no provider was connected for the resolve timeout.
@@ -200,8 +201,9 @@ export class DagDownload implements BlockReceiver {
     if (this.finished) return
     const now = Date.now()
     for (const session of [...this.sessions.values()]) {
+      // (a silent provider is not taken for one without the content: Helia, for one, does not
+      // send a block again within 5 s of sending it, say to a fetch that was just paused)
       const stalled = session.inflight.size > 0 && now - session.lastActivityAt > SESSION_STALL_MS
-      if (stalled && session.probing) { this.dropSession(session, true); continue }
       for (const [key, at] of [...session.inflight]) {
         if (!stalled && now - at <= CHUNK_TIMEOUT_MS) continue
         session.inflight.delete(key)

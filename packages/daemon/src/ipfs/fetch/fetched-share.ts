@@ -69,6 +69,7 @@ function profileHashes (size: number, leaves: WrittenLeaf[]): Uint8Array | undef
   const out = new Uint8Array(count * CHUNK_HASH_LENGTH)
   const filled = new Uint8Array(count)
   for (const leaf of leaves) {
+    if (leaf.length === 0) continue // the empty file's leaf: no chunk
     if (leaf.cid.code !== RAW_CODE || leaf.offset % UNIXFS_CHUNK_SIZE !== 0) return undefined
     const i = leaf.offset / UNIXFS_CHUNK_SIZE
     if (leaf.length !== Math.min(UNIXFS_CHUNK_SIZE, size - leaf.offset)) return undefined

@@ -65,6 +65,8 @@ export class FetchRun {
   private readonly startedAt = Date.now()
   private readonly samples: Array<{ t: number, bytes: number }> = []
   private announcedManifest = false
+  /** Done and recorded as a share: nothing to save for a resume any more. */
+  private finished = false
 
   constructor (components: FetchRunComponents, init: FetchRunInit) {
     this.c = components
@@ -115,7 +117,7 @@ export class FetchRun {
       clearInterval(timer)
       searching.abort()
       signal.removeEventListener('abort', onAbort)
-      await this.saveProgress().catch(() => {})
+      if (!this.finished) await this.saveProgress().catch(() => {})
       await this.tree.close()
     }
   }
@@ -142,6 +144,7 @@ export class FetchRun {
     await this.c.ipfsShares.addFetched(share, { root: this.init.cid, fileRoots, blocks, leaves: saved.leaves })
     await this.c.shares.addFetched(share, record.name, record.out, saved.bytes)
     this.c.discovery.announce(this.init.cid)
+    this.finished = true
     await this.c.fetchRecords.delete(record.cid)
     const result = { cid: record.cid, path: record.out, size: this.tree.size, seconds: (Date.now() - this.startedAt) / 1000, share }
     this.broadcast({ type: 'done', done: true, cid: record.cid, path: result.path, size: result.size, seconds: result.seconds })
