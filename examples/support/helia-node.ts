@@ -14,13 +14,12 @@ import type { UnixFS } from '@helia/unixfs'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { createHelia, createHeliaLight } from 'helia'
-import type { Helia } from 'helia'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 
 /** A started Helia node with its UnixFS API. */
 export interface HeliaNode {
-  helia: Helia & { libp2p: { getMultiaddrs(): Array<{ toString(): string }>, peerId: { toString(): string } } }
+  helia: ReturnType<typeof createHelia>
   fs: UnixFS
   /** Dialable addresses, each ending in /p2p/<peer id>. */
   addrs: string[]
@@ -42,11 +41,10 @@ export async function startHelia (): Promise<HeliaNode> {
     http: { delegatedRouters: [], recursiveGateways: [] }
   })
   await helia.start()
-  const node = helia as unknown as HeliaNode['helia']
   return {
-    helia: node,
+    helia,
     fs: unixfs(helia),
-    addrs: node.libp2p.getMultiaddrs().map(ma => ma.toString()),
+    addrs: helia.libp2p.getMultiaddrs().map(ma => ma.toString()),
     stop: async () => { await helia.stop() }
   }
 }

@@ -35,7 +35,7 @@ describe('a Shoal node facing a hostile Bitswap peer', () => {
   let evil: ShoalLibp2p
   let root: CID
   const inbox: BitswapMessage[] = []
-  let waiters: Array<() => void> = []
+  const waiters: Array<() => void> = []
 
   beforeAll(async () => {
     dir = await tempDir()
