@@ -17,6 +17,8 @@ import { BitswapNetwork } from './bitswap/bitswap-network.js'
 import { BitswapServer } from './bitswap/bitswap-server.js'
 import { IpfsRecords } from './ipfs-records.js'
 import { IpfsShares } from './ipfs-shares.js'
+import { trustlessGateway } from './trustless-gateway.js'
+import type { TrustlessGatewayHandler } from './trustless-gateway.js'
 import { BitswapClient } from './fetch/bitswap-client.js'
 import { IpfsFetchRecords } from './fetch/fetch-records.js'
 import { IpfsFetcher } from './fetch/ipfs-fetcher.js'
@@ -118,6 +120,11 @@ export class IpfsService {
   async stop (): Promise<void> {
     await this.fetcher.stop()
     await this.network.stop()
+  }
+
+  /** The trustless gateway's request handler (`/ipfs/<cid>?format=raw|car`) for the node's HTTP gateway. */
+  gateway (): TrustlessGatewayHandler {
+    return trustlessGateway({ store: this.store, log: this.c.logger.forComponent('shoal:ipfs:gateway') })
   }
 
   /** The UnixFS CID of a share (laid out now if it was not yet). */
