@@ -7,7 +7,9 @@
  *   npm run bench -- --only 1,7 a subset (1 fetch vs raw, 2 share vs sha256,
  *                               3 multi-source, 4 swarm, 5 small files,
  *                               6 time to first byte + DHT, 7 peak RSS,
- *                               8 idle CPU with mDNS)
+ *                               8 idle CPU with mDNS, 9 IPFS: Shoal vs Helia
+ *                               from a Helia provider, 10 IPFS: three Helia
+ *                               providers against one)
  *   npm run bench -- --keep     keep the temp dir (repos, daemon logs)
  *
  * Prints one table on stdout, progress on stderr, and writes bench/RESULTS.md
@@ -26,6 +28,8 @@ import { CLI, ROOT, UsageError, killChildren } from '../examples/support/cli-pro
 import { fetchVsRaw } from './benchmarks/fetch-vs-raw.js'
 import { firstByteDht } from './benchmarks/first-byte-dht.js'
 import { idleMdnsCpu } from './benchmarks/idle-mdns-cpu.js'
+import { ipfsHelia } from './benchmarks/ipfs-helia.js'
+import { ipfsMulti } from './benchmarks/ipfs-multi.js'
 import { multiSource } from './benchmarks/multi-source.js'
 import { peakRssBench } from './benchmarks/peak-rss.js'
 import { shareVsSha256 } from './benchmarks/share-vs-sha256.js'
@@ -41,7 +45,7 @@ import { interrupt, isInterrupted, openWorkDir, removeWorkDir, removeWorkDirSync
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md')
 
 /** Every benchmark, in the order they run; `--only` picks by number. */
-const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu]
+const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, ipfsHelia, ipfsMulti]
 
 let keepWork = false
 

@@ -252,6 +252,7 @@ class ShoalNode implements Shoal {
       shares: () => r.shares.size,
       transfers: () => [...r.fetcher.transfers(), ...r.ipfs.fetcher.transfers()],
       limits: () => ({ ...this.limiter.limits }),
+      bitswap: () => r.ipfs.stats(),
       ...(r.metrics?.url !== undefined ? { metricsUrl: r.metrics.url } : {})
     })
   }

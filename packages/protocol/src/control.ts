@@ -114,6 +114,20 @@ export interface StatusInfo {
   }
   /** The Prometheus scrape URL (e.g. "http://127.0.0.1:9464/metrics"); absent when metrics are off. */
   metrics?: string
+  /** Bitswap (IPFS) traffic since the daemon started. */
+  bitswap?: BitswapStats
+}
+
+/** Bitswap traffic since the daemon started: {@link StatusInfo.bitswap}. */
+export interface BitswapStats {
+  /** Blocks sent to peers, and their bytes. */
+  blocksSent: number
+  bytesSent: number
+  /** Blocks received from peers, wanted or not, and their bytes. */
+  blocksReceived: number
+  bytesReceived: number
+  /** Of those, blocks no fetch wanted any more (a second copy, or never asked for). */
+  duplicateBlocks: number
 }
 
 /** A connected peer: `{ peers }` of `GET /v1/peers`, `Shoal.peers()`, `shoal peers`. */

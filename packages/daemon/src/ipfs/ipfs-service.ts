@@ -8,6 +8,7 @@
 import type { ComponentLogger, Logger, PeerId } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { CID } from 'multiformats/cid'
+import type { BitswapStats } from '@shoal/protocol'
 import { IPFS_PROVIDE_MAX_FILES } from '../constants.js'
 import type { ShoalLibp2p } from '../net/libp2p-node.js'
 import type { Records } from '../storage/records.js'
@@ -120,6 +121,11 @@ export class IpfsService {
   async stop (): Promise<void> {
     await this.fetcher.stop()
     await this.network.stop()
+  }
+
+  /** Bitswap traffic since start, for status. */
+  stats (): BitswapStats {
+    return { blocksSent: this.server.sentBlocks, bytesSent: this.server.sentBytes, blocksReceived: this.client.received, bytesReceived: this.client.bytesReceived, duplicateBlocks: this.client.unwanted }
   }
 
   /** The trustless gateway's request handler (`/ipfs/<cid>?format=raw|car`) for the node's HTTP gateway. */

@@ -17,6 +17,7 @@ export interface StatusSources {
   transfers: () => TransferInfo[]
   limits: () => StatusInfo['limits']
   metricsUrl?: string
+  bitswap?: () => StatusInfo['bitswap']
 }
 
 /** A snapshot of the node: `shoal status`. */
@@ -38,7 +39,8 @@ export function nodeStatus (s: StatusSources): StatusInfo {
     downloaded: s.traffic.downloaded,
     ...s.traffic.rates(),
     limits: s.limits(),
-    ...(s.metricsUrl !== undefined ? { metrics: s.metricsUrl } : {})
+    ...(s.metricsUrl !== undefined ? { metrics: s.metricsUrl } : {}),
+    ...(s.bitswap !== undefined ? { bitswap: s.bitswap() } : {})
   }
 }
 

@@ -28,7 +28,9 @@ export class BitswapClient implements BitswapListener {
   private readonly receivers = new Set<BlockReceiver>()
   /** Blocks received that no fetch wanted (duplicates, unsolicited): for the bench's duplicate ratio. */
   unwanted = 0
+  /** Blocks received, wanted or not, and their bytes. */
   received = 0
+  bytesReceived = 0
 
   constructor (private readonly network: BitswapNetwork, private readonly log: Logger) {}
 
@@ -75,6 +77,7 @@ export class BitswapClient implements BitswapListener {
         continue
       }
       this.received++
+      this.bytesReceived += block.data.byteLength
       let wanted = false
       for (const r of this.receivers) {
         if (r.wants(key)) { wanted = true; r.onBlock(peer, key, block.data) }
