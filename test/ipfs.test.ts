@@ -114,7 +114,7 @@ describe('IPFS interop: a Shoal daemon and a stock Helia node', () => {
   })
 
   it('a fetch killed with its daemon resumes when the daemon restarts', async () => {
-    const data = Buffer.alloc(96 * MiB)
+    const data = Buffer.alloc(256 * MiB)
     for (let i = 0; i < data.length; i += 4096) data.writeUInt32BE(i ^ 0x5a5a5a5a, i)
     const cid = (await helia.fs.addBytes(data)).toString()
     const repo = path.join(dir, 'crash')
@@ -122,11 +122,14 @@ describe('IPFS interop: a Shoal daemon and a stock Helia node', () => {
     const first = await startDaemon(repo)
     const started = await first.cli(['fetch', cid, '--peer', helia.addrs[0] as string, '-o', out, '--detach', '--json'])
     expect(started.code, started.stderr).toBe(0)
-    await until('some bytes', async () => {
+    const received = await until('some bytes', async () => {
       const ls = JSON.parse((await first.cli(['ls', '--json'])).stdout) as { downloads: Array<{ cid: string, received: number }> }
-      return (ls.downloads.find(x => x.cid === cid)?.received ?? 0) > 0 ? true : undefined
+      const got = ls.downloads.find(x => x.cid === cid)?.received ?? 0
+      return got > 0 ? got : undefined
     })
     await first.kill('SIGKILL')
+    // killed in the middle, not after it finished
+    expect(received).toBeLessThan(data.length)
     const second = await startDaemon(repo)
     await until('the resumed fetch to finish', async () => {
       const ls = JSON.parse((await second.cli(['ls', '--json'])).stdout) as { shares: Array<{ ipfs?: string }>, downloads: Array<{ cid: string }> }

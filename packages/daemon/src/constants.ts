@@ -187,10 +187,20 @@ export const IPFS_PROVIDE_MAX_FILES = 64
 export const IPFS_ENDGAME_BLOCKS = 8
 /** A pick looks at this many queued blocks at most (blocks the provider refused are skipped). */
 export const IPFS_PICK_SCAN_LIMIT = 4096
-/** Blocks asked of one provider at once: first, least and most; sized between them from its rate. */
-export const IPFS_START_WINDOW = 8
-export const IPFS_MIN_WINDOW = 4
-export const IPFS_MAX_WINDOW = 32
+/**
+ * Blocks asked of one provider at once: first, least and most; sized between
+ * them to cover IPFS_WINDOW_SECONDS at its measured rate. Larger than Shoal's
+ * own windows: a Helia provider answers a want list in batches, one job at a
+ * time, each ~100 ms on loopback whatever it holds, so 4 blocks in flight
+ * gave 11 MB/s and 32 several times that.
+ */
+export const IPFS_START_WINDOW = 32
+export const IPFS_MIN_WINDOW = 16
+export const IPFS_MAX_WINDOW = 128
+/** Seconds of a provider's measured rate its window covers. */
+export const IPFS_WINDOW_SECONDS = 1
+/** A provider's window is refilled once this share of it is free: fewer, larger want lists. */
+export const IPFS_REFILL_FRACTION = 0.25
 /** Most UnixFS nodes (files, directories, inner nodes) one fetch walks: a DAG larger than this is refused. */
 export const IPFS_MAX_DAG_NODES = 2_000_000
 /** Deepest nesting of UnixFS nodes a fetch follows (a balanced 1 TiB file is 3 deep). */

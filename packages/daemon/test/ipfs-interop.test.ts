@@ -103,7 +103,7 @@ describe('Shoal and a stock Helia node', () => {
   })
 
   it('a paused fetch keeps what it has and resumes', async () => {
-    const data = randomBytes(24 * MiB)
+    const data = randomBytes(128 * MiB)
     const cid = await helia.fs.addBytes(data)
     const out = path.join(dir, 'resumed.bin')
     // Helia does not send a block again within 5 s of sending it: the blocks in

@@ -14,8 +14,8 @@
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Logger, PeerId } from '@libp2p/interface'
 import {
-  BACKOFF_BASE_MS, BACKOFF_MAX_MS, CHUNK_TIMEOUT_MS, FLUSH_INTERVAL_MS, IPFS_MAX_WINDOW, IPFS_MIN_WINDOW, IPFS_START_WINDOW,
-  RATE_SPAN_MS, RESOLVE_TIMEOUT_MS, SESSION_STALL_MS, STALL_TIMEOUT_MS, WINDOW_SECONDS
+  BACKOFF_BASE_MS, BACKOFF_MAX_MS, CHUNK_TIMEOUT_MS, FLUSH_INTERVAL_MS, IPFS_MAX_WINDOW, IPFS_MIN_WINDOW, IPFS_REFILL_FRACTION,
+  IPFS_START_WINDOW, IPFS_WINDOW_SECONDS, RATE_SPAN_MS, RESOLVE_TIMEOUT_MS, SESSION_STALL_MS, STALL_TIMEOUT_MS
 } from '../../constants.js'
 import { BlockScheduler } from './block-scheduler.js'
 import type { WantedBlock } from './block-scheduler.js'
@@ -47,7 +47,7 @@ class ProviderSession {
     const span = Math.max(50, now - (this.samples[0] as { t: number }).t)
     const rate = this.samples.reduce((n, s) => n + s.bytes, 0) * 1000 / span
     const average = this.bytesSeen / this.blocks
-    this.window = Math.max(IPFS_MIN_WINDOW, Math.min(IPFS_MAX_WINDOW, Math.ceil(rate * WINDOW_SECONDS / Math.max(1, average))))
+    this.window = Math.max(IPFS_MIN_WINDOW, Math.min(IPFS_MAX_WINDOW, Math.ceil(rate * IPFS_WINDOW_SECONDS / Math.max(1, average))))
   }
 }
 
@@ -81,6 +81,7 @@ export class DagDownload implements BlockReceiver {
   private lastSessionAt = Date.now()
   private lastFlushAt = Date.now()
   private writing = 0
+  private scheduled = false
 
   constructor (init: DagDownloadInit) {
     this.init = init
@@ -167,14 +168,22 @@ export class DagDownload implements BlockReceiver {
 
   // ---- scheduling
 
+  /** Schedule once per turn of the event loop, however many blocks arrived in it: fewer, larger want lists. */
   private schedule (): void {
+    if (this.scheduled || this.finished) return
+    this.scheduled = true
+    setImmediate(() => { this.scheduled = false; this.scheduleNow() })
+  }
+
+  private scheduleNow (): void {
     if (this.finished) return
     const now = Date.now()
     const ordered = [...this.sessions.values()].sort((a, b) => b.blocks - a.blocks)
     for (const session of ordered) {
       if (session.backoffUntil > now) continue
       const room = session.window - session.inflight.size
-      if (room <= 0) continue
+      // a probing session asks for one; others wait until a quarter of the window is free
+      if (room <= 0 || (!session.probing && room < Math.max(1, Math.floor(session.window * IPFS_REFILL_FRACTION)) && session.inflight.size > 0)) continue
       const picked = this.scheduler.pick(session, room)
       if (picked.length === 0) continue
       for (const block of picked) session.inflight.set(block.key, now)
