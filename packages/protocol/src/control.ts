@@ -120,11 +120,13 @@ export interface StatusInfo {
 
 /** Bitswap traffic since the daemon started: {@link StatusInfo.bitswap}. */
 export interface BitswapStats {
-  /** Blocks sent to peers, and their bytes. */
+  /** Blocks sent to peers. */
   blocksSent: number
+  /** Bytes of those blocks. */
   bytesSent: number
-  /** Blocks received from peers, wanted or not, and their bytes. */
+  /** Blocks received from peers, wanted or not. */
   blocksReceived: number
+  /** Bytes of those blocks. */
   bytesReceived: number
   /** Of those, blocks no fetch wanted any more (a second copy, or never asked for). */
   duplicateBlocks: number
