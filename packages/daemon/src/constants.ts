@@ -197,6 +197,13 @@ export const IPFS_PICK_SCAN_LIMIT = 4096
 export const IPFS_START_WINDOW = 32
 export const IPFS_MIN_WINDOW = 16
 export const IPFS_MAX_WINDOW = 128
+/**
+ * A provider that sends not a byte for this long while owing blocks has them
+ * asked elsewhere. Longer than Shoal's own SESSION_STALL_MS: a Helia provider
+ * reads a whole want list before it sends any of it, and what it owes is
+ * sent anyway once it gets to it, so asking elsewhere early costs duplicates.
+ */
+export const IPFS_SESSION_STALL_MS = 10_000
 /** Seconds of a provider's measured rate its window covers. */
 export const IPFS_WINDOW_SECONDS = 1
 /** A provider's window is refilled once this share of it is free: fewer, larger want lists. */

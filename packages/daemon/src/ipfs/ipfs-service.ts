@@ -133,6 +133,11 @@ export class IpfsService {
     return trustlessGateway({ store: this.store, log: this.c.logger.forComponent('shoal:ipfs:gateway') })
   }
 
+  /** Each file's UnixFS CID, in manifest order (for `shoal files`), when the share is laid out. */
+  fileCidsOf (share: string): string[] | undefined {
+    return this.store.fileRootsOf(share)?.map(c => c.toString())
+  }
+
   /** The UnixFS CID of a share (laid out now if it was not yet). */
   async rootOf (share: string): Promise<string | undefined> {
     return (await this.shares.rootOf(share))?.toString()

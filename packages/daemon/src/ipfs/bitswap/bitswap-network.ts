@@ -23,6 +23,8 @@ import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 export interface BitswapListener {
   /** One message from `peer`, on a stream of `protocol` (1.1.0 has no presences nor want-have). */
   onMessage(peer: PeerId, message: BitswapMessage, protocol: string): void
+  /** Bytes from `peer` arrived on a Bitswap stream (a message may still be incomplete). */
+  onBytes?(peer: PeerId): void
   /** `peer`'s last connection closed. */
   onPeerGone?(peer: PeerId): void
 }
@@ -111,7 +113,10 @@ export class BitswapNetwork {
     }
     touch()
     readFramesByEvent(stream, MAX_BITSWAP_MESSAGE_BYTES, {
-      onBytes: touch,
+      onBytes: () => {
+        touch()
+        for (const l of this.listeners) l.onBytes?.(peer)
+      },
       onFrame: (frame) => {
         const message = decodeBitswap(frame)
         this.log.trace('bitswap message from %p: %d wants, %d blocks, %d presences', peer, message.wantlist?.entries.length ?? 0, message.payload.length, message.blockPresences.length)

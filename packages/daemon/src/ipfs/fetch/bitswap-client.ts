@@ -19,6 +19,8 @@ export interface BlockReceiver {
   onBlock(peer: PeerId, key: string, bytes: Uint8Array): void
   /** `peer` does not have `key`. */
   onDontHave(peer: PeerId, key: string): void
+  /** Bytes from `peer` are arriving (a block may be on its way). */
+  onActivity(peer: PeerId): void
   /** `peer`'s last connection closed. */
   onPeerGone(peer: PeerId): void
 }
@@ -90,6 +92,10 @@ export class BitswapClient implements BitswapListener {
       if (key === undefined) continue
       for (const r of this.receivers) if (r.wants(key)) r.onDontHave(peer, key)
     }
+  }
+
+  onBytes (peer: PeerId): void {
+    for (const r of this.receivers) r.onActivity(peer)
   }
 
   onPeerGone (peer: PeerId): void {

@@ -4,8 +4,8 @@
  * BlockScheduler picks; blocks go to the UnixfsTree, which writes them and
  * asks for their children. A new provider is first probed with one block:
  * it becomes a full session once it delivered one, and is dropped (for this
- * fetch) if it answers DONT_HAVE first. A provider that sends nothing for
- * SESSION_STALL_MS while owing blocks has them asked elsewhere and backs off
+ * fetch) if it answers DONT_HAVE first. A provider that sends nothing (not a
+ * byte) for IPFS_SESSION_STALL_MS while owing blocks has them asked elsewhere and backs off
  * (1 s, doubling, at most 30 s), then is asked again;
  * a want unanswered for CHUNK_TIMEOUT_MS counts as a failed attempt. The
  * fetch fails with NO_PROVIDERS when no block arrived for the stall timeout,
@@ -15,7 +15,7 @@ import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Logger, PeerId } from '@libp2p/interface'
 import {
   BACKOFF_BASE_MS, BACKOFF_MAX_MS, CHUNK_TIMEOUT_MS, FLUSH_INTERVAL_MS, IPFS_MAX_WINDOW, IPFS_MIN_WINDOW, IPFS_REFILL_FRACTION,
-  IPFS_START_WINDOW, IPFS_WINDOW_SECONDS, RATE_SPAN_MS, RESOLVE_TIMEOUT_MS, SESSION_STALL_MS, STALL_TIMEOUT_MS
+  IPFS_SESSION_STALL_MS, IPFS_START_WINDOW, IPFS_WINDOW_SECONDS, RATE_SPAN_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS
 } from '../../constants.js'
 import { BlockScheduler } from './block-scheduler.js'
 import type { WantedBlock } from './block-scheduler.js'
@@ -161,6 +161,11 @@ export class DagDownload implements BlockReceiver {
     this.schedule()
   }
 
+  onActivity (peer: PeerId): void {
+    const session = this.sessions.get(peer.toString())
+    if (session !== undefined) session.lastActivityAt = Date.now()
+  }
+
   onPeerGone (peer: PeerId): void {
     const session = this.sessions.get(peer.toString())
     if (session !== undefined) this.dropSession(session, false)
@@ -212,7 +217,7 @@ export class DagDownload implements BlockReceiver {
     for (const session of [...this.sessions.values()]) {
       // (a silent provider is not taken for one without the content: Helia, for one, does not
       // send a block again within 5 s of sending it, say to a fetch that was just paused)
-      const stalled = session.inflight.size > 0 && now - session.lastActivityAt > SESSION_STALL_MS
+      const stalled = session.inflight.size > 0 && now - session.lastActivityAt > IPFS_SESSION_STALL_MS
       for (const [key, at] of [...session.inflight]) {
         if (!stalled && now - at <= CHUNK_TIMEOUT_MS) continue
         session.inflight.delete(key)
