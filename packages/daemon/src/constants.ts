@@ -204,6 +204,14 @@ export const IPFS_MAX_WINDOW = 128
  * sent anyway once it gets to it, so asking elsewhere early costs duplicates.
  */
 export const IPFS_SESSION_STALL_MS = 10_000
+/**
+ * A provider that sent nothing for this long while owing blocks is sent the
+ * same want-blocks again (not asked elsewhere). A Helia provider queues at most
+ * 10 jobs per peer and drops want lists past that; the wants stay in its
+ * ledger but nothing sends them until another want list comes — and a full
+ * window sends none: the fetch stood still until the stall timeout.
+ */
+export const IPFS_NUDGE_MS = 1_000
 /** Seconds of a provider's measured rate its window covers. */
 export const IPFS_WINDOW_SECONDS = 1
 /** A provider's window is refilled once this share of it is free: fewer, larger want lists. */

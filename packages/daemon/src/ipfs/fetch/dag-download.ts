@@ -15,7 +15,7 @@ import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Logger, PeerId } from '@libp2p/interface'
 import {
   BACKOFF_BASE_MS, BACKOFF_MAX_MS, CHUNK_TIMEOUT_MS, FLUSH_INTERVAL_MS, IPFS_MAX_WINDOW, IPFS_MIN_WINDOW, IPFS_REFILL_FRACTION,
-  IPFS_SESSION_STALL_MS, IPFS_START_WINDOW, IPFS_WINDOW_SECONDS, RATE_SPAN_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS
+  IPFS_NUDGE_MS, IPFS_SESSION_STALL_MS, IPFS_START_WINDOW, IPFS_WINDOW_SECONDS, RATE_SPAN_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS
 } from '../../constants.js'
 import { BlockScheduler } from './block-scheduler.js'
 import type { WantedBlock } from './block-scheduler.js'
@@ -31,6 +31,7 @@ class ProviderSession {
   failures = 0
   backoffUntil = 0
   blocks = 0
+  lastNudgeAt = 0
   private samples: Array<{ t: number, bytes: number }> = []
   private bytesSeen = 0
 
@@ -218,6 +219,12 @@ export class DagDownload implements BlockReceiver {
       // (a silent provider is not taken for one without the content: Helia, for one, does not
       // send a block again within 5 s of sending it, say to a fetch that was just paused)
       const stalled = session.inflight.size > 0 && now - session.lastActivityAt > IPFS_SESSION_STALL_MS
+      // quiet but not yet stalled: say the same wants again (see IPFS_NUDGE_MS)
+      if (!stalled && session.inflight.size > 0 && now - session.lastActivityAt > IPFS_NUDGE_MS && now - session.lastNudgeAt > IPFS_NUDGE_MS) {
+        session.lastNudgeAt = now
+        const cids = [...session.inflight.keys()].flatMap(k => this.scheduler.get(k)?.cid ?? [])
+        this.init.client.want(session.peer, cids).catch(() => {})
+      }
       for (const [key, at] of [...session.inflight]) {
         if (!stalled && now - at <= CHUNK_TIMEOUT_MS) continue
         session.inflight.delete(key)
