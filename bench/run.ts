@@ -10,7 +10,9 @@
  *                               8 idle CPU with mDNS, 9 gateway first
  *                               bytes of content not held, 10 cat vs fetch,
  *                               11 fetch --only one file, 12 gateway serving
- *                               held content vs cat)
+ *                               held content vs cat, 13 IPFS: Shoal vs Helia
+ *                               from a Helia provider, 14 IPFS: three Helia
+ *                               providers against one)
  *   npm run bench -- --keep     keep the temp dir (repos, daemon logs)
  *
  * Prints one table on stdout, progress on stderr, and writes bench/RESULTS.md
@@ -29,6 +31,8 @@ import { CLI, ROOT, UsageError, killChildren } from '../examples/support/cli-pro
 import { fetchVsRaw } from './benchmarks/fetch-vs-raw.js'
 import { firstByteDht } from './benchmarks/first-byte-dht.js'
 import { idleMdnsCpu } from './benchmarks/idle-mdns-cpu.js'
+import { ipfsHelia } from './benchmarks/ipfs-helia.js'
+import { ipfsMulti } from './benchmarks/ipfs-multi.js'
 import { multiSource } from './benchmarks/multi-source.js'
 import { peakRssBench } from './benchmarks/peak-rss.js'
 import { shareVsSha256 } from './benchmarks/share-vs-sha256.js'
@@ -48,7 +52,7 @@ import { interrupt, isInterrupted, openWorkDir, removeWorkDir, removeWorkDirSync
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md')
 
 /** Every benchmark, in the order they run; `--only` picks by number. */
-const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, gatewayFirstBytes, catVsFetch, onlyOneFile, gatewayHeldVsCat]
+const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, gatewayFirstBytes, catVsFetch, onlyOneFile, gatewayHeldVsCat, ipfsHelia, ipfsMulti]
 
 let keepWork = false
 

@@ -172,3 +172,61 @@ export const READ_WAIT_MS = 30_000
 export const PARTIAL_DIR = 'partial'
 /** Gateway responses streaming content at once (each holds at most one chunk in memory); more wait their turn. */
 export const GATEWAY_STREAMS = 24
+
+// ---- IPFS (ipfs/): Bitswap serving and fetching, UnixFS
+
+/** Bitswap streams one peer may have open to us per connection (each sends wants; we answer on our own). */
+export const BITSWAP_MAX_INBOUND_STREAMS = 8
+/** An inbound Bitswap stream that carries no message for this long is closed (Kubo keeps one per peer open; it reopens). */
+export const BITSWAP_IDLE_STREAM_MS = 60_000
+/** Our own Bitswap stream to a peer is closed after this long with nothing to send (Helia drops idle inbound streams after 10 s). */
+export const BITSWAP_OUTBOX_IDLE_MS = 5_000
+/** Messages queued for one peer before further sends fail (each holds at most one block). */
+export const BITSWAP_OUTBOX_MAX_MESSAGES = 64
+/** Wants remembered per peer; wants past this are ignored until some are served or cancelled (Helia and Kubo send at most 1024). */
+export const BITSWAP_MAX_WANTS_PER_PEER = 1024
+/** Blocks being read and sent to one peer at once. */
+export const BITSWAP_PEER_CONCURRENCY = 2
+/** Blocks being read and sent to all peers at once (a slot covers the read, the hash and the write). */
+export const BITSWAP_MAX_CONCURRENT_SENDS = 8
+/** Presences sent in one message at most. */
+export const BITSWAP_MAX_PRESENCES_PER_MESSAGE = 1024
+/** In public mode, a directory share's file roots are provided beside its root, for this many files at most. */
+export const IPFS_PROVIDE_MAX_FILES = 64
+/** UnixFS fetch end-game: with this few blocks missing, a block in flight may also be asked of a second provider. */
+export const IPFS_ENDGAME_BLOCKS = 8
+/** A pick looks at this many queued blocks at most (blocks the provider refused are skipped). */
+export const IPFS_PICK_SCAN_LIMIT = 4096
+/**
+ * Blocks asked of one provider at once: first, least and most; sized between
+ * them to cover IPFS_WINDOW_SECONDS at its measured rate. Larger than Shoal's
+ * own windows: a Helia provider answers a want list in batches, one job at a
+ * time, each ~100 ms on loopback whatever it holds, so 4 blocks in flight
+ * gave 11 MB/s and 32 several times that.
+ */
+export const IPFS_START_WINDOW = 32
+export const IPFS_MIN_WINDOW = 16
+export const IPFS_MAX_WINDOW = 128
+/**
+ * A provider that sends not a byte for this long while owing blocks has them
+ * asked elsewhere. Longer than Shoal's own SESSION_STALL_MS: a Helia provider
+ * reads a whole want list before it sends any of it, and what it owes is
+ * sent anyway once it gets to it, so asking elsewhere early costs duplicates.
+ */
+export const IPFS_SESSION_STALL_MS = 10_000
+/**
+ * A provider that sent nothing for this long while owing blocks is sent the
+ * same want-blocks again (not asked elsewhere). A Helia provider queues at most
+ * 10 jobs per peer and drops want lists past that; the wants stay in its
+ * ledger but nothing sends them until another want list comes — and a full
+ * window sends none: the fetch stood still until the stall timeout.
+ */
+export const IPFS_NUDGE_MS = 1_000
+/** Seconds of a provider's measured rate its window covers. */
+export const IPFS_WINDOW_SECONDS = 1
+/** A provider's window is refilled once this share of it is free: fewer, larger want lists. */
+export const IPFS_REFILL_FRACTION = 0.25
+/** Most UnixFS nodes (files, directories, inner nodes) one fetch walks: a DAG larger than this is refused. */
+export const IPFS_MAX_DAG_NODES = 2_000_000
+/** Deepest nesting of UnixFS nodes a fetch follows (a balanced 1 TiB file is 3 deep). */
+export const IPFS_MAX_DAG_DEPTH = 256

@@ -2,7 +2,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
-import { ErrorCode, ShoalError, parseContentId } from '@shoal/protocol'
+import { ErrorCode, ShoalError, isIpfsId, parseContentId } from '@shoal/protocol'
 import path from 'node:path'
 import type { CancelResult, ConnectResult, FilesResult, ListResult, PeerInfo, ShareResult, StatusInfo, TransferInfo, UnshareResult } from '@shoal/protocol'
 import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS, PARTIAL_DIR, READ_WAIT_MS, STOP_STEP_MS } from './constants.js'
@@ -29,6 +29,8 @@ import { registerXferProtocol } from './transfer/upload/xfer-server.js'
 import { ControlServer } from './control/control-server.js'
 import { createGateway } from './http/gateway.js'
 import type { HttpServer } from './http/http-server.js'
+import { IpfsService } from './ipfs/ipfs-service.js'
+import type { TrustlessGatewayHandler } from './ipfs/trustless-gateway.js'
 import { ShoalMetrics } from './telemetry/metrics.js'
 import { nodeStatus, peerList } from './telemetry/node-status.js'
 import { Traffic } from './telemetry/traffic.js'
@@ -41,6 +43,9 @@ interface Running {
   shares: ShareRegistry
   fetcher: Fetcher
   discovery: Discovery
+  ipfs: IpfsService
+  /** The IPFS trustless gateway's handler, for the HTTP gateway. */
+  trustless: TrustlessGatewayHandler
   control?: ControlServer
   metrics?: ShoalMetrics
   gateway?: HttpServer
@@ -105,7 +110,7 @@ class ShoalNode implements Shoal {
       }
       if (settings.gateway !== undefined) {
         // bound before libp2p too; it answers 503 until the node runs
-        gateway = createGateway(this, settings.gateway, logger)
+        gateway = createGateway(this, settings.gateway, logger, () => this.running?.trustless)
         await gateway.start()
       }
       node = await createShoalLibp2p({
@@ -131,6 +136,15 @@ class ShoalNode implements Shoal {
       const lookup = (cid: string): ChunkSource | undefined => shares.lookup(cid) ?? fetcher.partialSource(cid)
       await registerManifestProtocol(node, lookup)
       await registerXferProtocol(node, { logger, lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker(), limiter: this.limiter })
+      // IPFS: every share's UnixFS DAG, served over Bitswap
+      const ipfs = new IpfsService({
+        node, datastore, records, shares, logger, stats: this.traffic, limiter: this.limiter,
+        announce: cid => { discovery.announce(cid) },
+        withdraw: async cid => { await discovery.withdraw(cid) },
+        findProviders: (cid, signal) => discovery.findProviders(cid, signal),
+        ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
+        ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})
+      })
       // behind NAT (public mode, not a relay itself): keep a relay reservation
       if (network === 'public' && !relay) {
         const reservations = new RelayReservations(node)
@@ -152,7 +166,8 @@ class ShoalNode implements Shoal {
       }
       await node.start()
       metrics?.libp2pStarted()
-      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, metrics, gateway, startedAt: Date.now(), network, relay, bootstrapped: [] }
+      await ipfs.start()
+      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, ipfs, trustless: ipfs.gateway(), metrics, gateway, startedAt: Date.now(), network, relay, bootstrapped: [] }
       this.running = running
       if (this.options.controlSocket !== false) {
         running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }), logger)
@@ -160,7 +175,8 @@ class ShoalNode implements Shoal {
       }
       running.bootstrapped = await discovery.start()
       for (const share of shares.list()) if (!share.stale) discovery.announce(parseContentId(share.cid))
-      const resumed = await fetcher.resumeAll()
+      ipfs.announceAll()
+      const resumed = await fetcher.resumeAll() + await ipfs.fetcher.resumeAll()
       if (resumed > 0) this.log('resuming %d download(s)', resumed)
       this.log('started %p in %s', node.peerId, repo.dir)
     } catch (err) {
@@ -186,11 +202,12 @@ class ShoalNode implements Shoal {
     // in any state (peers that stopped reading, a repo deleted under us, a
     // loaded machine). Downloads first, so their progress is saved and running
     // `shoal fetch` clients get their ABORTED event over the socket.
-    await bounded(this.log, r.fetcher.stop(), STOP_STEP_MS.downloads, 'stopping downloads')
+    await bounded(this.log, Promise.all([r.fetcher.stop(), r.ipfs.fetcher.stop()]), STOP_STEP_MS.downloads, 'stopping downloads')
     await bounded(this.log, r.control?.stop(), STOP_STEP_MS.control, 'closing the control socket')
     await bounded(this.log, r.metrics?.stop(), STOP_STEP_MS.quick, 'stopping metrics')
     await bounded(this.log, r.gateway?.stop(), STOP_STEP_MS.quick, 'stopping the gateway')
     r.discovery.stop()
+    await bounded(this.log, r.ipfs.stop(), STOP_STEP_MS.quick, 'stopping bitswap')
     await bounded(this.log, r.node.stop(), STOP_STEP_MS.libp2p, 'stopping libp2p')
     await bounded(this.log, r.shares.close(), STOP_STEP_MS.quick, 'closing shared files')
     await bounded(this.log, r.datastore.close(), STOP_STEP_MS.quick, 'closing the datastore')
@@ -208,23 +225,33 @@ class ShoalNode implements Shoal {
     const { record, skipped } = await r.shares.addPath(path, { ...options, ...(this.options.chunkSize !== undefined ? { chunkSize: this.options.chunkSize } : {}) })
     r.discovery.announce(parseContentId(record.cid))
     const { cid, name, kind, size, files, chunks } = record
-    return { cid, ticket: ticketFor(r.node, cid, name), name, path: record.path, kind, size, files, chunks, skipped }
+    const ipfs = await r.ipfs.rootOf(cid)
+    return { cid, ticket: ticketFor(r.node, cid, name), name, path: record.path, kind, size, files, chunks, ...(ipfs !== undefined ? { ipfs } : {}), skipped }
   }
 
+  // a UnixFS CID (raw or dag-pb, CIDv0 or v1) is fetched from IPFS over Bitswap; anything else is Shoal's
   async fetch (id: string, options: FetchCallOptions = {}): Promise<FetchResult> {
-    return await this.parts().fetcher.fetch(id, options)
+    const r = this.parts()
+    if (isIpfsId(id)) {
+      const { share: _share, ...result } = await r.ipfs.fetcher.fetch(id, options)
+      return result
+    }
+    return await r.fetcher.fetch(id, options)
   }
 
   async startFetch (id: string, options: Omit<FetchCallOptions, 'signal'> = {}): Promise<TransferInfo> {
-    return await this.parts().fetcher.startDetached(id, options)
+    const r = this.parts()
+    return isIpfsId(id) ? await r.ipfs.fetcher.startDetached(id, options) : await r.fetcher.startDetached(id, options)
   }
 
   async pause (cid: string): Promise<TransferInfo> {
-    return await this.parts().fetcher.pause(cid)
+    const r = this.parts()
+    return isIpfsId(cid) ? await r.ipfs.fetcher.pause(cid) : await r.fetcher.pause(cid)
   }
 
   async cancel (cid: string): Promise<CancelResult> {
-    return await this.parts().fetcher.cancel(cid)
+    const r = this.parts()
+    return isIpfsId(cid) ? await r.ipfs.fetcher.cancel(cid) : await r.fetcher.cancel(cid)
   }
 
   async status (): Promise<StatusInfo> {
@@ -238,8 +265,9 @@ class ShoalNode implements Shoal {
       network: r.network,
       relay: r.relay,
       shares: () => r.shares.size + r.fetcher.partialShares().length,
-      transfers: () => r.fetcher.transfers(),
+      transfers: () => [...r.fetcher.transfers(), ...r.ipfs.fetcher.transfers()],
       limits: () => ({ ...this.limiter.limits }),
+      bitswap: () => r.ipfs.stats(),
       ...(r.metrics?.url !== undefined ? { metricsUrl: r.metrics.url } : {}),
       ...(r.gateway?.url !== undefined ? { gatewayUrl: r.gateway.url } : {})
     })
@@ -255,7 +283,14 @@ class ShoalNode implements Shoal {
 
   async list (): Promise<ListResult> {
     const r = this.parts()
-    return { shares: [...r.shares.list(), ...r.fetcher.partialShares()], downloads: await r.fetcher.downloads() }
+    const withIpfs = <S extends { cid: string }>(share: S): S & { ipfs?: string } => {
+      const ipfs = r.ipfs.store.rootOf(share.cid)
+      return ipfs !== undefined ? { ...share, ipfs: ipfs.toString() } : share
+    }
+    return {
+      shares: [...r.shares.list(), ...r.fetcher.partialShares()].map(withIpfs),
+      downloads: [...await r.fetcher.downloads(), ...await r.ipfs.fetcher.downloads()]
+    }
   }
 
   async unshare (cid: string): Promise<UnshareResult> {
@@ -283,7 +318,16 @@ class ShoalNode implements Shoal {
   }
 
   async files (id: string, options: FilesOptions = {}): Promise<FilesResult> {
-    return await this.parts().fetcher.files(id, options)
+    const r = this.parts()
+    const result = await r.fetcher.files(id, options)
+    // each file's UnixFS CID, when this node has laid the share out (it holds it, whole or in part)
+    const root = r.ipfs.store.rootOf(result.cid)
+    const cids = r.ipfs.fileCidsOf(result.cid)
+    return {
+      ...result,
+      ...(root !== undefined ? { ipfs: root.toString() } : {}),
+      files: result.files.map((f, i) => cids?.[i] !== undefined ? { ...f, ipfs: cids[i] } : f)
+    }
   }
 
   private parts (): Running {

@@ -88,6 +88,8 @@ export interface FetchCallOptions {
    * throws NO_MATCH; on a single-file share, BAD_REQUEST.
    */
   only?: string[]
+  /** Multiaddrs (ending in `/p2p/<peer id>`) of IPFS providers to dial for a UnixFS CID (`shoal fetch --peer`). @default none */
+  peers?: string[]
 }
 
 /** Options for {@link Shoal.cat}. */

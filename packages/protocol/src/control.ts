@@ -125,6 +125,22 @@ export interface StatusInfo {
   metrics?: string
   /** The HTTP gateway's base URL (e.g. "http://127.0.0.1:8080"; content is under `/shoal/<id>/<path>`); absent when it is off. */
   gateway?: string
+  /** Bitswap (IPFS) traffic since the daemon started. */
+  bitswap?: BitswapStats
+}
+
+/** Bitswap traffic since the daemon started: {@link StatusInfo.bitswap}. */
+export interface BitswapStats {
+  /** Blocks sent to peers. */
+  blocksSent: number
+  /** Bytes of those blocks. */
+  bytesSent: number
+  /** Blocks received from peers, wanted or not. */
+  blocksReceived: number
+  /** Bytes of those blocks. */
+  bytesReceived: number
+  /** Of those, blocks no fetch wanted any more (a second copy, or never asked for). */
+  duplicateBlocks: number
 }
 
 /** A connected peer: `{ peers }` of `GET /v1/peers`, `Shoal.peers()`, `shoal peers`. */
@@ -169,7 +185,7 @@ export interface ShareRequest {
  * A new share: reply of `POST /v1/shares`, `Shoal.share()`, `shoal share --json`:
  * the {@link ShareInfo} fields that describe the content, plus a ticket.
  */
-export interface ShareResult extends Pick<ShareInfo, 'cid' | 'name' | 'path' | 'kind' | 'size' | 'files' | 'chunks'> {
+export interface ShareResult extends Pick<ShareInfo, 'cid' | 'name' | 'path' | 'kind' | 'size' | 'files' | 'chunks' | 'ipfs'> {
   /** A ticket (`shoal1...`): the content id plus this node's addresses and the name. */
   ticket: string
   /** Entries of a directory that are not in the share: symlinks (never followed), special files, names a manifest cannot hold. */
@@ -223,6 +239,13 @@ export interface ShareInfo {
   partial: boolean
   /** Bytes this node holds (`size` unless partial). */
   held: number
+  /**
+   * Its UnixFS CID (`unixfs-v1-2025` profile, or the CID it was fetched by
+   * from IPFS): what Kubo and Helia give the same bytes, and what `ipfs cat`
+   * asks this node for. Absent only while it is being computed or when it
+   * could not be (the daemon logs why).
+   */
+  ipfs?: string
 }
 
 /**
@@ -284,6 +307,8 @@ export interface FetchRequest {
    * nothing fails the fetch with NO_MATCH.
    */
   only?: string[]
+  /** For a UnixFS CID: multiaddrs of IPFS providers to dial (at most 64). */
+  peers?: string[]
 }
 
 /** One file of a share in a {@link FilesResult}. */
@@ -294,6 +319,8 @@ export interface FileEntry {
   size: number
   /** Bytes of it this node holds, verified. */
   held: number
+  /** Its UnixFS CID (`unixfs-v1-2025`), what `ipfs cat` asks for; present when this node has laid the share out. */
+  ipfs?: string
 }
 
 /** Reply of `GET /v1/files/<id>`, `Shoal.files()`, `shoal files --json`. */
@@ -308,6 +335,8 @@ export interface FilesResult {
   size: number
   /** Bytes this node holds. */
   held: number
+  /** The share's UnixFS CID, when this node has laid it out. */
+  ipfs?: string
   /** Every file, in manifest order. */
   files: FileEntry[]
   /** Empty directories of the share. */

@@ -36,6 +36,8 @@ export const ErrorCode = {
   PROTOCOL_ERROR: 'PROTOCOL_ERROR',
   /** Data failed its hash check. */
   HASH_MISMATCH: 'HASH_MISMATCH',
+  /** IPFS content is not UnixFS that can be saved (undecodable nodes, sizes that disagree, unusable names). */
+  INVALID_DAG: 'INVALID_DAG',
   /** The content is not shared by this node. */
   NOT_FOUND: 'NOT_FOUND',
   /** No peer could provide the content. */

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs'
-import { ControlRoute, decodeTicket, isTicket, parseContentId } from '@shoal/protocol'
+import { ControlRoute, decodeTicket, isIpfsId, isTicket, parseContentId, parseIpfsCid } from '@shoal/protocol'
 import type { CancelResult, TransferInfo } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { clientOf, outputOf } from '../context.js'
@@ -9,7 +9,7 @@ interface DownloadArgs extends GlobalArgs { id: string }
 
 /** The content id an id or ticket names; a typo fails at once (exit 2). */
 function cidOf (id: string): string {
-  return isTicket(id) ? decodeTicket(id).cid.toString() : parseContentId(id).toString()
+  return isTicket(id) ? decodeTicket(id).cid.toString() : isIpfsId(id) ? parseIpfsCid(id).toString() : parseContentId(id).toString()
 }
 
 export const pauseCommand: CommandModule<GlobalArgs, DownloadArgs> = {

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import type { Argv, CommandModule } from 'yargs'
-import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isTicket, normalizeGlob, parseContentId } from '@shoal/protocol'
+import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isIpfsId, isTicket, normalizeGlob, parseContentId, parseIpfsCid } from '@shoal/protocol'
 import type { FetchEvent, FetchRequest, TransferInfo } from '@shoal/protocol'
 import type { ControlClient } from '../client.js'
 import type { GlobalArgs, Output } from '../context.js'
@@ -15,26 +15,29 @@ interface FetchArgs extends GlobalArgs {
   timeout?: number
   detach: boolean
   only?: string[]
+  peer?: string[]
 }
 
 export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
   command: 'fetch <id>',
-  describe: 'Download by content id or ticket; exits 0 only when every byte is verified and in place. Ctrl-C pauses it',
+  describe: 'Download by content id, ticket or IPFS CID; exits 0 only when every byte is verified and in place. Ctrl-C pauses it',
   builder: (y: Argv<GlobalArgs>) => y
-    .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...)' })
+    .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafyrei...), ticket (shoal1...), or an IPFS UnixFS CID (bafy..., bafk..., Qm...) fetched over Bitswap' })
     .option('output', { alias: 'o', type: 'string', describe: 'Where to save it; end with / to save into a directory (default: ./<name>, or where a paused download of it is)' })
     .option('force', { type: 'boolean', default: false, describe: 'Replace the output path if it exists' })
     .option('timeout', { type: 'number', describe: 'Seconds to look for providers before giving up (default 20)' })
     .option('only', { type: 'string', array: true, requiresArg: true, describe: 'Fetch only the files this path or glob inside the share selects (repeatable; *, ?, **, [abc], {a,b}; a directory selects what is below it); a later fetch with other patterns adds to them' })
     .option('detach', { type: 'boolean', default: false, describe: 'Start (or resume) the download and return at once; it goes on in the daemon (`shoal ls` shows it)' })
+    .option('peer', { type: 'string', array: true, describe: 'IPFS CIDs: a provider to dial, as a multiaddr ending in /p2p/<peer id> (repeatable)' })
     .example('$0 fetch shoal1abc...', 'save into the current directory')
     .example('$0 fetch bafy... -o ~/Downloads/', 'save into ~/Downloads')
     .example("$0 fetch bafy... --only 'videos/*.mp4' -o ~/Downloads/", 'only the mp4 files of videos/, in their place under ~/Downloads/<name>/')
-    .example('$0 fetch bafy... --detach', 'download in the background; `shoal pause` / `shoal cancel` act on it') as Argv<FetchArgs>,
+    .example('$0 fetch bafy... --detach', 'download in the background; `shoal pause` / `shoal cancel` act on it')
+    .example('$0 fetch bafybei... --peer /ip4/192.0.2.7/tcp/4001/p2p/12D3KooW...', 'fetch IPFS content from a Kubo or Helia node') as Argv<FetchArgs>,
   handler: async (args) => {
     const output = outputOf(args)
     // check the id here: a typo fails at once, daemon or not
-    const cid = isTicket(args.id) ? decodeTicket(args.id).cid.toString() : parseContentId(args.id).toString()
+    const cid = isTicket(args.id) ? decodeTicket(args.id).cid.toString() : isIpfsId(args.id) ? parseIpfsCid(args.id).toString() : parseContentId(args.id).toString()
     // a bad pattern is a usage error before the daemon is asked anything
     args.only?.forEach(normalizeGlob)
     const request: FetchRequest = {
@@ -43,7 +46,8 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
       cwd: process.cwd(),
       force: args.force,
       ...(args.output !== undefined ? { out: path.resolve(args.output) + (/[/\\]$/.test(args.output) ? path.sep : '') } : {}),
-      ...(args.timeout !== undefined ? { timeout: args.timeout } : {})
+      ...(args.timeout !== undefined ? { timeout: args.timeout } : {}),
+      ...(args.peer !== undefined && args.peer.length > 0 ? { peers: args.peer } : {})
     }
     const client = clientOf(args)
     if (args.detach) {

@@ -18,7 +18,7 @@ export const filesCommand: CommandModule<GlobalArgs, FilesArgs> = {
     .option('timeout', { type: 'number', describe: 'Seconds to look for providers when this node has not got the manifest (default 20)' })
     .example('$0 files shoal1...', 'what is in a share before fetching any of it')
     .example("$0 fetch bafy... --only 'docs/**'", 'then fetch just some of it')
-    .example('$0 files bafy... --json', '{"cid", "files": [{"path", "size", "held"}]}') as Argv<FilesArgs>,
+    .example('$0 files bafy... --json', '{"cid", "files": [{"path", "size", "held", "ipfs"}]}') as Argv<FilesArgs>,
   handler: async (args) => {
     const output = outputOf(args)
     // a typo fails at once (exit 2), daemon or not
@@ -28,8 +28,9 @@ export const filesCommand: CommandModule<GlobalArgs, FilesArgs> = {
     const result = await clientOf(args).call<FilesResult>('GET', `${ControlRoute.files}/${encodeURIComponent(args.id.trim())}${query}`)
     if (output.json) { output.data(result); return }
     output.out(`${result.cid}  ${result.name}: ${result.kind === 'dir' ? `${plural(result.files.length, 'file')}, ` : ''}${formatBytes(result.size)}, ${heldText(result.held, result.size)} here`)
+    if (result.ipfs !== undefined) output.out(`ipfs: ${result.ipfs}`)
     for (const f of result.files) {
-      output.out(`  ${heldText(f.held, f.size).padStart(9)}  ${formatBytes(f.size).padStart(10)}  ${f.path === '' ? result.name : f.path}`)
+      output.out(`  ${heldText(f.held, f.size).padStart(9)}  ${formatBytes(f.size).padStart(10)}  ${f.path === '' ? result.name : f.path}${f.ipfs !== undefined && result.files.length > 1 ? `  ${f.ipfs}` : ''}`)
     }
   }
 }

@@ -43,7 +43,8 @@ export function renderShare (result: ShareResult, paint: Paint = plain): string[
   return [
     `${paint('green', 'shared')} ${result.name} (${result.kind === 'dir' ? `${plural(result.files, 'file')}, ` : ''}${formatBytes(result.size)}, ${plural(result.chunks, 'chunk')})`,
     `content id: ${result.cid}`,
-    `ticket:     ${result.ticket}`
+    `ticket:     ${result.ticket}`,
+    ...(result.ipfs !== undefined ? [`ipfs:       ${result.ipfs}`] : [])
   ]
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import http from 'node:http'
 import {
-  ControlRoute, ErrorCode, MAX_CONTROL_BODY_BYTES, NDJSON_CONTENT_TYPE, ShoalError, decodeTicket, isTicket, parseContentId, toShoalError
+  ControlRoute, ErrorCode, MAX_CONTROL_BODY_BYTES, NDJSON_CONTENT_TYPE, ShoalError, decodeTicket, isIpfsId, isTicket, parseContentId, parseIpfsCid, toShoalError
 } from '@shoal/protocol'
 import type { ConnectRequest, FetchEvent, FetchRequest, ShareEvent, ShareRequest } from '@shoal/protocol'
 import type { Shoal } from '../shoal-types.js'
@@ -34,6 +34,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   INVALID_PATH: 400,
   INVALID_ADDRESS: 400,
   INVALID_MANIFEST: 422,
+  INVALID_DAG: 422,
   NOT_FOUND: 404,
   UNKNOWN_ROUTE: 404,
   NO_PROVIDERS: 404,
@@ -173,6 +174,7 @@ export class ControlServer {
   private async runFetchStream (req: http.IncomingMessage, res: http.ServerResponse, body: FetchRequest): Promise<void> {
     // reject bad ids with a 4xx before the stream starts
     if (isTicket(body.id)) decodeTicket(body.id)
+    else if (isIpfsId(body.id)) parseIpfsCid(body.id)
     else parseContentId(body.id)
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
     const write = (e: FetchEvent): void => {
@@ -263,9 +265,10 @@ export class ControlServer {
   }
 }
 
-function fetchOptionsOf (body: FetchRequest): { out?: string, cwd?: string, force: boolean, resolveTimeoutMs?: number, only?: string[] } {
+function fetchOptionsOf (body: FetchRequest): { out?: string, cwd?: string, force: boolean, resolveTimeoutMs?: number, only?: string[], peers?: string[] } {
   return {
     ...(body.only !== undefined ? { only: body.only } : {}),
+    ...(body.peers !== undefined ? { peers: body.peers } : {}),
     ...(body.out !== undefined ? { out: body.out } : {}),
     ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
     force: body.force === true,

@@ -40,10 +40,14 @@ export function parseConnect (raw: unknown): ConnectRequest {
   return parseObject(raw, { addr: { type: 'string', required: true } }) as unknown as ConnectRequest
 }
 
+/** Most provider addresses a fetch may name (`--peer`). */
+const MAX_PEER_HINTS = 64
+
 /** Body of POST /v1/fetch. */
 export function parseFetch (raw: unknown): FetchRequest {
-  const body = parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, cwd: { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'number' }, detach: { type: 'boolean' }, only: { type: 'string[]' } }) as unknown as FetchRequest
+  const body = parseObject(raw, { id: { type: 'string', required: true }, out: { type: 'string' }, cwd: { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'number' }, detach: { type: 'boolean' }, only: { type: 'string[]' }, peers: { type: 'string[]' } }) as unknown as FetchRequest
   if (body.cwd !== undefined && !body.cwd.startsWith('/')) throw new ShoalError(ErrorCode.BAD_REQUEST, 'field "cwd" must be an absolute path')
   if (body.only !== undefined) body.only.forEach(normalizeGlob) // a bad pattern is a 400 before anything starts
+  if (body.peers !== undefined && body.peers.length > MAX_PEER_HINTS) throw new ShoalError(ErrorCode.BAD_REQUEST, `field "peers" holds at most ${MAX_PEER_HINTS} addresses`)
   return body
 }

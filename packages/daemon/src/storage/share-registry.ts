@@ -16,16 +16,28 @@ export interface AddShareResult {
   skipped: SkippedEntries
 }
 
+/** A share added (shared or fetched) or removed. */
+export interface ShareChange {
+  type: 'added' | 'removed'
+  cid: string
+}
+
 /** The shares this node serves: records in the datastore, sources in memory. */
 export class ShareRegistry {
   private readonly log: Logger
   private readonly records: Records
   private readonly sources = new Map<string, ChunkSource>()
   private readonly shares = new Map<string, ShareRecord>()
+  private readonly listeners = new Set<(event: ShareChange) => void>()
 
   constructor (records: Records, private readonly logger: ComponentLogger) {
     this.log = logger.forComponent('shoal:shares')
     this.records = records
+  }
+
+  /** Be told of every share added (shared or fetched) or removed; the IPFS side keeps its DAGs in step this way. */
+  onChange (listener: (event: ShareChange) => void): void {
+    this.listeners.add(listener)
   }
 
   /** Load every share recorded in the repo. */
@@ -116,6 +128,7 @@ export class ShareRegistry {
     this.shares.delete(cid)
     await source?.close()
     await this.records.deleteShare(cid)
+    this.emit({ type: 'removed', cid })
   }
 
   async close (): Promise<void> {
@@ -128,6 +141,17 @@ export class ShareRegistry {
     const old = this.sources.get(record.cid)
     await old?.close()
     this.activate(record, bytes)
+    this.emit({ type: 'added', cid: record.cid })
+  }
+
+  private emit (event: ShareChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(event)
+      } catch (err) {
+        this.log.error('share listener failed: %e', err)
+      }
+    }
   }
 
   private activate (record: ShareRecord, bytes: Uint8Array): void {

@@ -19,6 +19,7 @@ export interface StatusSources {
   metricsUrl?: string
   /** The gateway's base URL, when it is on. */
   gatewayUrl?: string
+  bitswap?: () => StatusInfo['bitswap']
 }
 
 /** A snapshot of the node: `shoal status`. */
@@ -41,7 +42,8 @@ export function nodeStatus (s: StatusSources): StatusInfo {
     ...s.traffic.rates(),
     limits: s.limits(),
     ...(s.metricsUrl !== undefined ? { metrics: s.metricsUrl } : {}),
-    ...(s.gatewayUrl !== undefined ? { gateway: s.gatewayUrl } : {})
+    ...(s.gatewayUrl !== undefined ? { gateway: s.gatewayUrl } : {}),
+    ...(s.bitswap !== undefined ? { bitswap: s.bitswap() } : {})
   }
 }
 

@@ -1,0 +1,186 @@
+/**
+ * Every IPFS block this node can serve, by multihash (as Kubo's blockstore
+ * keys them: a block asked for as CIDv0 or CIDv1 is the same block). The
+ * dag-pb nodes live in the repo (ipfs-records.ts); the leaves are the bytes
+ * of shared files, read in place through the share's ChunkSource, which
+ * verifies every chunk against its hash, and — when a leaf is not exactly one
+ * chunk — hashed again against the leaf's own CID before it leaves.
+ */
+import { createHash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import { CHUNK_HASH_LENGTH, ChunkLayout, chunkCountOf } from '@shoal/protocol'
+import type { Logger } from '@libp2p/interface'
+import type { ChunkSource } from '../storage/chunk-source.js'
+import type { IpfsRecords, LeafEntry } from './ipfs-records.js'
+import { rawLeafCid } from './unixfs-layout.js'
+
+/** The empty raw block (the empty file): every node can serve it. */
+export const EMPTY_RAW_CID = rawLeafCid(createHash('sha256').digest())
+
+type BlockRef =
+  | { kind: 'node', share: string, cid: string }
+  | { kind: 'chunk', share: string, index: number }
+  | { kind: 'leaf', share: string, leaf: LeafEntry }
+
+/** One share's DAG as indexed. */
+interface IndexedShare {
+  root: CID
+  fileRoots: CID[]
+  keys: string[]
+  /** First global chunk index of each manifest file. */
+  firstChunk: number[]
+  chunkSize: number
+}
+
+export interface BlockStoreComponents {
+  records: IpfsRecords
+  /** The verified chunks of a share (undefined when not served, e.g. stale). */
+  lookup: (share: string) => ChunkSource | undefined
+  log: Logger
+}
+
+/** Blocks by multihash: dag-pb nodes from the repo, leaves read in place and verified. */
+export class IpfsBlockStore {
+  private readonly c: BlockStoreComponents
+  private readonly refs = new Map<string, BlockRef[]>()
+  private readonly shares = new Map<string, IndexedShare>()
+
+  constructor (components: BlockStoreComponents) {
+    this.c = components
+  }
+
+  /**
+   * Index a share's DAG: its dag-pb blocks (stored), and its leaves — its
+   * chunks (`'chunks'`) or a leaf table.
+   */
+  index (share: string, layout: ChunkLayout, dag: { root: CID, fileRoots: CID[], blocks: string[], leaves: 'chunks' | LeafEntry[] }): void {
+    this.unindex(share)
+    const keys: string[] = []
+    const add = (cid: CID, ref: BlockRef): void => {
+      const key = keyOf(cid)
+      const list = this.refs.get(key)
+      if (list === undefined) this.refs.set(key, [ref])
+      else list.push(ref)
+      keys.push(key)
+    }
+    for (const text of dag.blocks) add(CID.parse(text), { kind: 'node', share, cid: text })
+    const { manifest } = layout
+    if (dag.leaves === 'chunks') {
+      for (let i = 0; i < layout.chunkCount; i++) add(rawLeafCid(layout.hashOf(i)), { kind: 'chunk', share, index: i })
+    } else {
+      for (const leaf of dag.leaves) add(leaf.cid, { kind: 'leaf', share, leaf })
+    }
+    const firstChunk: number[] = []
+    let count = 0
+    for (const file of manifest.files) {
+      firstChunk.push(count)
+      count += chunkCountOf(file.size, manifest.chunkSize)
+    }
+    this.shares.set(share, { root: dag.root, fileRoots: dag.fileRoots, keys, firstChunk, chunkSize: manifest.chunkSize })
+  }
+
+  unindex (share: string): void {
+    const entry = this.shares.get(share)
+    if (entry === undefined) return
+    this.shares.delete(share)
+    for (const key of entry.keys) {
+      const left = (this.refs.get(key) ?? []).filter(r => r.share !== share)
+      if (left.length === 0) this.refs.delete(key)
+      else this.refs.set(key, left)
+    }
+  }
+
+  /** The UnixFS root of a share, when indexed. */
+  rootOf (share: string): CID | undefined {
+    return this.shares.get(share)?.root
+  }
+
+  /** Each file's UnixFS root, in manifest order, when indexed. */
+  fileRootsOf (share: string): CID[] | undefined {
+    return this.shares.get(share)?.fileRoots
+  }
+
+  /** Shares indexed, by Shoal content id. */
+  sharesIndexed (): string[] {
+    return [...this.shares.keys()]
+  }
+
+  /** True when a share that is served now holds `cid` (no I/O). */
+  has (cid: CID): boolean {
+    if (cid.multihash.code === EMPTY_RAW_CID.multihash.code && equalBytes(cid.multihash.digest, EMPTY_RAW_CID.multihash.digest)) return true
+    return (this.refs.get(keyOf(cid)) ?? []).some(r => this.c.lookup(r.share) !== undefined)
+  }
+
+  /**
+   * The bytes of `cid`, verified against it, or undefined when no served
+   * share has it (or what is on disk no longer matches: the share then turns
+   * stale, see FileSource).
+   */
+  async get (cid: CID): Promise<Uint8Array | undefined> {
+    if (equalBytes(cid.multihash.bytes, EMPTY_RAW_CID.multihash.bytes)) return new Uint8Array(0)
+    for (const ref of this.refs.get(keyOf(cid)) ?? []) {
+      const source = this.c.lookup(ref.share)
+      if (source === undefined) continue
+      try {
+        const bytes = await this.read(ref, source)
+        if (bytes !== undefined) return bytes
+      } catch (err) {
+        this.c.log('cannot read block %c of share %s: %e', cid, ref.share, err)
+      }
+    }
+    return undefined
+  }
+
+  private async read (ref: BlockRef, source: ChunkSource): Promise<Uint8Array | undefined> {
+    if (ref.kind === 'chunk') return await source.readChunk(ref.index) // verified: the chunk hash is the leaf's digest
+    if (ref.kind === 'node') {
+      const bytes = await this.c.records.block(ref.share, ref.cid)
+      return bytes !== undefined && matches(CID.parse(ref.cid), bytes) ? bytes : undefined
+    }
+    const share = this.shares.get(ref.share)
+    if (share === undefined) return undefined
+    const { leaf } = ref
+    const data = await readSlice(source, share, leaf.file, leaf.offset, leaf.length)
+    const bytes = concat([leaf.prefix, data, leaf.suffix])
+    return matches(leaf.cid, bytes) ? bytes : undefined
+  }
+}
+
+/** Bytes `[offset, offset + length)` of file `file` of a share, from its verified chunks. */
+async function readSlice (source: ChunkSource, share: IndexedShare, file: number, offset: number, length: number): Promise<Uint8Array> {
+  if (length === 0) return new Uint8Array(0)
+  const first = (share.firstChunk[file] ?? 0) + Math.floor(offset / share.chunkSize)
+  const last = (share.firstChunk[file] ?? 0) + Math.floor((offset + length - 1) / share.chunkSize)
+  const out = new Uint8Array(length)
+  let at = 0
+  for (let g = first; g <= last; g++) {
+    const chunk = await source.readChunk(g)
+    const chunkStart = (g - (share.firstChunk[file] ?? 0)) * share.chunkSize
+    const from = Math.max(0, offset - chunkStart)
+    const to = Math.min(chunk.byteLength, offset + length - chunkStart)
+    out.set(chunk.subarray(from, to), at)
+    at += to - from
+  }
+  return out
+}
+
+/** True when `bytes` hash (sha2-256) to `cid`'s digest. */
+export function matches (cid: CID, bytes: Uint8Array): boolean {
+  const digest = createHash('sha256').update(bytes).digest()
+  return digest.byteLength === CHUNK_HASH_LENGTH && equalBytes(digest, cid.multihash.digest)
+}
+
+/** The index key of a CID: its multihash. */
+export function keyOf (cid: CID): string {
+  return Buffer.from(cid.multihash.bytes).toString('base64')
+}
+
+function concat (parts: Array<Uint8Array | undefined>): Uint8Array {
+  const present = parts.filter((p): p is Uint8Array => p !== undefined && p.byteLength > 0)
+  if (present.length === 1) return present[0] as Uint8Array
+  return Buffer.concat(present)
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+}
