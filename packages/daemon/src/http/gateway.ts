@@ -4,12 +4,29 @@ import type { Shoal } from '../shoal-types.js'
 import { HttpServer } from './http-server.js'
 import { StreamSlots } from './stream-slots.js'
 import { shoalGateway } from './gateway/shoal-gateway.js'
+import { UiAuth } from './ui/ui-auth.js'
+import { readUiFiles } from './ui/ui-assets.js'
+import { uiRoutes } from './ui/ui-routes.js'
+import type { ControlHandler } from './ui/ui-routes.js'
+
+/** The web UI on the gateway's server (ui/). */
+export interface GatewayUi {
+  /** The repo's UI token. */
+  token: string
+  /** This node's cookie name (`uiCookieName`). */
+  cookieName: string
+  /** The control API's handler, once the node runs: the UI's API is the control API. */
+  control: () => ControlHandler | undefined
+  /** Where the built UI is. @default the daemon package's dist/ui/ */
+  dir?: string
+}
 
 /**
  * The local HTTP gateway on `listen` (HOST:PORT): the node's HTTP server
- * with its routes — `/shoal/<id>/<path>` for now. Not started.
+ * with its routes — `/shoal/<id>/<path>`, and with `ui` the web UI at `/`
+ * and `/ui/`. Not started.
  */
-export function createGateway (shoal: Pick<Shoal, 'files' | 'cat'>, listen: string, logger: ComponentLogger): HttpServer {
+export function createGateway (shoal: Pick<Shoal, 'files' | 'cat'>, listen: string, logger: ComponentLogger, ui?: GatewayUi): HttpServer {
   const log = logger.forComponent('shoal:http:gateway')
   const at: { server?: HttpServer } = {}
   const origins = (): ReadonlySet<string> => {
@@ -18,12 +35,13 @@ export function createGateway (shoal: Pick<Shoal, 'files' | 'cat'>, listen: stri
     const port = new URL(url).port
     return new Set([url, `http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`])
   }
-  const server = new HttpServer({
-    listen,
-    name: 'gateway',
-    logger,
-    routes: [shoalGateway({ shoal, slots: new StreamSlots(GATEWAY_STREAMS), origins, log })]
-  })
+  const routes = [shoalGateway({ shoal, slots: new StreamSlots(GATEWAY_STREAMS), origins, log })]
+  if (ui !== undefined) {
+    const files = readUiFiles(ui.dir)
+    if (!files.has('index.html')) log.error('the web UI is not built (no index.html in %s): run `npm run build`', ui.dir ?? 'dist/ui')
+    routes.push(...uiRoutes({ auth: new UiAuth(ui.token, ui.cookieName), files: () => files, control: ui.control, origins, log: logger.forComponent('shoal:ui') }))
+  }
+  const server = new HttpServer({ listen, name: 'gateway', logger, routes })
   at.server = server
   return server
 }
