@@ -20,6 +20,8 @@ export const LIVE_SLOW_MS = 1000
 export const LIVE_FAST_MS = 250
 /** A comment line this often keeps proxies and idle timeouts from closing the stream (ms). */
 const KEEPALIVE_MS = 15_000
+/** The key of a map sent one last time before its download goes. */
+const LEAVING = 'leaving'
 /** Past this many bytes queued for a listener, it is skipped until it reads. */
 const MAX_QUEUED_BYTES = 1024 * 1024
 
@@ -113,10 +115,22 @@ export class LiveFeed {
     }
   }
 
-  /** Running downloads every time; the others when their state or bytes held changed. */
+  /**
+   * Running downloads every time; the others when their state or bytes held
+   * changed. A download no longer listed gets one last map (a completed one
+   * is now a share: every chunk held), then goes (`chunks-gone`).
+   */
   private async sampleMaps (fastOnly: boolean): Promise<void> {
     const listed = new Set(this.downloads.map(d => d.cid))
-    for (const cid of this.maps.keys()) if (!listed.has(cid)) this.maps.delete(cid)
+    for (const [cid, entry] of [...this.maps]) {
+      if (listed.has(cid)) continue
+      if (entry.key === LEAVING) { this.maps.delete(cid); continue }
+      try {
+        this.maps.set(cid, { map: await this.shoal.chunkMap(cid), key: LEAVING })
+      } catch {
+        this.maps.delete(cid) // cancelled: nothing left to show
+      }
+    }
     for (const d of this.downloads) {
       const running = d.state === 'active'
       const key = `${d.state} ${d.chunksDone}`

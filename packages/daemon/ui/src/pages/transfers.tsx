@@ -6,21 +6,30 @@ import { ChunkMapView, Legend } from '../chunk-map.js'
 import { basename, bytes, duration, percent, rate, short } from '../format.js'
 import { ActionButton } from '../widgets.js'
 
-export function TransfersPage ({ downloads, maps }: { downloads: TransferInfo[] | undefined, maps: ReadonlyMap<string, ChunkMap> }) {
+interface TransfersProps {
+  downloads: TransferInfo[] | undefined
+  /** Completed while the page was open. */
+  finished: TransferInfo[]
+  maps: ReadonlyMap<string, ChunkMap>
+  dismiss: (cid: string) => void
+}
+
+export function TransfersPage ({ downloads, finished, maps, dismiss }: TransfersProps) {
+  const all = [...(downloads ?? []), ...finished]
   return (
     <section>
       <FetchForm />
       <h2>Transfers</h2>
       {downloads === undefined
         ? <p class="muted">loading…</p>
-        : downloads.length === 0
+        : all.length === 0
           ? <p class="muted">No downloads. Paste a ticket above to fetch one.</p>
-          : <><Legend />{downloads.map(d => <Transfer key={d.cid} d={d} map={maps.get(d.cid)} />)}</>}
+          : <><Legend />{all.map(d => <Transfer key={d.cid} d={d} map={maps.get(d.cid)} dismiss={dismiss} />)}</>}
     </section>
   )
 }
 
-function Transfer ({ d, map }: { d: TransferInfo, map: ChunkMap | undefined }) {
+function Transfer ({ d, map, dismiss }: { d: TransferInfo, map: ChunkMap | undefined, dismiss: (cid: string) => void }) {
   const left = d.size - d.received
   const eta = d.state === 'active' && d.rate > 0 ? duration(left / d.rate) : '—'
   return (
@@ -31,6 +40,7 @@ function Transfer ({ d, map }: { d: TransferInfo, map: ChunkMap | undefined }) {
         <span class="actions">
           {d.state === 'active' && <ActionButton name="pause" action={async () => await api.pause(d.cid)}>pause</ActionButton>}
           {(d.state === 'paused' || d.state === 'failed') && <ActionButton name="resume" action={async () => await api.resume(d.cid)}>resume</ActionButton>}
+          {d.state === 'done' && <button type="button" data-action="dismiss" onClick={() => { dismiss(d.cid) }}>dismiss</button>}
           {d.state !== 'done' && <ActionButton name="cancel" kind="danger" action={async () => { if (confirm(`Cancel ${basename(d.path)} and delete what was fetched?`)) await api.cancel(d.cid) }}>cancel</ActionButton>}
         </span>
       </header>
