@@ -16,7 +16,7 @@ export function SharesPage ({ shares }: { shares: ShareInfo[] | undefined }) {
           ? <p class="muted">Nothing shared yet.</p>
           : (
             <table class="shares">
-              <thead><tr><th>name</th><th>size</th><th>files</th><th>content id</th><th>ticket</th><th /></tr></thead>
+              <thead><tr><th>name</th><th class="num">size</th><th class="num">files</th><th>content id</th><th>ticket</th><th /></tr></thead>
               <tbody>{shares.map(s => <ShareRow key={s.cid} share={s} />)}</tbody>
             </table>
             )}
