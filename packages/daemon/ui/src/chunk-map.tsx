@@ -4,6 +4,7 @@
  * cell tells its chunks and who sent them.
  */
 import type { ChunkCell, ChunkMap } from '@shoal/protocol'
+import { Component } from 'preact'
 import { useState } from 'preact/hooks'
 import { short } from './format.js'
 
@@ -29,15 +30,28 @@ function cellText (map: ChunkMap, i: number, cell: ChunkCell): string {
   return `${which}: ${parts.join(', ')}${from.length > 0 ? ` — sent by ${from.join(', ')}` : ''}`
 }
 
+/** One cell; redrawn only when its counts changed (a delta replaces just the cells that did). */
+class Cell extends Component<{ cell: ChunkCell, i: number }> {
+  override shouldComponentUpdate (next: { cell: ChunkCell, i: number }): boolean {
+    return next.cell !== this.props.cell || next.i !== this.props.i
+  }
+
+  override render () {
+    return <i class={`cell ${cellState(this.props.cell)}`} data-cell={this.props.i} />
+  }
+}
+
 export function ChunkMapView ({ map }: { map: ChunkMap }) {
   const [hover, setHover] = useState<number>()
   const hovered = hover !== undefined ? map.cells[hover] : undefined
+  const over = (e: MouseEvent): void => {
+    const at = (e.target as HTMLElement).dataset.cell
+    if (at !== undefined) setHover(Number(at))
+  }
   return (
     <div class="chunkmap" data-cid={map.cid}>
-      <div class="cells" onMouseLeave={() => { setHover(undefined) }}>
-        {map.cells.map((cell, i) => (
-          <i key={i} class={`cell ${cellState(cell)}`} data-cell={i} onMouseEnter={() => { setHover(i) }} />
-        ))}
+      <div class="cells" onMouseOver={over} onMouseLeave={() => { setHover(undefined) }}>
+        {map.cells.map((cell, i) => <Cell key={i} cell={cell} i={i} />)}
       </div>
       <p class="cellinfo" aria-live="polite">
         {hovered !== undefined && hover !== undefined

@@ -50,6 +50,9 @@ export function reduce (state: LiveState, e: LiveEvent): LiveState {
   }
 }
 
+/** Events arriving within this many ms are drawn together. */
+const BATCH_MS = 40
+
 const TYPES: Array<LiveEvent['type']> = ['status', 'ls', 'peers', 'chunks', 'chunks-delta', 'chunks-gone']
 
 /** The live state, from one EventSource opened for the page's life (it reconnects by itself), and a way to dismiss a finished download. */
@@ -59,13 +62,22 @@ export function useLive (): [LiveState, (cid: string) => void] {
     const source = new EventSource(EVENTS_URL)
     source.onopen = () => { setState(s => ({ ...s, connected: true })) }
     source.onerror = () => { setState(s => ({ ...s, connected: false })) }
+    // events come in bursts (status, list, peers, maps): apply each burst in one render
+    let pending: LiveEvent[] = []
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const flush = (): void => {
+      const batch = pending
+      pending = []
+      timer = undefined
+      setState(s => batch.reduce(reduce, s))
+    }
     for (const type of TYPES) {
       source.addEventListener(type, (msg: MessageEvent<string>) => {
-        const e = JSON.parse(msg.data) as LiveEvent
-        setState(s => reduce(s, e))
+        pending.push(JSON.parse(msg.data) as LiveEvent)
+        timer ??= setTimeout(flush, BATCH_MS)
       })
     }
-    return () => { source.close() }
+    return () => { source.close(); clearTimeout(timer) }
   }, [])
   return [state, (cid: string) => { setState(st => dismiss(st, cid)) }]
 }
