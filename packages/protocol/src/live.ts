@@ -4,6 +4,7 @@
  * (`GET /v1/events`, Server-Sent Events). The web UI is served by the
  * daemon's HTTP server; `GET /v1/ui` gives its address with the token.
  */
+import type { ChunkRange } from './chunking.js'
 import type { ListResult, PeerInfo, StatusInfo } from './control.js'
 
 /** At most this many cells in a {@link ChunkMap}: bigger downloads put several chunks in a cell. */
@@ -37,7 +38,7 @@ export function chunksPerCell (chunks: number): number {
  * cellChunks({ chunks: 20, chunksPerCell: 8 }, 2) // { first: 16, count: 4 }
  * ```
  */
-export function cellChunks (map: Pick<ChunkMap, 'chunks' | 'chunksPerCell'>, index: number): { first: number, count: number } {
+export function cellChunks (map: Pick<ChunkMap, 'chunks' | 'chunksPerCell'>, index: number): ChunkRange {
   const first = index * map.chunksPerCell
   return { first, count: Math.max(0, Math.min(map.chunksPerCell, map.chunks - first)) }
 }
@@ -79,21 +80,77 @@ export interface ChunkMap {
   running: boolean
 }
 
+/** `status` event: the node's {@link StatusInfo}, as `GET /v1/status` gives it. */
+export interface StatusLiveEvent {
+  /** Always `status`. */
+  type: 'status'
+  /** The snapshot. */
+  status: StatusInfo
+}
+
+/** `ls` event: what `GET /v1/ls` gives (shares and downloads). */
+export interface LsLiveEvent extends ListResult {
+  /** Always `ls`. */
+  type: 'ls'
+}
+
+/** `peers` event: what `GET /v1/peers` gives. */
+export interface PeersLiveEvent {
+  /** Always `peers`. */
+  type: 'peers'
+  /** The peers connected now. */
+  peers: PeerInfo[]
+}
+
+/** `chunks` event: a download's whole {@link ChunkMap}. */
+export interface ChunksLiveEvent {
+  /** Always `chunks`. */
+  type: 'chunks'
+  /** The map. */
+  map: ChunkMap
+}
+
+/** `chunks-delta` event: the cells of a download's map that changed since this client was last sent it. */
+export interface ChunksDeltaLiveEvent {
+  /** Always `chunks-delta`. */
+  type: 'chunks-delta'
+  /** The download's content id. */
+  cid: string
+  /** As {@link ChunkMap.running}. */
+  running: boolean
+  /** The whole peer table now ({@link ChunkMap.peers}). */
+  peers: string[]
+  /** Changed cells: `[index, cell]`. */
+  cells: Array<[number, ChunkCell]>
+}
+
+/** `chunks-gone` event: the download is no longer listed (completed, or cancelled). */
+export interface ChunksGoneLiveEvent {
+  /** Always `chunks-gone`. */
+  type: 'chunks-gone'
+  /** The download's content id. */
+  cid: string
+}
+
 /**
  * What `GET /v1/events` sends, one Server-Sent Event per object: `event:`
  * is its `type`, `data:` the JSON object. On connect: `status`, `ls` and
  * `peers`, and a `chunks` map per download; then each again when it
  * changed (sampled every second), and `chunks-delta` for each running
  * download whose cells changed (at most 4 a second): the changed cells only.
- * `chunks-gone` when a download is no longer listed (done or cancelled).
+ * `chunks-gone` when a download is no longer listed (a completed one gets a
+ * last delta first: every chunk held).
+ *
+ * @example
+ * ```ts
+ * const events = new EventSource('/ui/api/v1/events')
+ * events.addEventListener('chunks-delta', (msg) => {
+ *   const e = JSON.parse(msg.data) as ChunksDeltaLiveEvent
+ *   console.log(`${e.cells.length} cells of ${e.cid} changed`)
+ * })
+ * ```
  */
-export type LiveEvent =
-  | { type: 'status', status: StatusInfo }
-  | ({ type: 'ls' } & ListResult)
-  | { type: 'peers', peers: PeerInfo[] }
-  | { type: 'chunks', map: ChunkMap }
-  | { type: 'chunks-delta', cid: string, running: boolean, peers: string[], cells: Array<[number, ChunkCell]> }
-  | { type: 'chunks-gone', cid: string }
+export type LiveEvent = StatusLiveEvent | LsLiveEvent | PeersLiveEvent | ChunksLiveEvent | ChunksDeltaLiveEvent | ChunksGoneLiveEvent
 
 /** Reply of `GET /v1/ui` and `Shoal.uiAccess()`: where the web UI is. */
 export interface UiAccess {
