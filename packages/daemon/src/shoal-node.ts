@@ -282,7 +282,9 @@ class ShoalNode implements Shoal {
     const r = this.parts()
     const base = r.gateway?.url
     if (base === undefined || r.uiToken === undefined) throw new ShoalError(ErrorCode.UI_UNAVAILABLE, 'this daemon serves no web UI: start it with --gateway HOST:PORT (or set "gateway" with shoal config)')
-    return { url: `${base}/`, loginUrl: `${base}/?token=${r.uiToken}` }
+    // bound to every interface: the loopback address opens it on this machine (browsers refuse 0.0.0.0)
+    const local = base.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:')
+    return { url: `${local}/`, loginUrl: `${local}/?token=${r.uiToken}` }
   }
 
   async unshare (cid: string): Promise<UnshareResult> {
