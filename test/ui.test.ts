@@ -151,9 +151,68 @@ describe.runIf(chromium !== undefined)('the web UI in a real browser', () => {
     expect(await sha256File(out)).toBe(await sha256File(file))
   })
 
+  it('fetches only the files picked from the share\'s list, and unshares from the page', async () => {
+    page.on('dialog', d => { void d.accept() }) // the page asks before it cancels or unshares
+    const tree = path.join(dir, 'album')
+    await fs.mkdir(path.join(tree, 'b-sides'), { recursive: true })
+    await writeRandomFile(path.join(tree, 'one [live].flac'), 3 * MiB + 1, 21)
+    await writeRandomFile(path.join(tree, 'two.flac'), 2 * MiB, 22)
+    await writeRandomFile(path.join(tree, 'b-sides', 'three.flac'), 2 * MiB, 23)
+    const { cid, ticket } = await shareFile(seeder, tree)
+    const out = path.join(dir, 'picked')
+    await page.click('a[data-page=transfers]')
+    await page.waitForSelector('#fetch-id')
+    await page.type('#fetch-id', ticket)
+    await page.click('#fetch-out', { count: 3 }) // the field keeps the last path: replace it
+    await page.type('#fetch-out', out)
+    await page.click('button[data-action=list-files]')
+    await page.waitForSelector('fieldset.picker input[name=only]')
+    expect(await page.$$eval('fieldset.picker input[name=only]', els => els.map(e => (e as HTMLInputElement).value).sort())).toEqual(['b-sides/three.flac', 'one [live].flac', 'two.flac'])
+    // keep only the file whose name holds glob characters
+    await page.click('fieldset.picker input[value="two.flac"]')
+    await page.click('fieldset.picker input[value="b-sides/three.flac"]')
+    await page.click('button[data-action=fetch]')
+    await page.waitForSelector(`.transfer[data-cid="${cid}"]`)
+    const doneOnDisk = async (): Promise<string[]> => (await fs.readdir(out, { recursive: true })).map(String).sort()
+    await page.waitForSelector(`.transfer[data-cid="${cid}"][data-state=done]`, { timeout: 60_000 })
+    expect(await doneOnDisk()).toEqual(['one [live].flac'])
+    expect(await sha256File(path.join(out, 'one [live].flac'))).toBe(await sha256File(path.join(tree, 'one [live].flac')))
+
+    // a partial share: cancel forgets what it holds
+    const listed = JSON.parse((await viewer.cli(['ls', '--json'])).stdout) as { shares: Array<{ cid: string, partial: boolean }> }
+    expect(listed.shares.find(x => x.cid === cid)?.partial).toBe(true)
+    await page.click('a[data-page=shares]')
+    await page.waitForSelector(`table.shares tr[data-cid="${cid}"]`)
+    await page.click(`table.shares tr[data-cid="${cid}"] button[data-action=unshare]`)
+    await page.waitForFunction((sel: string) => document.querySelector(sel) === null, {}, `table.shares tr[data-cid="${cid}"]`)
+    const after = JSON.parse((await viewer.cli(['ls', '--json'])).stdout) as { shares: Array<{ cid: string }> }
+    expect(after.shares.map(x => x.cid)).not.toContain(cid)
+  })
+
+  it('cancels a download from the page: it goes, with its .part file', async () => {
+    const file = path.join(dir, 'long.bin')
+    await writeRandomFile(file, 48 * MiB, 31)
+    const { cid, ticket } = await shareFile(seeder, file)
+    const out = path.join(dir, 'long-copy.bin')
+    await page.click('a[data-page=transfers]')
+    await page.waitForSelector('#fetch-id')
+    await page.type('#fetch-id', ticket)
+    await page.click('#fetch-out', { count: 3 })
+    await page.type('#fetch-out', out)
+    await page.click('button[data-action=fetch]')
+    const card = `.transfer[data-cid="${cid}"]`
+    await page.waitForSelector(`${card}[data-state=active] .chunkmap .cell.held`)
+    await page.click(`${card} button[data-action=cancel]`)
+    await page.waitForFunction((sel: string) => document.querySelector(sel) === null, {}, card)
+    const listed = JSON.parse((await viewer.cli(['ls', '--json'])).stdout) as { downloads: Array<{ cid: string }> }
+    expect(listed.downloads.map(d => d.cid)).not.toContain(cid)
+    await expect(fs.stat(`${out}.part`)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('uses one event stream and no polling', () => {
     expect(eventStreams).toBe(1)
-    expect(apiGets).toEqual([])
+    // the only GETs the page made besides its event stream: the file list it was asked for
+    expect(apiGets.filter(p => !p.startsWith('/ui/api/v1/files/'))).toEqual([])
     expect(problems).toEqual([])
   })
 
