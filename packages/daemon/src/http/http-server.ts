@@ -102,7 +102,8 @@ export class HttpServer {
       }
       await route.handle(req, res, rawPath, query)
     } catch (err) {
-      this.log.error('request %s failed: %e', req.url, err)
+      // the path only: a query may carry the web UI's token, which is never logged
+      this.log.error('request %s failed: %e', (req.url ?? '').split('?')[0], err)
       if (!res.headersSent) sendLine(res, 500, `internal error: ${(err as Error)?.message ?? String(err)}`)
       else res.destroy()
     }
