@@ -14,7 +14,7 @@ import type { UiBrowser } from '../../examples/support/browser.js'
 import { writeRandomFile } from '../../examples/support/files.js'
 import { fetchTimed, share, startDaemon, stopDaemon, stopDaemons, verifyFile } from '../lib/daemons.js'
 import type { Fetched } from '../lib/daemons.js'
-import { GiB, best, fmtRate, fmtSec, fmtSize, mbps, progress } from '../lib/format.js'
+import { GiB, fmtRate, fmtSec, fmtSize, mbps, progress } from '../lib/format.js'
 import { RUNS } from '../lib/plan.js'
 import type { Benchmark, Plan } from '../lib/plan.js'
 import { judge } from '../lib/results.js'
@@ -40,8 +40,10 @@ async function run (plan: Plan, results: Results): Promise<void> {
   const { result } = await share(seeder, src)
   const browser = await launchBrowser()
   const runs: Record<Variant, Measured[]> = { without: [], with: [] }
+  // a shared 2-core machine drifts between runs: pairs run back to back, and the figure is the median pair
+  const pairs = plan.quick ? RUNS : 2 * RUNS
   try {
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < pairs; i++) {
       const order: Variant[] = i % 2 === 0 ? ['without', 'with'] : ['with', 'without']
       for (const variant of order) {
         checkInterrupted()
@@ -53,30 +55,38 @@ async function run (plan: Plan, results: Results): Promise<void> {
   } finally {
     await browser.close()
   }
-  const rate = (v: Variant): number => mbps(size, best(runs[v].map(m => m.seconds)))
-  const ratio = rate('with') / rate('without')
+  const rate = (v: Variant): number => mbps(size, median(runs[v].map(m => m.seconds)))
+  // each pair's rate with the page open over its rate without
+  const ratio = median(runs.with.map((m, i) => (runs.without[i]?.seconds ?? NaN) / m.seconds))
   results.row({
     bench: '15',
-    what: `fetch by ticket, ${fmtSize(size)}, 1 seeder, headless Chromium open on the fetcher's transfers page (live chunk map) (daemon "seconds")`,
-    figure: `${rate('with').toFixed(0)} MB/s`,
-    baseline: `same fetch, no browser ${rate('without').toFixed(0)} MB/s`,
+    what: `fetch by ticket, ${fmtSize(size)}, 1 seeder, headless Chromium open on the fetcher's transfers page (live chunk map) (daemon "seconds"; ratio: median of ${pairs} back-to-back pairs)`,
+    figure: `${rate('with').toFixed(0)} MB/s (median)`,
+    baseline: `same fetch, no browser ${rate('without').toFixed(0)} MB/s (median)`,
     ratio: ratio.toFixed(2),
     target: '>= 0.95',
     result: judge(ratio, '>=', 0.95),
-    runs: 'better'
+    runs: `median of ${pairs}`
   })
-  const fastest = (v: Variant): Measured => runs[v].reduce((a, b) => b.seconds < a.seconds ? b : a)
-  const perGiB = (m: Measured): string => (m.fetcherCpu / (size / GiB)).toFixed(2)
+  const cpuPerGiB = (v: Variant): number => median(runs[v].map(m => m.fetcherCpu)) / (size / GiB)
+  const cores = (v: Variant): string => median(runs[v].map(m => m.cores)).toFixed(2)
   results.info({
     bench: '15',
-    what: 'fetcher daemon CPU s per GiB in those runs (machine cores busy, the browser included)',
-    figure: `${perGiB(fastest('with'))} (${fastest('with').cores.toFixed(2)} cores)`,
-    baseline: `${perGiB(fastest('without'))} (${fastest('without').cores.toFixed(2)} cores)`,
-    ratio: (fastest('with').fetcherCpu / fastest('without').fetcherCpu).toFixed(2)
+    what: 'fetcher daemon CPU s per GiB in those runs, median (machine cores busy, the browser included)',
+    figure: `${cpuPerGiB('with').toFixed(2)} (${cores('with')} cores)`,
+    baseline: `${cpuPerGiB('without').toFixed(2)} (${cores('without')} cores)`,
+    ratio: (cpuPerGiB('with') / cpuPerGiB('without')).toFixed(2),
+    runs: `median of ${pairs}`
   })
   results.detail(`15. ${fmtSize(size)}: daemon s without/with a browser = ${runs.without.map(m => fmtSec(m.seconds)).join(', ')} / ${runs.with.map(m => fmtSec(m.seconds)).join(', ')}; fetcher CPU s without/with = ${runs.without.map(m => m.fetcherCpu.toFixed(2)).join(', ')} / ${runs.with.map(m => m.fetcherCpu.toFixed(2)).join(', ')}; machine cores busy without/with = ${runs.without.map(m => m.cores.toFixed(2)).join(', ')} / ${runs.with.map(m => m.cores.toFixed(2)).join(', ')}`)
   await stopDaemons()
   await fs.rm(dir, { recursive: true, force: true })
+}
+
+function median (xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] ?? NaN : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2
 }
 
 /** One fetch into a fresh fetcher (gateway on in both variants), with or without the UI open on it. */
@@ -118,9 +128,11 @@ export const uiOpen: Benchmark = {
    with a headless Chromium (Debian's, through puppeteer-core) that opened
    \`shoal ui\`'s URL and shows the transfers page: one event stream, the
    download's chunk map updated up to 4 times a second, and checked to have
-   drawn held chunks of this transfer. The two alternate which goes first,
-   ${RUNS} runs each; the figure is the daemon's own "seconds" from the final
-   \`done\` event, best of the runs. CPU: the fetcher daemon's user + system
+   drawn held chunks of this transfer. The two run back to back as a pair,
+   alternating which goes first, ${plan.quick ? RUNS : 2 * RUNS} pairs (the machine's load drifts
+   between pairs more than within one); rates are the daemon's own "seconds"
+   from the final \`done\` event, medians; the ratio is the median over the
+   pairs of (rate with the page) / (rate without). CPU: the fetcher daemon's user + system
    time over the fetch (\`/proc/<pid>/stat\`); cores busy: the whole machine,
    the browser's processes included.`
 }
