@@ -12,7 +12,8 @@
  *                               11 fetch --only one file, 12 gateway serving
  *                               held content vs cat, 13 IPFS: Shoal vs Helia
  *                               from a Helia provider, 14 IPFS: three Helia
- *                               providers against one)
+ *                               providers against one, 15 fetch with the web
+ *                               UI open in a browser vs without)
  *   npm run bench -- --keep     keep the temp dir (repos, daemon logs)
  *
  * Prints one table on stdout, progress on stderr, and writes bench/RESULTS.md
@@ -42,6 +43,7 @@ import { gatewayFirstBytes } from './benchmarks/gateway-first-bytes.js'
 import { catVsFetch } from './benchmarks/cat-vs-fetch.js'
 import { onlyOneFile } from './benchmarks/only-one-file.js'
 import { gatewayHeldVsCat } from './benchmarks/gateway-held-vs-cat.js'
+import { uiOpen } from './benchmarks/ui-open.js'
 import { stopDaemons } from './lib/daemons.js'
 import { errText, progress } from './lib/format.js'
 import { parsePlan, usage } from './lib/plan.js'
@@ -52,7 +54,7 @@ import { interrupt, isInterrupted, openWorkDir, removeWorkDir, removeWorkDirSync
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md')
 
 /** Every benchmark, in the order they run; `--only` picks by number. */
-const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, gatewayFirstBytes, catVsFetch, onlyOneFile, gatewayHeldVsCat, ipfsHelia, ipfsMulti]
+const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, gatewayFirstBytes, catVsFetch, onlyOneFile, gatewayHeldVsCat, ipfsHelia, ipfsMulti, uiOpen]
 
 let keepWork = false
 
@@ -88,14 +90,14 @@ async function main (): Promise<number> {
   const argv = process.argv.slice(2)
   let plan: Plan | 'help'
   try {
-    plan = parsePlan(argv, BENCHMARKS.length)
+    plan = parsePlan(argv, BENCHMARKS.map(b => b.n))
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    process.stderr.write(`bench: ${err.message}\n${usage(BENCHMARKS.length)}\n`)
+    process.stderr.write(`bench: ${err.message}\n${usage(BENCHMARKS.map(b => b.n))}\n`)
     return 2
   }
   if (plan === 'help') {
-    process.stdout.write(usage(BENCHMARKS.length) + '\n')
+    process.stdout.write(usage(BENCHMARKS.map(b => b.n)) + '\n')
     return 0
   }
   if (!existsSync(CLI)) throw new Error(`${CLI} not found: run \`npm run build\` first`)
@@ -111,7 +113,7 @@ async function main (): Promise<number> {
     if (!plan.only.has(b.n)) continue
     if (isInterrupted()) break
     const started = performance.now()
-    progress(`${b.n}/${BENCHMARKS.length} ${b.name}`)
+    progress(`${b.n}. ${b.name}`)
     try {
       await b.run(plan, results)
       progress(`  (${b.name}: ${((performance.now() - started) / 1000).toFixed(0)} s)`)

@@ -258,7 +258,7 @@ describe('shoal completion and --help', () => {
     // what the script runs on <TAB>: every command name
     const names = await shoal(['--get-yargs-completions', 'shoal', ''], { env: { SHELL: '/bin/bash' } })
     expect(names.code).toBe(0)
-    for (const cmd of ['daemon', 'share', 'fetch', 'cat', 'status', 'peers', 'connect', 'ls', 'unshare', 'stop', 'config', 'completion']) {
+    for (const cmd of ['daemon', 'share', 'fetch', 'cat', 'status', 'peers', 'connect', 'ls', 'unshare', 'stop', 'config', 'ui', 'completion']) {
       expect(names.stdout.split('\n')).toContain(cmd)
     }
     const actions = await shoal(['--get-yargs-completions', 'shoal', 'config', ''], { env: { SHELL: '/bin/bash' } })
@@ -269,7 +269,7 @@ describe('shoal completion and --help', () => {
     const top = await shoal(['--help'])
     expect(top.stdout).toMatch(/Exit codes: 0 ok, 1 failed, 2 usage error.*3 daemon not reachable/)
     expect(top.stdout).toMatch(/Examples:/)
-    for (const cmd of [['daemon'], ['share'], ['fetch'], ['cat'], ['status'], ['peers'], ['connect'], ['ls'], ['unshare'], ['stop'], ['config'], ['config', 'show'], ['config', 'get'], ['config', 'set'], ['config', 'unset']]) {
+    for (const cmd of [['daemon'], ['share'], ['fetch'], ['cat'], ['status'], ['peers'], ['connect'], ['ls'], ['unshare'], ['stop'], ['ui'], ['config'], ['config', 'show'], ['config', 'get'], ['config', 'set'], ['config', 'unset']]) {
       const res = await shoal([...cmd, '--help'])
       expect(res.code, cmd.join(' ')).toBe(0)
       expect(res.stdout, cmd.join(' ')).toMatch(/Examples:\n\s+shoal /)

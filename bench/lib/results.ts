@@ -38,8 +38,8 @@ export class Results {
   }
 
   /** A row with no target, for information: the better of the runs. */
-  info (row: Pick<Row, 'bench' | 'what' | 'figure' | 'baseline' | 'ratio'>): void {
-    this.rows.push({ ...row, target: '-', result: '-', runs: 'better' })
+  info (row: Pick<Row, 'bench' | 'what' | 'figure' | 'baseline' | 'ratio'> & Partial<Pick<Row, 'runs'>>): void {
+    this.rows.push({ target: '-', result: '-', runs: 'better', ...row })
   }
 
   detail (text: string): void {

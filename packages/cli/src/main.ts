@@ -13,6 +13,7 @@ import { fetchCommand } from './commands/fetch.js'
 import { filesCommand } from './commands/files.js'
 import { connectCommand, lsCommand, peersCommand, statusCommand, stopCommand, unshareCommand } from './commands/info.js'
 import { shareCommand } from './commands/share.js'
+import { uiCommand } from './commands/ui.js'
 
 const EPILOGUE = `Exit codes: 0 ok, 1 failed, 2 usage error (bad arguments, malformed id), 3 daemon not reachable, 130 interrupted (Ctrl-C; a fetch is paused).
 The repo (identity, database, control socket) is --repo, else $SHOAL_REPO, else ~/.shoal.`
@@ -51,6 +52,7 @@ export async function main (argv: string[] = hideBin(process.argv)): Promise<voi
     .command(catCommand)
     .command(filesCommand)
     .command(configCommand)
+    .command(uiCommand)
     .completion('completion', 'Print a shell completion script (bash; zsh when $SHELL is zsh)')
     .example('$0 daemon', 'start a node (repo ~/.shoal)')
     .example('$0 share ./photos', 'share a directory; prints a ticket')

@@ -4,12 +4,13 @@ import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
 import { ErrorCode, ShoalError, isIpfsId, parseContentId } from '@shoal/protocol'
 import path from 'node:path'
-import type { CancelResult, ConnectResult, FilesResult, ListResult, PeerInfo, ShareResult, StatusInfo, TransferInfo, UnshareResult } from '@shoal/protocol'
+import type { CancelResult, ChunkMap, ConnectResult, FilesResult, ListResult, PeerInfo, ShareResult, StatusInfo, TransferInfo, UiAccess, UnshareResult } from '@shoal/protocol'
 import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS, PARTIAL_DIR, READ_WAIT_MS, STOP_STEP_MS } from './constants.js'
 import { startError } from './errors.js'
 import type { CatOptions, CatStream, FetchCallOptions, FetchResult, FilesOptions, Shoal, ShareOptions, ShoalOptions } from './shoal-types.js'
 import { effectiveSettings, readRepoConfig } from './repo/config.js'
 import { defaultRepoDir, openRepo } from './repo/repo.js'
+import { loadOrCreateUiToken } from './repo/ui-token.js'
 import type { Repo } from './repo/repo.js'
 import type { ChunkSource } from './storage/chunk-source.js'
 import { Records } from './storage/records.js'
@@ -21,6 +22,7 @@ import { RelayReservations } from './net/relay-reservations.js'
 import { ticketFor } from './net/tickets.js'
 import { BandwidthLimiter, limitsFrom } from './transfer/rate-limit.js'
 import { Fetcher } from './transfer/download/fetcher.js'
+import { LiveChunkMaps, restingChunkMap } from './transfer/download/chunk-map.js'
 import { registerManifestProtocol } from './transfer/upload/manifest-server.js'
 import { PeerExchange } from './transfer/upload/peer-exchange.js'
 import { SentTracker } from './transfer/upload/sent-tracker.js'
@@ -31,6 +33,7 @@ import { createGateway } from './http/gateway.js'
 import type { HttpServer } from './http/http-server.js'
 import { IpfsService } from './ipfs/ipfs-service.js'
 import type { TrustlessGatewayHandler } from './ipfs/trustless-gateway.js'
+import { uiCookieName } from './http/ui/ui-auth.js'
 import { ShoalMetrics } from './telemetry/metrics.js'
 import { nodeStatus, peerList } from './telemetry/node-status.js'
 import { Traffic } from './telemetry/traffic.js'
@@ -49,6 +52,8 @@ interface Running {
   control?: ControlServer
   metrics?: ShoalMetrics
   gateway?: HttpServer
+  /** The web UI's token (with the gateway). */
+  uiToken?: string
   startedAt: number
   network: 'lan' | 'public'
   relay: boolean
@@ -67,6 +72,8 @@ class ShoalNode implements Shoal {
   private readonly options: ShoalOptions
   private readonly traffic = new Traffic()
   private limiter = new BandwidthLimiter()
+  /** Running downloads' chunk maps (the web UI). */
+  private readonly chunkMaps = new LiveChunkMaps()
   private running?: Running
   private stopping?: Promise<void>
   private log: Logger = nodeLogger('').forComponent('shoal:daemon')
@@ -91,6 +98,7 @@ class ShoalNode implements Shoal {
     let node: ShoalLibp2p | undefined
     let metrics: ShoalMetrics | undefined
     let gateway: HttpServer | undefined
+    let uiToken: string | undefined
     try {
       datastore = new LevelDatastore(repo.datastorePath)
       await datastore.open()
@@ -110,7 +118,9 @@ class ShoalNode implements Shoal {
       }
       if (settings.gateway !== undefined) {
         // bound before libp2p too; it answers 503 until the node runs
-        gateway = createGateway(this, settings.gateway, logger, () => this.running?.trustless)
+        // with the web UI, whose API is the control API (made below)
+        uiToken = await loadOrCreateUiToken(repo.dir)
+        gateway = createGateway(this, settings.gateway, logger, { ipfs: () => this.running?.trustless, ui: { token: uiToken, cookieName: uiCookieName(peerIdFromPrivateKey(repo.privateKey).toString()), control: () => { const c = this.running?.control; return c === undefined ? undefined : async (req, res) => { await c.handle(req, res) } } } })
         await gateway.start()
       }
       node = await createShoalLibp2p({
@@ -127,7 +137,7 @@ class ShoalNode implements Shoal {
       })
       // public mode joins the Amino DHT through its bootstrappers unless told otherwise
       const discovery = new Discovery(node, { bootstrap: settings.bootstrap ?? (network === 'public' ? AMINO_BOOTSTRAP : []) })
-      const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic, limiter: this.limiter }, {
+      const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic, limiter: this.limiter, chunkMaps: this.chunkMaps }, {
         partialDir: path.join(repo.dir, PARTIAL_DIR),
         ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
         ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})
@@ -167,12 +177,11 @@ class ShoalNode implements Shoal {
       await node.start()
       metrics?.libp2pStarted()
       await ipfs.start()
-      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, ipfs, trustless: ipfs.gateway(), metrics, gateway, startedAt: Date.now(), network, relay, bootstrapped: [] }
+      const running: Running = { repo, datastore, records, node, shares, fetcher, discovery, ipfs, trustless: ipfs.gateway(), metrics, gateway, uiToken, startedAt: Date.now(), network, relay, bootstrapped: [] }
+      // made without the socket too: the web UI's API is the control API
+      running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }), logger)
       this.running = running
-      if (this.options.controlSocket !== false) {
-        running.control = new ControlServer(this, repo.socketPath, this.options.onStopRequested ?? (() => { void this.stop() }), logger)
-        await running.control.start()
-      }
+      if (this.options.controlSocket !== false) await running.control.start()
       running.bootstrapped = await discovery.start()
       for (const share of shares.list()) if (!share.stale) discovery.announce(parseContentId(share.cid))
       ipfs.announceAll()
@@ -283,14 +292,30 @@ class ShoalNode implements Shoal {
 
   async list (): Promise<ListResult> {
     const r = this.parts()
-    const withIpfs = <S extends { cid: string }>(share: S): S & { ipfs?: string } => {
-      const ipfs = r.ipfs.store.rootOf(share.cid)
-      return ipfs !== undefined ? { ...share, ipfs: ipfs.toString() } : share
-    }
-    return {
-      shares: [...r.shares.list(), ...r.fetcher.partialShares()].map(withIpfs),
-      downloads: [...await r.fetcher.downloads(), ...await r.ipfs.fetcher.downloads()]
-    }
+    const shares = [...r.shares.list(), ...r.fetcher.partialShares()].map(s => {
+      const ipfs = r.ipfs.store.rootOf(s.cid)
+      return { ...s, ticket: ticketFor(r.node, s.cid, s.name), ...(ipfs !== undefined ? { ipfs: ipfs.toString() } : {}) }
+    })
+    return { shares, downloads: [...await r.fetcher.downloads(), ...await r.ipfs.fetcher.downloads()] }
+  }
+
+  async chunkMap (cid: string): Promise<ChunkMap> {
+    const r = this.parts()
+    const id = parseContentId(cid).toString()
+    return this.chunkMaps.get(id) ?? await restingChunkMap({
+      records: r.records,
+      held: c => r.fetcher.holdings.get(c)?.have,
+      shared: c => r.shares.get(c)
+    }, id)
+  }
+
+  async uiAccess (): Promise<UiAccess> {
+    const r = this.parts()
+    const base = r.gateway?.url
+    if (base === undefined || r.uiToken === undefined) throw new ShoalError(ErrorCode.UI_UNAVAILABLE, 'this daemon serves no web UI: start it with --gateway HOST:PORT (or set "gateway" with shoal config)')
+    // bound to every interface: the loopback address opens it on this machine (browsers refuse 0.0.0.0)
+    const local = base.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:')
+    return { url: `${local}/`, loginUrl: `${local}/?token=${r.uiToken}` }
   }
 
   async unshare (cid: string): Promise<UnshareResult> {

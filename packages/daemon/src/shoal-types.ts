@@ -1,6 +1,7 @@
 import type {
   CancelResult, ConnectResult, FetchEvent, FilesResult, ListResult, PeerInfo, RepoConfig, ShareResult, StatusInfo, TransferInfo, UnshareResult
 } from '@shoal/protocol'
+import type { LiveViews } from './live-views.js'
 
 /**
  * Options for {@link createShoal}; all optional. Those `<repo>/config.json`
@@ -176,7 +177,7 @@ export interface CatStream extends AsyncIterable<Uint8Array> {
  * }
  * ```
  */
-export interface Shoal {
+export interface Shoal extends LiveViews {
   /** This node's peer id (from `<repo>/identity.key`); throws NOT_STARTED before {@link Shoal.start}. */
   readonly peerId: string
   /** The repo directory in use: the `repo` option, else $SHOAL_REPO, else ~/.shoal. */

@@ -44,8 +44,9 @@ export const ControlRoute = {
   /**
    * POST `/v1/downloads/<cid>/pause`: pause a download (a {@link TransferInfo}
    * with state `paused`); DELETE `/v1/downloads/<cid>`: cancel it, removing its
-   * `.part` files and record (a {@link CancelResult}). NOT_FOUND when the node
-   * has no download of that id.
+   * `.part` files and record (a {@link CancelResult}); GET
+   * `/v1/downloads/<cid>/chunks`: its {@link ChunkMap}. NOT_FOUND when the
+   * node has no download of that id.
    */
   downloads: '/v1/downloads',
   /** POST: a {@link StopResult}; the daemon then stops. */
@@ -67,7 +68,14 @@ export const ControlRoute = {
    * and how much of each this node holds, from its manifest alone (asked of
    * providers when this node has none).
    */
-  files: '/v1/files'
+  files: '/v1/files',
+  /**
+   * GET: Server-Sent Events (`text/event-stream`), one {@link LiveEvent} per
+   * event, for as long as the client stays: what the web UI shows, live.
+   */
+  events: '/v1/events',
+  /** GET: a {@link UiAccess} (the web UI's address with its token); UI_UNAVAILABLE without a gateway. */
+  ui: '/v1/ui'
 } as const
 
 /** Error body of every 4xx/5xx reply. */
@@ -153,6 +161,8 @@ export interface PeerInfo {
   connections: number
   /** Who dialed: it (`inbound`), we (`outbound`), or both for different connections (`mixed`). */
   direction: 'inbound' | 'outbound' | 'mixed'
+  /** True when every connection to it goes through a relay (circuit relay v2), false when one is direct. */
+  relayed: boolean
   /** Chunk payload bytes sent to this peer since the daemon started. */
   uploaded: number
   /** Chunk payload bytes received from this peer since the daemon started. */
@@ -246,6 +256,8 @@ export interface ShareInfo {
    * could not be (the daemon logs why).
    */
   ipfs?: string
+  /** A ticket for it: the content id with this node's addresses now (as `shoal share` printed); always set in {@link ListResult} and `GET /v1/shares`. */
+  ticket?: string
 }
 
 /**

@@ -64,6 +64,10 @@ export const ErrorCode = {
   NO_MATCH: 'NO_MATCH',
   /** A read waited too long for a chunk that no provider sent. */
   TIMEOUT: 'TIMEOUT',
+  /** The daemon serves no web UI: it was started without a gateway address (`--gateway`). */
+  UI_UNAVAILABLE: 'UI_UNAVAILABLE',
+  /** A web UI request without the UI token, or a state-changing one from another origin. */
+  FORBIDDEN: 'FORBIDDEN',
   /** Anything unexpected: a bug. */
   INTERNAL: 'INTERNAL'
 } as const

@@ -30,7 +30,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     .option('mdns', { type: 'boolean', describe: 'Find peers on the LAN with mDNS (default on; --no-mdns to turn off)' })
     .option('network', { choices: ['lan', 'public'] as const, describe: 'lan (default): private swarm, keeps private addresses in the DHT; public: internet-style address filtering' })
     .option('metrics', { type: 'string', describe: 'Serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free port; or "metrics" in config.json; default off)' })
-    .option('gateway', { type: 'string', describe: 'Serve the HTTP gateway (GET /shoal/<id>/<path>, ranges, on-demand fetching) on HOST:PORT, or PORT for 127.0.0.1:PORT (or "gateway" in config.json; default off). Keep it on loopback' })
+    .option('gateway', { type: 'string', describe: 'Serve the HTTP gateway (GET /shoal/<id>/<path>, ranges, on-demand fetching) and the web UI (`shoal ui`) on HOST:PORT, or PORT for 127.0.0.1:PORT (or "gateway" in config.json; default off). Keep it on loopback' })
     .option('max-upload', { type: 'string', describe: 'Cap on chunk uploads, all peers together, e.g. 2MiB/s, 500KB/s (0 = none; or "maxUpload" in config.json)' })
     .option('max-download', { type: 'string', describe: 'Cap on chunk downloads, all peers together (or "maxDownload")' })
     .option('max-upload-per-peer', { type: 'string', describe: 'Cap on chunk uploads to any one peer (or "maxUploadPerPeer")' })
@@ -41,7 +41,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     .example('$0 daemon --max-upload 2MiB/s --max-download-per-peer 1MB/s', 'share without filling a home uplink')
     .example('$0 daemon --network public --relay', 'an internet node that relays for peers behind NAT')
     .example('$0 daemon --repo /tmp/b --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...', 'join a swarm through a known peer')
-    .example('$0 daemon --gateway 8080', 'also serve http://127.0.0.1:8080/shoal/<id>/<path> to browsers and media players')
+    .example('$0 daemon --gateway 8080', 'also serve http://127.0.0.1:8080/shoal/<id>/<path> to browsers and media players, and the web UI')
     .example('$0 daemon', 'start with the repo in ~/.shoal')
     .example('$0 daemon --repo /tmp/a --listen /ip4/127.0.0.1/tcp/4001', 'a second node on a fixed port') as Argv<DaemonArgs>,
   handler: async (args) => {
@@ -112,7 +112,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       if (status.addrs.length === 0) output.out('  no address announced yet: public addresses appear once other peers confirm they can dial them (AutoNAT), relayed ones once a relay grants a reservation')
       output.out(`  other nodes connect with: shoal connect ${status.addrs[0] ?? '<addr>'}`)
       if (status.metrics !== undefined) output.out(`  metrics on ${status.metrics}`)
-      if (status.gateway !== undefined) output.out(`  gateway on ${status.gateway}/shoal/<id>/<path>`)
+      if (status.gateway !== undefined) output.out(`  gateway on ${status.gateway}/shoal/<id>/<path>; web UI: run \`shoal ui\` (its URL carries a token)`)
     }
     if (status.peers > 0 && !output.json) output.out(`  connected to ${status.peers} peer(s)`)
     await stopped

@@ -6,6 +6,7 @@ import {
 import type { ConnectRequest, FetchEvent, FetchRequest, ShareEvent, ShareRequest } from '@shoal/protocol'
 import type { Shoal } from '../shoal-types.js'
 import { parseConnect, parseFetch, parseShare } from './request-validation.js'
+import { LiveFeed } from './live-feed.js'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 /** At most one hashing event per this many ms (the last one is always sent). */
@@ -44,7 +45,9 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   DISK_FULL: 507,
   NOT_STARTED: 503,
   NO_MATCH: 400,
-  TIMEOUT: 504
+  TIMEOUT: 504,
+  UI_UNAVAILABLE: 404,
+  FORBIDDEN: 403
 }
 
 /**
@@ -61,14 +64,17 @@ export class ControlServer {
   private readonly streaming = new Set<Promise<void>>()
 
   private readonly log: Logger
+  /** `GET /v1/events`: samples for the web UI, taken only while someone listens. */
+  private readonly live: LiveFeed
 
   constructor (shoal: Shoal, socketPath: string, onStop: () => void, logger: ComponentLogger) {
     this.log = logger.forComponent('shoal:control')
+    this.live = new LiveFeed(shoal, logger.forComponent('shoal:control:live'))
     this.shoal = shoal
     this.socketPath = socketPath
     this.onStop = onStop
     this.routes = this.buildRoutes()
-    this.server = http.createServer((req, res) => { void this.dispatch(req, res) })
+    this.server = http.createServer((req, res) => { void this.handle(req, res) })
     this.server.requestTimeout = 0 // fetch streams for as long as the transfer takes
     this.server.headersTimeout = 10_000
   }
@@ -85,6 +91,8 @@ export class ControlServer {
   }
 
   async stop (): Promise<void> {
+    this.live.stop()
+    if (!this.server.listening) return // made for the web UI's API alone (no control socket)
     // the daemon stops its downloads first: give their fetch streams a moment
     // to send the ABORTED event ("fetch again to resume") before cutting them
     if (this.streaming.size > 0) {
@@ -117,11 +125,15 @@ export class ControlServer {
       { method: 'DELETE', pattern: new RegExp(`^${ControlRoute.downloads}/([^/]+)$`), handler: async (_q, _r, _b, params) => await s.cancel(decodeURIComponent(params[0] ?? '')) },
       { method: 'GET', pattern: new RegExp(`^${ControlRoute.cat}/([^/]+)$`), handler: async (req, res, _b, params) => { await this.streamCat(req, res, decodeURIComponent(params[0] ?? '')) } },
       { method: 'GET', pattern: new RegExp(`^${ControlRoute.files}/([^/]+)$`), handler: async (req, _r, _b, params) => await s.files(decodeURIComponent(params[0] ?? ''), timeoutOf(queryOf(req))) },
-      { method: 'POST', pattern: route(ControlRoute.stop), handler: async () => { setImmediate(this.onStop); return { stopping: true } } }
+      { method: 'POST', pattern: route(ControlRoute.stop), handler: async () => { setImmediate(this.onStop); return { stopping: true } } },
+      { method: 'GET', pattern: new RegExp(`^${ControlRoute.downloads}/([^/]+)/chunks$`), handler: async (_q, _r, _b, params) => await s.chunkMap(decodeURIComponent(params[0] ?? '')) },
+      { method: 'GET', pattern: route(ControlRoute.events), handler: async (req, res) => { this.live.serve(req, res) } },
+      { method: 'GET', pattern: route(ControlRoute.ui), handler: async () => await s.uiAccess() }
     ]
   }
 
-  private async dispatch (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Serve one request (`req.url`: a /v1/ route); the socket's server and the web UI's API (http/ui/) both call this. */
+  async handle (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://shoal')
       let matched: { route: Route, params: string[] } | undefined

@@ -7,14 +7,39 @@ import { shoalGateway } from './gateway/shoal-gateway.js'
 import type { HttpRoute } from './http-server.js'
 import { sendLine } from './http-server.js'
 import type { TrustlessGatewayHandler } from '../ipfs/trustless-gateway.js'
+import { UiAuth } from './ui/ui-auth.js'
+import { readUiFiles } from './ui/ui-assets.js'
+import { uiRoutes } from './ui/ui-routes.js'
+import type { ControlHandler } from './ui/ui-routes.js'
+
+/** The web UI on the gateway's server (ui/). */
+export interface GatewayUi {
+  /** The repo's UI token. */
+  token: string
+  /** This node's cookie name (`uiCookieName`). */
+  cookieName: string
+  /** The control API's handler, once the node runs: the UI's API is the control API. */
+  control: () => ControlHandler | undefined
+  /** Where the built UI is. @default the daemon package's dist/ui/ */
+  dir?: string
+}
+
+/** What the gateway serves besides `/shoal/`. */
+export interface GatewayExtras {
+  /** The IPFS trustless gateway's handler for `/ipfs/<cid>`, once the node runs. */
+  ipfs?: () => TrustlessGatewayHandler | undefined
+  /** The web UI at `/` and `/ui/`. */
+  ui?: GatewayUi
+}
 
 /**
  * The local HTTP gateway on `listen` (HOST:PORT): the node's HTTP server
- * with its routes — `/shoal/<id>/<path>` (any share, fetched on demand) and
+ * with its routes — `/shoal/<id>/<path>` (any share, fetched on demand),
  * `/ipfs/<cid>` (the IPFS trustless gateway over the blocks this node
- * holds; `ipfs` gives its handler once the node runs). Not started.
+ * holds), and the web UI at `/` and `/ui/`. Not started.
  */
-export function createGateway (shoal: Pick<Shoal, 'files' | 'cat'>, listen: string, logger: ComponentLogger, ipfs: () => TrustlessGatewayHandler | undefined): HttpServer {
+export function createGateway (shoal: Pick<Shoal, 'files' | 'cat'>, listen: string, logger: ComponentLogger, extras: GatewayExtras = {}): HttpServer {
+  const { ui } = extras
   const log = logger.forComponent('shoal:http:gateway')
   const at: { server?: HttpServer } = {}
   const origins = (): ReadonlySet<string> => {
@@ -23,12 +48,14 @@ export function createGateway (shoal: Pick<Shoal, 'files' | 'cat'>, listen: stri
     const port = new URL(url).port
     return new Set([url, `http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`])
   }
-  const server = new HttpServer({
-    listen,
-    name: 'gateway',
-    logger,
-    routes: [shoalGateway({ shoal, slots: new StreamSlots(GATEWAY_STREAMS), origins, log }), trustlessRoute(ipfs)]
-  })
+  const routes = [shoalGateway({ shoal, slots: new StreamSlots(GATEWAY_STREAMS), origins, log })]
+  if (extras.ipfs !== undefined) routes.push(trustlessRoute(extras.ipfs))
+  if (ui !== undefined) {
+    const files = readUiFiles(ui.dir)
+    if (!files.has('index.html')) log.error('the web UI is not built (no index.html in %s): run `npm run build`', ui.dir ?? 'dist/ui')
+    routes.push(...uiRoutes({ auth: new UiAuth(ui.token, ui.cookieName), files: () => files, control: ui.control, origins, log: logger.forComponent('shoal:ui') }))
+  }
+  const server = new HttpServer({ listen, name: 'gateway', logger, routes })
   at.server = server
   return server
 }

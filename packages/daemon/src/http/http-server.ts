@@ -2,7 +2,7 @@
  * The daemon's local HTTP server (`node:http`): one listening socket on
  * HOST:PORT, a `Host` check against DNS rebinding (host-check.ts), and a
  * small router by path prefix. Routes plug in as {@link HttpRoute}s: the
- * /shoal/ gateway today (gateway/), later the web UI and /ipfs/. Read-only
+ * /shoal/ gateway (gateway/), the web UI at / and /ui/ (ui/), later /ipfs/. Read-only
  * routes declare GET and HEAD; anything else is 405. Errors are one line of
  * text with their status.
  */
@@ -17,6 +17,8 @@ import { hostAllowed } from './host-check.js'
 export interface HttpRoute {
   /** Path prefix, e.g. `/shoal/`; the prefix without its trailing slash matches too. */
   prefix: string
+  /** Match the path `prefix` only, not what is below it (the web UI's `/`). @default false */
+  exact?: boolean
   /** Methods it answers; others get 405 with `Allow`. */
   methods: readonly string[]
   /** Serve one request; `rawPath` is the request's path exactly as sent (not decoded, dot segments kept). */
@@ -91,16 +93,17 @@ export class HttpServer {
       const q = target.indexOf('?')
       const rawPath = q >= 0 ? target.slice(0, q) : target
       const query = new URLSearchParams(q >= 0 ? target.slice(q + 1) : '')
-      const route = this.init.routes.find(r => rawPath.startsWith(r.prefix) || rawPath === r.prefix.replace(/\/$/, ''))
+      const route = this.init.routes.find(r => r.exact === true ? rawPath === r.prefix : rawPath.startsWith(r.prefix) || rawPath === r.prefix.replace(/\/$/, ''))
       if (route === undefined) { sendLine(res, 404, `not found: ${rawPath.slice(0, 200)} (content is under /shoal/<id>/<path>)`); return }
       if (!route.methods.includes(req.method ?? '')) {
         res.setHeader('allow', route.methods.join(', '))
-        sendLine(res, 405, `method ${String(req.method)} not allowed: this server is read-only`)
+        sendLine(res, 405, `method ${String(req.method)} not allowed${route.methods.every(m => m === 'GET' || m === 'HEAD') ? ': this server is read-only' : ` on ${rawPath.slice(0, 200)}`}`)
         return
       }
       await route.handle(req, res, rawPath, query)
     } catch (err) {
-      this.log.error('request %s failed: %e', req.url, err)
+      // the path only: a query may carry the web UI's token, which is never logged
+      this.log.error('request %s failed: %e', (req.url ?? '').split('?')[0], err)
       if (!res.headersSent) sendLine(res, 500, `internal error: ${(err as Error)?.message ?? String(err)}`)
       else res.destroy()
     }

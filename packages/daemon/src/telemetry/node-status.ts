@@ -55,12 +55,18 @@ export function peerList (node: ShoalLibp2p, traffic: Traffic): PeerInfo[] {
     const t = { ...traffic.of(key), ...traffic.rates(key) }
     const existing = byPeer.get(key)
     if (existing === undefined) {
-      byPeer.set(key, { peerId: key, addrs: [conn.remoteAddr.toString()], connections: 1, direction: conn.direction, uploaded: t.uploaded, downloaded: t.downloaded, uploadRate: t.uploadRate, downloadRate: t.downloadRate })
+      byPeer.set(key, { peerId: key, addrs: [conn.remoteAddr.toString()], connections: 1, direction: conn.direction, relayed: isRelayed(conn.remoteAddr.toString()), uploaded: t.uploaded, downloaded: t.downloaded, uploadRate: t.uploadRate, downloadRate: t.downloadRate })
     } else {
       existing.connections++
+      existing.relayed &&= isRelayed(conn.remoteAddr.toString())
       if (!existing.addrs.includes(conn.remoteAddr.toString())) existing.addrs.push(conn.remoteAddr.toString())
       if (existing.direction !== conn.direction) existing.direction = 'mixed'
     }
   }
   return [...byPeer.values()]
+}
+
+/** True for an address through a circuit relay. */
+function isRelayed (addr: string): boolean {
+  return addr.includes('/p2p-circuit')
 }

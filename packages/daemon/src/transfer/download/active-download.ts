@@ -1,5 +1,5 @@
 import { parseContentId, toShoalError } from '@shoal/protocol'
-import type { FetchEvent } from '@shoal/protocol'
+import type { ChunkMap, FetchEvent } from '@shoal/protocol'
 import type { PeerId } from '@libp2p/interface'
 import { PROGRESS_INTERVAL_MS } from '../../constants.js'
 import type { Discovery } from '../../net/discovery.js'
@@ -17,6 +17,8 @@ import { DownloadPeers } from './download-peers.js'
 import type { ProviderSearch } from './provider-search.js'
 import type { Readers } from './readers.js'
 import { Wants } from './wants.js'
+import { ChunkSenders, chunkMapOf, wantedPerCell } from './chunk-map.js'
+import type { LiveChunkMaps } from './chunk-map.js'
 
 /** What a running download uses of the node. */
 export interface ActiveDownloadComponents {
@@ -33,6 +35,8 @@ export interface ActiveDownloadComponents {
   /** A peer sent a chunk that failed its hash: never asked again. */
   ban: (peer: PeerId) => void
   limiter?: BandwidthLimiter
+  /** Where a running download's chunk map is found (the web UI). */
+  chunkMaps?: LiveChunkMaps
 }
 
 export interface ActiveDownloadInit {
@@ -67,6 +71,9 @@ export class ActiveDownload {
   private readonly signal: AbortSignal
   /** Selected files being moved into place, one after another. */
   private placing: Promise<void> = Promise.resolve()
+  /** Who sent which chunks, per chunk-map cell. */
+  private readonly senders: ChunkSenders
+  private wantedCells?: Uint32Array | 'all'
 
   constructor (components: ActiveDownloadComponents, prepared: PreparedDownload, init: ActiveDownloadInit) {
     this.c = components
@@ -88,7 +95,7 @@ export class ActiveDownload {
       ...(selection !== 'all' ? { finish: async () => { if (selective) { await this.place(); await holding.part.prune() } } } : {}),
       ...(init.stallTimeoutMs !== undefined ? { stallTimeoutMs: init.stallTimeoutMs } : {}),
       ...(init.noProviderTimeoutMs !== undefined ? { noProviderTimeoutMs: init.noProviderTimeoutMs } : {}),
-      onDownloaded: (peer, bytes) => { components.stats.onChunkVerified(); components.stats.onDownloaded(peer, bytes) },
+      onDownloaded: (peer, bytes, index) => { components.stats.onChunkVerified(); components.stats.onDownloaded(peer, bytes); this.senders.sent(index, peer.toString()) },
       onBadPeer: (peer) => { components.stats.onChunkRejected(); components.ban(peer) },
       onPeers: (addrs) => { void this.peers.suggested(addrs) },
       onChunk: (index, data) => {
@@ -100,6 +107,7 @@ export class ActiveDownload {
       }
     })
     this.download = download
+    this.senders = new ChunkSenders(layout.chunkCount)
     this.source = holding.source
     this.peers = new DownloadPeers({
       node: components.node,
@@ -116,6 +124,15 @@ export class ActiveDownload {
   private async place (): Promise<void> {
     this.placing = this.placing.catch(() => {}).then(async () => { await this.prepared.holding.placeComplete() })
     await this.placing
+  }
+
+  /** Its chunk map now: held from the bitfield, in flight from the sessions' windows, senders counted as chunks came. */
+  chunkMap (): ChunkMap {
+    const { download } = this
+    const chunks = download.layout.chunkCount
+    this.wantedCells ??= download.wants.selection === 'all' ? 'all' : (wantedPerCell(chunks, i => download.wants.has(i)) ?? 'all')
+    const wanted = this.wantedCells === 'all' ? undefined : this.wantedCells
+    return chunkMapOf({ cid: download.record.cid, have: download.have, running: !download.isFinished, inFlight: download.inFlight(), senders: this.senders, ...(wanted !== undefined ? { wanted } : {}) })
   }
 
   /** Tell every listener. */
@@ -143,6 +160,7 @@ export class ActiveDownload {
     const chunks = selection === 'all' ? layout.chunkCount : [...selection].reduce((n, f) => n + layout.fileRange(f).count, 0)
     if (!this.readersOnly) this.broadcast({ type: 'manifest', cid: record.cid, name: record.name, kind: fetched.manifest.kind, size, files, chunks, path })
     const progressTimer = setInterval(() => { this.broadcast(progressEvent(download)) }, PROGRESS_INTERVAL_MS)
+    const unlisted = this.c.chunkMaps?.add(record.cid, () => this.chunkMap())
     try {
       download.start()
       if (!download.isFinished) {
@@ -169,6 +187,7 @@ export class ActiveDownload {
       return result
     } finally {
       clearInterval(progressTimer)
+      unlisted?.()
       searching.abort()
       signal.removeEventListener('abort', onAbort)
     }

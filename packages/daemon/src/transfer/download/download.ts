@@ -32,8 +32,8 @@ export interface DownloadInit {
   stallTimeoutMs?: number
   /** Fail when no provider at all is connected for this long. @default RESOLVE_TIMEOUT_MS */
   noProviderTimeoutMs?: number
-  /** A peer's chunk passed its hash check: called once per verified chunk, before it is written. */
-  onDownloaded?: (peer: PeerId, bytes: number) => void
+  /** A peer's chunk (`index`) passed its hash check: called once per verified chunk, before it is written. */
+  onDownloaded?: (peer: PeerId, bytes: number, index: number) => void
   /** A peer sent a chunk that failed its hash. */
   onBadPeer?: (peer: PeerId) => void
   /** Chunk `index` is verified and on disk (serve it, announce us, hand `data` to a reader waiting for it). */
@@ -125,6 +125,9 @@ export class Download implements SessionEvents {
     this.maybeFinish()
   }
 
+  /** Chunks asked of a peer and not in yet, then those being verified and written (repeats possible): the UI's chunk map. */
+  * inFlight (): Generator<number> { for (const s of this.sessions) yield * s.inflight.keys(); yield * this.writing }
+
   get peerCount (): number {
     return this.sessions.size
   }
@@ -207,7 +210,7 @@ export class Download implements SessionEvents {
       this.schedule()
       return
     }
-    this.init.onDownloaded?.(session.peer, data.byteLength)
+    this.init.onDownloaded?.(session.peer, data.byteLength, index)
     // others asked for the same chunk (end-game): withdraw
     for (const other of this.picker.completed(index)) other.cancel(index)
     try {

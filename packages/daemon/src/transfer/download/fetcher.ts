@@ -17,7 +17,7 @@ import type { ChunkSource } from '../../storage/chunk-source.js'
 import type { Records } from '../../storage/records.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
 import type { BandwidthLimiter } from '../rate-limit.js'
-import { ActiveDownload } from './active-download.js'
+import { ActiveDownload, type ActiveDownloadComponents } from './active-download.js'
 import type { DownloadResult } from './download.js'
 import { doneInfo, recordedInfo } from './download-info.js'
 import { parseTarget, setUpDownload } from './download-setup.js'
@@ -47,7 +47,8 @@ export interface FetchOptions {
   resolveTimeoutMs?: number
 }
 
-export interface FetcherComponents {
+/** What the fetcher uses of the node; `chunkMaps`: where running downloads put their chunk maps (the web UI). */
+export interface FetcherComponents extends Pick<ActiveDownloadComponents, 'chunkMaps'> {
   node: ShoalLibp2p
   records: Records
   shares: ShareRegistry
@@ -396,5 +397,4 @@ export class Fetcher {
       if (listener !== undefined) running.active.listeners.delete(listener)
     }
   }
-
 }
