@@ -1,6 +1,5 @@
-import { logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { ComponentLogger, Logger } from '@libp2p/interface'
+import type { Logger } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
 import { ErrorCode, ShoalError, isIpfsId, parseContentId } from '@shoal/protocol'
 import path from 'node:path'
@@ -37,6 +36,7 @@ import { uiCookieName } from './http/ui/ui-auth.js'
 import { ShoalMetrics } from './telemetry/metrics.js'
 import { nodeStatus, peerList } from './telemetry/node-status.js'
 import { Traffic } from './telemetry/traffic.js'
+import { nodeLogger } from './telemetry/node-logger.js'
 
 interface Running {
   repo: Repo
@@ -387,28 +387,4 @@ async function bounded (log: Logger, step: Promise<unknown> | void | undefined, 
   } finally {
     clearTimeout(timer)
   }
-}
-
-/**
- * Loggers for one node, also given to libp2p: the usual names
- * (`shoal:fetch`, `libp2p:tcp`, so `DEBUG=` filters work as ever), every
- * line starting with `[<last 6 characters of the peer id>]` so that two
- * nodes in one process can be told apart. Costs nothing while disabled.
- */
-function nodeLogger (peerId: string): ComponentLogger {
-  const tag = `[${peerId.slice(-6)}] `
-  const tagged = (base: Logger): Logger => {
-    const log = ((formatter: unknown, ...args: unknown[]) => { if (log.enabled) base(tag + String(formatter), ...args) }) as Logger
-    log.error = (formatter: unknown, ...args: unknown[]) => { if (isOn(base.error)) base.error(tag + String(formatter), ...args) }
-    log.trace = (formatter: unknown, ...args: unknown[]) => { if (isOn(base.trace)) base.trace(tag + String(formatter), ...args) }
-    Object.defineProperty(log, 'enabled', { get: () => base.enabled })
-    log.newScope = (name: string) => tagged(base.newScope(name))
-    return log
-  }
-  return { forComponent: (name: string) => tagged(logger(name)) }
-}
-
-/** False only for a debug function that says it is off (libp2p's error and trace loggers do). */
-function isOn (fn: unknown): boolean {
-  return (fn as { enabled?: boolean }).enabled !== false
 }
