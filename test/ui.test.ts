@@ -68,6 +68,8 @@ describe.runIf(chromium !== undefined)('the web UI in a real browser', () => {
     base = new URL(loginUrl).origin
     browser = await launchBrowser()
     page = await browser.browser.newPage()
+    // a loaded CI machine runs the daemons, the CLI and Chromium on 2 cores: waits on page events get room
+    page.setDefaultTimeout(90_000)
     problems = watchProblems(page)
     page.on('request', r => {
       const u = new URL(r.url())
