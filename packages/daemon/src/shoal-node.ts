@@ -25,7 +25,7 @@ import { LiveChunkMaps, restingChunkMap } from './transfer/download/chunk-map.js
 import { registerManifestProtocol } from './transfer/upload/manifest-server.js'
 import { PeerExchange } from './transfer/upload/peer-exchange.js'
 import { SentTracker } from './transfer/upload/sent-tracker.js'
-import { UploadSlots } from './transfer/upload/upload-slots.js'
+import { Slots } from './slots.js'
 import { registerXferProtocol } from './transfer/upload/xfer-server.js'
 import { ControlServer } from './control/control-server.js'
 import { createGateway } from './http/gateway.js'
@@ -145,7 +145,7 @@ class ShoalNode implements Shoal {
       // complete shares first, then the verified part of downloads in progress
       const lookup = (cid: string): ChunkSource | undefined => shares.lookup(cid) ?? fetcher.partialSource(cid)
       await registerManifestProtocol(node, lookup)
-      await registerXferProtocol(node, { logger, lookup, stats: this.traffic, slots: new UploadSlots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker(), limiter: this.limiter })
+      await registerXferProtocol(node, { logger, lookup, stats: this.traffic, slots: new Slots(MAX_CONCURRENT_UPLOADS), pex: new PeerExchange(node), sentTracker: new SentTracker(), limiter: this.limiter })
       // IPFS: every share's UnixFS DAG, served over Bitswap
       const ipfs = new IpfsService({
         node, datastore, records, shares, logger, stats: this.traffic, limiter: this.limiter,

@@ -8,7 +8,7 @@ import { entriesOf, listingHtml } from '../src/http/gateway/listing.js'
 import { parseRange } from '../src/http/gateway/ranges.js'
 import { isCrossSite } from '../src/http/gateway/request-site.js'
 import { contentType } from '../src/http/gateway/shoal-gateway.js'
-import { StreamSlots } from '../src/http/stream-slots.js'
+import { Slots } from '../src/slots.js'
 
 describe('Range headers', () => {
   const size = 1000
@@ -129,14 +129,14 @@ describe('listings and types', () => {
 
 describe('stream slots', () => {
   it('grants at most max at once, in arrival order; an abort leaves the queue', async () => {
-    const slots = new StreamSlots(2)
-    const a = await slots.take()
-    const b = await slots.take()
+    const slots = new Slots(2)
+    const a = await slots.acquire()
+    const b = await slots.acquire()
     const order: string[] = []
-    const c = slots.take().then(r => { order.push('c'); return r })
+    const c = slots.acquire().then(r => { order.push('c'); return r })
     const ac = new AbortController()
-    const d = slots.take(ac.signal).then(() => 'granted', () => 'aborted')
-    const e = slots.take().then(r => { order.push('e'); return r })
+    const d = slots.acquire(ac.signal).then(() => 'granted', () => 'aborted')
+    const e = slots.acquire().then(r => { order.push('e'); return r })
     ac.abort(new Error('gone'))
     expect(await d).toBe('aborted')
     a()

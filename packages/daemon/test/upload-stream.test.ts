@@ -13,7 +13,7 @@ import { MAX_PENDING_REQUESTS_PER_STREAM } from '../src/constants.js'
 import type { ChunkSource } from '../src/storage/chunk-source.js'
 import { BandwidthLimiter } from '../src/transfer/rate-limit.js'
 import { SentTracker } from '../src/transfer/upload/sent-tracker.js'
-import { UploadSlots } from '../src/transfer/upload/upload-slots.js'
+import { Slots } from '../src/slots.js'
 import { UploadStream } from '../src/transfer/upload/upload-stream.js'
 import type { UploadStreamComponents } from '../src/transfer/upload/upload-stream.js'
 import { defaultLogger } from '@libp2p/logger'
@@ -127,7 +127,7 @@ async function serve (opts: { chunks?: number, have?: Bitfield, limiter?: Bandwi
     logger: defaultLogger(),
     lookup: c => c === cid && setup.shared ? setup.source : undefined,
     stats: { onUploaded: () => {} },
-    slots: new UploadSlots(4),
+    slots: new Slots(4),
     pex: {
       join: async (_cid, _peer, notify) => { opts.onJoin?.(notify, setup); return () => {} },
       swarmSize: () => setup.swarmSize

@@ -2,7 +2,7 @@ import type { ComponentLogger } from '@libp2p/interface'
 import { GATEWAY_STREAMS } from '../constants.js'
 import type { Shoal } from '../shoal-types.js'
 import { HttpServer } from './http-server.js'
-import { StreamSlots } from './stream-slots.js'
+import { Slots } from '../slots.js'
 import { shoalGateway } from './gateway/shoal-gateway.js'
 import type { HttpRoute } from './http-server.js'
 import { sendLine } from './http-server.js'
@@ -48,7 +48,7 @@ export function createGateway (shoal: Pick<Shoal, 'files' | 'cat'>, listen: stri
     const port = new URL(url).port
     return new Set([url, `http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`])
   }
-  const routes = [shoalGateway({ shoal, slots: new StreamSlots(GATEWAY_STREAMS), origins, log })]
+  const routes = [shoalGateway({ shoal, slots: new Slots(GATEWAY_STREAMS), origins, log })]
   if (extras.ipfs !== undefined) routes.push(trustlessRoute(extras.ipfs))
   if (ui !== undefined) {
     const files = readUiFiles(ui.dir)

@@ -16,7 +16,7 @@ import { lookup } from 'mrmime'
 import type { Shoal } from '../../shoal-types.js'
 import { baseHeaders, sendLine } from '../http-server.js'
 import type { HttpRoute } from '../http-server.js'
-import type { StreamSlots } from '../stream-slots.js'
+import type { Slots } from '../../slots.js'
 import { parseGatewayPath } from './gateway-path.js'
 import { entriesOf, listingHtml } from './listing.js'
 import { parseRange } from './ranges.js'
@@ -32,7 +32,7 @@ export interface GatewayComponents {
   /** The node: `files` and `cat`, the same operations as the control API. */
   shoal: Pick<Shoal, 'files' | 'cat'>
   /** Limits how many responses stream at once. */
-  slots: StreamSlots
+  slots: Slots
   /** This server's own origins (`http://127.0.0.1:8080`, `http://localhost:8080`): not cross-site. */
   origins: () => ReadonlySet<string>
   log: Logger
@@ -138,7 +138,7 @@ async function sendFile (c: GatewayComponents, req: http.IncomingMessage, res: h
     res.end()
     return
   }
-  const release = await c.slots.take(signal)
+  const release = await c.slots.acquire(signal)
   try {
     const stream = await c.shoal.cat(id, filePath, { start, end, local: crossSite, signal })
     const chunks = stream[Symbol.asyncIterator]()

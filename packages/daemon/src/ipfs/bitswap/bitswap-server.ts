@@ -20,7 +20,7 @@ import {
 import type { IpfsBlockStore } from '../block-store.js'
 import { keyOf } from '../block-store.js'
 import type { BitswapListener, BitswapNetwork } from './bitswap-network.js'
-import { Slots } from './slots.js'
+import { Slots } from '../../slots.js'
 
 export interface BitswapServerComponents {
   network: BitswapNetwork

@@ -13,7 +13,7 @@ import type { PeerExchange } from './peer-exchange.js'
 import { PendingRequests } from './pending-requests.js'
 import { SendQueueGate } from './send-queue.js'
 import type { SentLog, SentTracker } from './sent-tracker.js'
-import type { UploadSlots } from './upload-slots.js'
+import type { Slots } from '../../slots.js'
 
 /** Counts what the upload side sends. */
 export interface UploadStats {
@@ -26,7 +26,7 @@ export interface UploadStreamComponents {
   lookup: SourceLookup
   stats: UploadStats
   /** The node's upload slots: every chunk read waits in line for one. */
-  slots: Pick<UploadSlots, 'acquire'>
+  slots: Pick<Slots, 'acquire'>
   /** Peer exchange, and how many peers fetch a root from us (super-seeding). */
   pex: Pick<PeerExchange, 'join' | 'swarmSize'>
   /** What was uploaded when and to whom, per root and chunk. */

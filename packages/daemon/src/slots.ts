@@ -1,10 +1,9 @@
 /**
- * A fixed number of upload slots granted first come, first served. A slot
- * covers reading, hashing and queueing one block; an xfer stream asks for at
- * most STREAM_CONCURRENCY at once and waits in line like everyone else, so
- * peers take turns and one fast requester cannot starve the others.
+ * A counting semaphore granted in FIFO order: a fixed number of slots for
+ * bounded work (chunk reads for uploads, gateway responses, Bitswap sends),
+ * taken in turn, so one busy user cannot starve the others.
  */
-export class UploadSlots {
+export class Slots {
   private free: number
   private readonly waiting: Array<() => void> = []
 
@@ -12,11 +11,13 @@ export class UploadSlots {
     this.free = slots
   }
 
+  /** Wait for a slot; the returned function gives it back (once). A signal that fires while waiting rejects with its reason. */
   async acquire (signal?: AbortSignal): Promise<() => void> {
     if (this.free > 0) {
       this.free--
       return this.releaser()
     }
+    signal?.throwIfAborted()
     await new Promise<void>((resolve, reject) => {
       const grant = (): void => { signal?.removeEventListener('abort', onAbort); resolve() }
       const onAbort = (): void => {
@@ -36,7 +37,7 @@ export class UploadSlots {
       if (released) return
       released = true
       const next = this.waiting.shift()
-      if (next !== undefined) next() // hand the slot straight over
+      if (next !== undefined) next() // the slot passes straight on
       else this.free++
     }
   }
