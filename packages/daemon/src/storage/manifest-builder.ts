@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import {
@@ -10,6 +11,11 @@ import type { Logger } from '@libp2p/interface'
 import type { FileStamp } from './records.js'
 import { fsError } from '../errors.js'
 import { readFully } from './file-handles.js'
+import { yieldToEventLoop } from './small-io.js'
+import { SMALL_IO_BYTES, SMALL_IO_SLICE_MS } from '../constants.js'
+
+/** A walk lets the event loop run after stating this many files. */
+const WALK_SLICE_FILES = 1024
 
 export interface BuildProgress {
   hashedBytes: number
@@ -76,14 +82,22 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
   const stamps: FileStamp[] = []
   found.sort((a, b) => a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)
   skipped.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  const onBytes = (n: number): void => {
+    progress.hashedBytes += n
+    options.onProgress?.(progress)
+  }
+  let sliceStart = performance.now()
   for (const file of found) {
     options.signal?.throwIfAborted()
-    const { hashes, stamp } = await hashFile(file, chunkSize, buffer, (n) => {
-      progress.hashedBytes += n
-      options.onProgress?.(progress)
-    }, options.signal)
+    // small files synchronously (small-io.ts), in slices between turns of the event loop
+    const { hashes, stamp } = (file.size <= SMALL_IO_BYTES ? hashSmallFileSync(file, chunkSize, buffer, onBytes) : undefined) ??
+      await hashFile(file, chunkSize, buffer, onBytes, options.signal)
     files.push({ path: file.rel, size: stamp.size, hashes })
     stamps.push(stamp)
+    if (performance.now() - sliceStart >= SMALL_IO_SLICE_MS) {
+      await yieldToEventLoop()
+      sliceStart = performance.now()
+    }
   }
   const manifest = normalizeManifest({ version: MANIFEST_VERSION, kind, chunkSize, files, dirs })
   return { manifest, root, name, stamps, skipped }
@@ -124,15 +138,54 @@ async function walk (abs: string, rel: string, w: Walk): Promise<void> {
     } else if (entry.isFile()) {
       let st
       try {
-        st = await fs.stat(childAbs)
+        // one stat per file: synchronous, a thread-pool round trip costs more than the call (small-io.ts)
+        st = statSync(childAbs)
       } catch (err) {
         throw fsError(err, 'cannot read', childAbs)
       }
       files.push({ rel: childRel, abs: childAbs, size: st.size, mtimeMs: st.mtimeMs })
+      if (files.length % WALK_SLICE_FILES === 0) await yieldToEventLoop()
     } else {
       w.log?.('skipping %s: not a regular file or directory', childAbs)
       skipped.push({ path: childRel, reason: entry.isSymbolicLink() ? 'symlink' : 'special' })
     }
+  }
+}
+
+/**
+ * hashFile for a file of at most SMALL_IO_BYTES (one chunk at most), with
+ * synchronous calls: open, stat, read, stat again (it must not have changed
+ * while being read), close. Undefined when it has grown larger since the
+ * walk: then it is hashed like any other file.
+ */
+function hashSmallFileSync (file: FoundFile, chunkSize: number, buffer: Buffer, onBytes: (n: number) => void): { hashes: Uint8Array, stamp: FileStamp } | undefined {
+  let fd: number
+  try {
+    fd = openSync(file.abs, 'r')
+  } catch (err) {
+    throw fsError(err, 'cannot read', file.abs)
+  }
+  try {
+    const before = fstatSync(fd)
+    if (before.size > SMALL_IO_BYTES || before.size > chunkSize) return undefined
+    const hashes = new Uint8Array(chunkCountOf(before.size, chunkSize) * CHUNK_HASH_LENGTH)
+    let done = 0
+    while (done < before.size) {
+      const n = readSync(fd, buffer, done, before.size - done, done)
+      if (n === 0) throw new ShoalError(ErrorCode.IO_ERROR, `${file.abs} is shorter than its size (changed while it was being hashed?)`)
+      done += n
+    }
+    if (before.size > 0) hashes.set(createHash('sha256').update(buffer.subarray(0, before.size)).digest())
+    const after = fstatSync(fd)
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new ShoalError(ErrorCode.IO_ERROR, `${file.abs} changed while it was being hashed; try again when it is no longer being written`)
+    }
+    onBytes(before.size)
+    return { hashes, stamp: { size: before.size, mtimeMs: before.mtimeMs } }
+  } catch (err) {
+    throw fsError(err, 'cannot read', file.abs)
+  } finally {
+    closeSync(fd)
   }
 }
 

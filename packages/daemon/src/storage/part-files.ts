@@ -1,15 +1,23 @@
+import { closeSync, mkdirSync, openSync, statSync, truncateSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
-import type { ChunkLayout } from '@shoal/protocol'
+import type { ChunkLayout, ChunkLocation, ManifestFile } from '@shoal/protocol'
+import { SMALL_IO_BYTES } from '../constants.js'
 import type { Logger } from '@libp2p/interface'
 import { fsError } from '../errors.js'
 import { FileHandleCache, chunkFileIn, filePathIn, readFully } from './file-handles.js'
 import { alignedSlots, directIoAligned, openDirectForWrite } from './direct-io.js'
+import { smallFileWriter } from './small-file-writer.js'
+import { dropWritten, forEachSliced, readSmallSync } from './small-io.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** The filesystem of a part file has no direct I/O: write through the page cache. */
 class DirectIoUnsupported extends Error {}
+
+/** Empty files of a share created at once (each a small write), when a download starts. */
+const EMPTY_FILES_AT_ONCE = 4096
+const NO_BYTES = new Uint8Array(0)
 
 /** Open handles kept at once while downloading a many-file share. */
 const MAX_OPEN_PART_FILES = 64
@@ -38,25 +46,38 @@ export class PartFiles {
   }
 
   /**
-   * Create the part file or tree with every file at its full (sparse) size.
-   * `resume`: keep the bytes already there.
+   * Create the part file or tree: every directory, every empty file, and
+   * every file larger than SMALL_IO_BYTES at its full (sparse) size. A small
+   * file (one short chunk) is created by its one write instead: a directory
+   * of many small files is not walked twice. `resume`: keep the bytes already
+   * there (a file of the wrong size is cut to its size).
    */
   async prepare (resume: boolean): Promise<void> {
     const { manifest } = this.layout
     try {
       if (!resume) await fs.rm(this.partPath, { recursive: true, force: true })
       if (manifest.kind === 'dir') {
-        await fs.mkdir(this.partPath, { recursive: true })
-        for (const dir of manifest.dirs) await fs.mkdir(this.pathOf(dir), { recursive: true })
+        // each directory once: the empty ones and every file's parent
+        const dirs = new Set<string>([this.partPath])
+        for (const dir of manifest.dirs) dirs.add(this.pathOf(dir))
+        for (const file of manifest.files) dirs.add(path.dirname(this.pathOf(file.path)))
+        await forEachSliced(dirs, dir => { mkdirSync(dir, { recursive: true }) })
       } else {
         await fs.mkdir(path.dirname(this.partPath), { recursive: true })
       }
-      for (let i = 0; i < manifest.files.length; i++) {
-        const file = manifest.files[i]
-        if (file === undefined) continue
-        const filePath = this.pathOf(file.path)
-        await fs.mkdir(path.dirname(filePath), { recursive: true })
-        const handle = await openForWrite(filePath)
+      const large: ManifestFile[] = []
+      const empty: string[] = []
+      await forEachSliced(manifest.files, file => {
+        if (file.size > SMALL_IO_BYTES) large.push(file)
+        else if (resume) fitSync(this.pathOf(file.path), file.size)
+        else if (file.size === 0) empty.push(this.pathOf(file.path))
+      })
+      // empty files are created like small ones, on the writer's threads
+      for (let i = 0; i < empty.length; i += EMPTY_FILES_AT_ONCE) {
+        await Promise.all(empty.slice(i, i + EMPTY_FILES_AT_ONCE).map(async p => { await smallFileWriter.write(p, 0, NO_BYTES) }))
+      }
+      for (const file of large) {
+        const handle = await openForWrite(this.pathOf(file.path))
         try {
           const st = await handle.stat()
           if (st.size !== file.size) await handle.truncate(file.size)
@@ -70,7 +91,9 @@ export class PartFiles {
   }
 
   /**
-   * Write chunk bytes at their place. A whole chunk at an aligned offset and
+   * Write chunk bytes at their place. A chunk of at most SMALL_IO_BYTES (a
+   * small file, or a file's short last chunk) goes to the small-file writer's
+   * worker threads, which create its file (small-file-writer.ts). A whole chunk at an aligned offset and
    * of an aligned length (every chunk but a file's last) is copied into an
    * aligned buffer and written with O_DIRECT, past the page cache: on these
    * VMs filling new page-cache pages cost 1.2-2 CPU-s per GiB in the kernel,
@@ -79,6 +102,10 @@ export class PartFiles {
    */
   async write (index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
     const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
+    if (loc.length <= SMALL_IO_BYTES) {
+      await smallFileWriter.write(filePath, loc.offset, data)
+      return
+    }
     if (this.directIo && data.byteLength === loc.length && directIoAligned(loc.offset, loc.length)) {
       const slot = alignedSlots.take(loc.length)
       if (slot !== undefined) {
@@ -125,16 +152,25 @@ export class PartFiles {
     }
   }
 
-  /** Read chunk bytes back (to serve them to other peers while downloading). */
+  /** Read chunk bytes back (to serve them to other peers while downloading, or to re-verify them on resume). */
   async read (index: number): Promise<Uint8Array> {
-    const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
+    const loc = this.layout.locate(index)
     const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
+    await this.readInto(loc, buffer)
+    return buffer
+  }
+
+  /** Read the chunk at `loc` into `target`: small ones synchronously, others through the handle cache. */
+  async readInto (loc: ChunkLocation, target: Uint8Array): Promise<void> {
+    const file = this.layout.manifest.files[loc.fileIndex]
+    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
+    const filePath = this.pathOf(file.path)
     try {
-      await this.handles.use(loc.fileIndex, filePath, async handle => { await readFully(handle, buffer, loc.length, loc.offset, filePath) })
+      if (loc.length <= SMALL_IO_BYTES) readSmallSync(filePath, target, loc.length, loc.offset)
+      else await this.handles.use(loc.fileIndex, filePath, async handle => { await readFully(handle, target, loc.length, loc.offset, filePath) })
     } catch (err) {
       throw fsError(err, 'cannot read', filePath)
     }
-    return buffer
   }
 
   /**
@@ -188,15 +224,15 @@ function copyInto (target: Uint8Array, data: Uint8Array | Uint8ArrayList): void 
   for (const piece of data) { target.set(piece, at); at += piece.byteLength }
 }
 
-/** What is left of `pieces` after the first `written` bytes went out. */
-function dropWritten (pieces: Uint8Array[], written: number): Uint8Array[] {
-  let left = written
-  let i = 0
-  while (i < pieces.length && left >= (pieces[i] as Uint8Array).byteLength) {
-    left -= (pieces[i] as Uint8Array).byteLength
-    i++
+/** A file kept on resume: created if missing and empty in the manifest, cut to `size` if larger (a small file's write covers all of it). */
+function fitSync (filePath: string, size: number): void {
+  let st
+  try {
+    st = statSync(filePath)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    if (size === 0) closeSync(openSync(filePath, 'w'))
+    return
   }
-  const rest = pieces.slice(i)
-  if (left > 0 && rest.length > 0) rest[0] = (rest[0] as Uint8Array).subarray(left)
-  return rest
+  if (st.size > size) truncateSync(filePath, size)
 }

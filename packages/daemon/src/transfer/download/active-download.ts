@@ -128,7 +128,7 @@ export class ActiveDownload {
         void this.c.search.keepLooking(cid, providers, async found => { if (!download.isFinished) await peers.open(found) }, AbortSignal.any([searching.signal, signal]))
       }
       const result = await download.result
-      await this.c.shares.addFetched(record.cid, record.name, result.path, fetched.bytes)
+      await this.c.shares.addFetched(record.cid, record.name, result.path, fetched.bytes, fetched.manifest)
       source.markComplete()
       this.c.discovery.announce(cid)
       await this.c.records.deleteDownload(record.cid)

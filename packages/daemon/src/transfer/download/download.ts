@@ -3,12 +3,14 @@ import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId, Logger } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { chunkMatches } from '../../storage/chunk-hash.js'
-import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, FLUSH_EVERY_CHUNKS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
+import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, MAX_REQUEST_CHUNKS, SESSION_STALL_MS, WRITE_BACKLOG_BYTES, FLUSH_INTERVAL_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
 import type { PartFiles } from '../../storage/part-files.js'
 import type { DownloadRecord, Records } from '../../storage/records.js'
 import type { PeerSession, SessionEvents } from './peer-session.js'
 import { createChunkPicker } from './chunk-picker.js'
 import type { ChunkPicker } from './chunk-picker.js'
+import { ProgressRecorder } from './progress-recorder.js'
+import { RecentRate } from './recent-rate.js'
 
 export interface DownloadResult {
   cid: string
@@ -54,26 +56,28 @@ export class Download implements SessionEvents {
   readonly have: Bitfield
   readonly result: Promise<DownloadResult>
   private readonly part: PartFiles
-  private readonly records: Records
   private readonly init: DownloadInit
   private readonly sessions = new Set<PeerSession>()
   /** what to ask of whom: availability, requests, refusals, failures */
   private readonly picker: ChunkPicker<PeerSession>
   /** chunks being verified and written */
   private readonly writing = new Set<number>()
+  /** bytes of verified chunks waiting for their write to complete */
+  private backlog = 0
   private readonly startedAt = Date.now()
   private resolve!: (r: DownloadResult) => void
   private reject!: (err: unknown) => void
   private timer?: NodeJS.Timeout
-  private flushing?: Promise<void>
   private finished = false
   private receivedBytes = 0
-  private rateWindow: Array<{ t: number, bytes: number }> = []
+  private readonly recent = new RecentRate()
   private lastProgressAt = Date.now()
   /** last time at least one provider session was open */
   private lastSessionAt = Date.now()
-  /** chunks written since the last flush */
-  private unflushed = 0
+  /** stores the bitfield */
+  private readonly progress: ProgressRecorder
+  /** a scheduling pass is queued for the end of this turn */
+  private scheduled = false
 
   constructor (init: DownloadInit) {
     this.log = init.log
@@ -81,9 +85,9 @@ export class Download implements SessionEvents {
     this.record = init.record
     this.layout = init.layout
     this.part = init.part
-    this.records = init.records
     this.have = init.have ?? new Bitfield(init.layout.chunkCount)
-    this.picker = createChunkPicker({ chunkCount: init.layout.chunkCount, have: this.have })
+    this.progress = new ProgressRecorder(init.records, init.record.cid, this.have)
+    this.picker = createChunkPicker({ chunkCount: init.layout.chunkCount, have: this.have, lengthOf: index => init.layout.lengthOf(index) })
     for (let i = 0; i < this.layout.chunkCount; i++) {
       if (this.have.has(i)) this.receivedBytes += this.layout.locate(i).length
     }
@@ -131,12 +135,7 @@ export class Download implements SessionEvents {
 
   /** Bytes per second over the last few seconds. */
   get rate (): number {
-    const now = Date.now()
-    this.rateWindow = this.rateWindow.filter(s => now - s.t < 5000)
-    if (this.rateWindow.length === 0) return 0
-    const bytes = this.rateWindow.reduce((n, s) => n + s.bytes, 0)
-    const span = Math.max(1000, now - (this.rateWindow[0]?.t ?? now))
-    return Math.round(bytes * 1000 / span)
+    return this.recent.perSecond()
   }
 
   info (): TransferInfo {
@@ -196,11 +195,11 @@ export class Download implements SessionEvents {
     // verifying and writing: nobody else is asked for it meanwhile
     this.writing.add(index)
     this.lastProgressAt = Date.now()
-    void this.verifyAndWrite(session, index, data)
+    this.verifyAndWrite(session, index, data)
     this.schedule()
   }
 
-  private async verifyAndWrite (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
+  private verifyAndWrite (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void {
     const ok = chunkMatches(this.layout, index, data)
     if (this.finished) { this.writing.delete(index); return }
     if (!ok) {
@@ -212,22 +211,30 @@ export class Download implements SessionEvents {
       this.schedule()
       return
     }
-    this.init.onDownloaded?.(session.peer, data.byteLength)
+    const length = data.byteLength
+    this.init.onDownloaded?.(session.peer, length)
     // others asked for the same chunk (end-game): withdraw
     for (const other of this.picker.completed(index)) other.cancel(index)
-    try {
-      await this.part.write(index, data)
-    } catch (err) {
+    this.backlog += length
+    // (nothing here holds the received bytes while the write runs)
+    this.part.write(index, data).then(() => { this.written(index, length) }, err => {
+      this.backlog -= length
       this.writing.delete(index)
       void this.fail(err)
-      return
-    }
+    })
+  }
+
+  /** Chunk `index` is verified and on disk: record it, offer it, maybe finish. */
+  private written (index: number, length: number): void {
+    this.backlog -= length
     this.writing.delete(index)
+    // (the backlog shrank: if it held requests back, they may go out now)
+    this.schedule()
     if (this.have.set(index)) {
-      this.receivedBytes += data.byteLength
-      this.rateWindow.push({ t: Date.now(), bytes: data.byteLength })
+      this.receivedBytes += length
+      this.recent.add(length)
       this.init.onChunk?.(index)
-      if (++this.unflushed >= FLUSH_EVERY_CHUNKS && !this.have.complete) void this.flush().catch(err => this.fail(err))
+      this.progress.written(length, err => { void this.fail(err) })
     }
     this.maybeFinish()
   }
@@ -253,7 +260,8 @@ export class Download implements SessionEvents {
    * partial holder instead and cancel at the seed, sparing the seed's upload.
    */
   private moveFromSeed (holder: PeerSession, index: number): void {
-    if (!holder.available(Date.now()) || holder.inflight.size >= holder.window) return
+    if (!holder.available(Date.now()) || holder.inflight.size >= MAX_REQUEST_CHUNKS) return
+    if (holder.inflightBytes + this.layout.lengthOf(index) > holder.windowBytes) return
     const seeds = this.picker.moveFromSeeds(holder, index)
     if (seeds.length === 0) return
     for (const seed of seeds) seed.cancel(index)
@@ -273,16 +281,32 @@ export class Download implements SessionEvents {
 
   // ---- scheduling
 
+  /**
+   * Refill the sessions' request windows at the end of this turn of the
+   * event loop: a pack of short chunks answers many requests at once, and
+   * one pass then refills for all of them (their REQUESTs go in one write).
+   */
   private schedule (): void {
-    if (this.finished) return
+    if (this.scheduled || this.finished) return
+    this.scheduled = true
+    queueMicrotask(() => {
+      this.scheduled = false
+      this.fill()
+    })
+  }
+
+  /** Give each session (best peers first) what its window has room for, in bytes and in chunks (none while the write backlog is full). */
+  private fill (): void {
+    // a disk slower than the network: nothing more until the writes catch up
+    if (this.finished || this.backlog >= WRITE_BACKLOG_BYTES) return
     const now = Date.now()
-    // best peers first
     const ordered = [...this.sessions].sort((a, b) => b.score - a.score)
     for (const session of ordered) {
       if (!session.available(now)) continue
-      const room = session.window - session.inflight.size
-      if (room <= 0) continue
-      for (const index of this.picker.pick(session, room)) session.request(index)
+      const bytes = session.windowBytes - session.inflightBytes
+      const chunks = MAX_REQUEST_CHUNKS - session.inflight.size
+      if (bytes <= 0 || chunks <= 0) continue
+      for (const index of this.picker.pick(session, chunks, bytes)) session.request(index)
     }
     this.checkExhausted()
   }
@@ -335,27 +359,8 @@ export class Download implements SessionEvents {
       void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no peer sent any of the ${missing} missing chunk(s) of ${this.record.cid} in ${Math.round(stallMs / 1000)} s (${this.sessions.size} connected provider(s)); progress is kept, fetch again to resume`))
       return
     }
-    void this.flush().catch(err => this.fail(err))
+    void this.progress.flush().catch(err => this.fail(err))
     this.schedule()
-  }
-
-  /**
-   * Record progress. A bit is set only after its chunk's write completed, so
-   * the stored bitfield never claims a chunk that is not in the file (the
-   * page cache survives a killed daemon). Data is not fsynced on this hot
-   * path: after an OS crash, resume re-verifies every claimed chunk.
-   */
-  private async flush (): Promise<void> {
-    if (this.flushing !== undefined) return await this.flushing
-    this.unflushed = 0
-    this.flushing = (async () => {
-      await this.records.putBitfield(this.record.cid, Uint8Array.from(this.have.bytes))
-    })()
-    try {
-      await this.flushing
-    } finally {
-      this.flushing = undefined
-    }
   }
 
   private maybeFinish (): void {
@@ -380,7 +385,7 @@ export class Download implements SessionEvents {
     this.stopTimer()
     for (const s of [...this.sessions]) s.close()
     try {
-      await this.flush()
+      await this.progress.flush()
     } catch (flushErr) {
       this.log.error('could not save progress of %s: %e', this.record.cid, flushErr)
     }
