@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import { UsageError, asUsage } from '../../examples/support/cli-process.js'
-import { GiB, KiB, MiB } from './format.js'
+import { GiB, MiB } from './format.js'
 import type { Results } from './results.js'
 
 /** Every measured transfer runs this many times. */
@@ -18,8 +18,10 @@ export interface Plan {
   multiSize: number
   swarmSize: number
   rssSize: number
-  smallFiles: number
-  smallFileSize: number
+  /** Directories of 4 KiB files (benchmark 5). */
+  smallFileCounts: number[]
+  /** Directories of empty and tiny files (benchmark 9). */
+  tinyFileCounts: number[]
   swarmLeechers: number
   multiSeeders: number
   chainLength: number
@@ -42,7 +44,8 @@ export interface Benchmark {
 export function usage (count: number): string {
   return `usage: npm run bench [-- --quick] [-- --only 1,2,...] [-- --keep]
 
-  --quick     smaller sizes (fetch 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB, idle window 15 s)
+  --quick     smaller sizes (fetch 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB, idle window 15 s,
+              small files 2,000 only, tiny files 2,000 and 20,000)
   --only L    run only these benchmarks (comma list of 1..${count})
   --keep      keep the temp dir (daemon repos and logs)
   --help      this text`
@@ -77,8 +80,8 @@ export function parsePlan (argv: string[], count: number): Plan | 'help' {
     multiSize: quick ? 128 * MiB : 512 * MiB,
     swarmSize: quick ? 64 * MiB : 256 * MiB,
     rssSize: quick ? GiB : 4 * GiB,
-    smallFiles: 2000,
-    smallFileSize: 4 * KiB,
+    smallFileCounts: quick ? [2000] : [2000, 20_000],
+    tinyFileCounts: quick ? [2000, 20_000] : [20_000, 200_000],
     swarmLeechers: 8,
     multiSeeders: 4,
     chainLength: 10,

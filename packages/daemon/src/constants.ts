@@ -40,14 +40,16 @@ export const SMALL_IO_BYTES = 64 * 1024
  */
 export const SMALL_WRITE_WORKERS = 2
 export const SMALL_WRITE_BATCH = 64
-/** At most this many bytes in one batch to a small-file writer (each batch buffer is this large, and reused). */
+/** At most this many bytes in one batch to a small-file writer. */
 export const SMALL_WRITE_BATCH_BYTES = 1024 * 1024
 /**
  * Bytes of verified chunks a download may have waiting to be written; past
  * this it asks for nothing more until writes catch up (a slow disk must not
- * fill memory with received chunks).
+ * fill memory with received chunks)...
  */
 export const WRITE_BACKLOG_BYTES = 8 * 1024 * 1024
+/** ...or this many chunks (tiny files: each pending write holds a little memory whatever its size). */
+export const WRITE_BACKLOG_CHUNKS = 4096
 /** Small files hashed while sharing: let the event loop run after this long of synchronous reading. */
 export const SMALL_IO_SLICE_MS = 10
 /** Xfer streams one peer may have open to us. */

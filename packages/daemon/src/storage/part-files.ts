@@ -2,13 +2,14 @@ import { closeSync, mkdirSync, openSync, statSync, truncateSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
-import type { ChunkLayout, ChunkLocation, ManifestFile } from '@shoal/protocol'
+import type { ChunkLayout, ChunkLocation } from '@shoal/protocol'
 import { SMALL_IO_BYTES } from '../constants.js'
 import type { Logger } from '@libp2p/interface'
 import { fsError } from '../errors.js'
 import { FileHandleCache, chunkFileIn, filePathIn, readFully } from './file-handles.js'
 import { alignedSlots, directIoAligned, openDirectForWrite } from './direct-io.js'
 import { smallFileWriter } from './small-file-writer.js'
+import type { SmallWrite } from './small-file-writer.js'
 import { dropWritten, forEachSliced, readSmallSync } from './small-io.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -37,6 +38,8 @@ export class PartFiles {
     if (handle === undefined) throw new DirectIoUnsupported(`no direct I/O for ${p}`)
     return handle
   })
+  /** The empty files of the share being created (prepare starts it, finalize and close wait for it). */
+  private emptyFiles: Promise<void> = Promise.resolve()
   /** Off once the filesystem refused direct I/O, or with SHOAL_DIRECT_IO=0. */
   private directIo = process.env.SHOAL_DIRECT_IO !== '0'
 
@@ -46,11 +49,12 @@ export class PartFiles {
   }
 
   /**
-   * Create the part file or tree: every directory, every empty file, and
-   * every file larger than SMALL_IO_BYTES at its full (sparse) size. A small
-   * file (one short chunk) is created by its one write instead: a directory
-   * of many small files is not walked twice. `resume`: keep the bytes already
-   * there (a file of the wrong size is cut to its size).
+   * Create the part file or tree: every directory and every file larger
+   * than SMALL_IO_BYTES at its full (sparse) size now, every empty file in
+   * the background (finalize waits for them). A small file (one short chunk)
+   * is created by its one write instead: a directory of many small files is
+   * not walked twice. `resume`: keep the bytes already there (a file of the
+   * wrong size is cut to its size).
    */
   async prepare (resume: boolean): Promise<void> {
     const { manifest } = this.layout
@@ -65,16 +69,14 @@ export class PartFiles {
       } else {
         await fs.mkdir(path.dirname(this.partPath), { recursive: true })
       }
-      const large: ManifestFile[] = []
-      const empty: string[] = []
-      await forEachSliced(manifest.files, file => {
-        if (file.size > SMALL_IO_BYTES) large.push(file)
-        else if (resume) fitSync(this.pathOf(file.path), file.size)
-        else if (file.size === 0) empty.push(this.pathOf(file.path))
-      })
-      // empty files are created like small ones, on the writer's threads
-      for (let i = 0; i < empty.length; i += EMPTY_FILES_AT_ONCE) {
-        await Promise.all(empty.slice(i, i + EMPTY_FILES_AT_ONCE).map(async p => { await smallFileWriter.write(p, 0, NO_BYTES) }))
+      const large = manifest.files.filter(file => file.size > SMALL_IO_BYTES)
+      if (resume) {
+        await forEachSliced(manifest.files, file => { if (file.size <= SMALL_IO_BYTES) fitSync(this.pathOf(file.path), file.size) })
+      } else {
+        // empty files are created like small ones, on the writer's threads,
+        // while the download runs (finalize waits for them)
+        this.emptyFiles = this.createEmpty()
+        this.emptyFiles.catch(() => {}) // seen by finalize
       }
       for (const file of large) {
         const handle = await openForWrite(this.pathOf(file.path))
@@ -88,6 +90,24 @@ export class PartFiles {
     } catch (err) {
       throw fsError(err, 'cannot prepare download', this.partPath)
     }
+  }
+
+  /**
+   * Write several chunks (a pack, say): the small ones as one batch of the
+   * small-file writer (one promise for them all), the others each as `write`
+   * does. Rejects with the first failure once all are done.
+   */
+  async writeChunks (chunks: Array<{ index: number, data: Uint8Array | Uint8ArrayList }>): Promise<void> {
+    const small: SmallWrite[] = []
+    const others: Array<Promise<void>> = []
+    for (const { index, data } of chunks) {
+      const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
+      if (loc.length <= SMALL_IO_BYTES) small.push({ path: filePath, position: loc.offset, data })
+      else others.push(this.write(index, data))
+    }
+    const results = await Promise.allSettled([smallFileWriter.writeAll(small), ...others])
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
   }
 
   /**
@@ -179,6 +199,11 @@ export class PartFiles {
    * serves the file later verifies each chunk again before it leaves.
    */
   async finalize (out: string, force: boolean): Promise<void> {
+    try {
+      await this.emptyFiles
+    } catch (err) {
+      throw fsError(err, 'cannot create the empty files of', this.partPath)
+    }
     await this.close()
     try {
       if (force) await fs.rm(out, { recursive: true, force: true })
@@ -190,8 +215,23 @@ export class PartFiles {
   }
 
   async close (): Promise<void> {
+    await this.emptyFiles.catch(() => {})
     await this.directHandles.close()
     await this.handles.close()
+  }
+
+  /** Create the share's empty files, on the small-file writer's threads, EMPTY_FILES_AT_ONCE at a time. */
+  private async createEmpty (): Promise<void> {
+    let writes: SmallWrite[] = []
+    for (const file of this.layout.manifest.files) {
+      if (file.size !== 0) continue
+      writes.push({ path: this.pathOf(file.path), position: 0, data: NO_BYTES })
+      if (writes.length >= EMPTY_FILES_AT_ONCE) {
+        await smallFileWriter.writeAll(writes)
+        writes = []
+      }
+    }
+    await smallFileWriter.writeAll(writes)
   }
 
   private pathOf (rel: string): string {

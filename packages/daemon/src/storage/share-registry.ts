@@ -89,7 +89,7 @@ export class ShareRegistry {
     const stamps: FileStamp[] = []
     // one stat per file, synchronously in slices (small-io.ts): a directory may hold many small files
     await forEachSliced(manifest.files, file => {
-      const st = statSync(manifest.kind === 'file' ? path : nodePath.join(path, ...file.path.split('/')))
+      const st = statSync(manifest.kind === 'file' ? path : nodePath.join(path, file.path))
       stamps.push({ size: st.size, mtimeMs: st.mtimeMs })
     })
     const record: ShareRecord = {
@@ -105,7 +105,8 @@ export class ShareRegistry {
       stale: false,
       stamps
     }
-    await this.put(record, manifestBytes, manifest)
+    // (a download stored its manifest when it started, and keeps it until its record goes)
+    await this.put(record, manifestBytes, manifest, await this.records.hasManifest(cid))
     return record
   }
 
@@ -124,8 +125,9 @@ export class ShareRegistry {
     this.sources.clear()
   }
 
-  private async put (record: ShareRecord, bytes: Uint8Array, manifest: Manifest): Promise<void> {
-    await this.records.putShare(record, bytes)
+  /** Record a share and serve it; `stored`: its manifest is in the records already. */
+  private async put (record: ShareRecord, bytes: Uint8Array, manifest: Manifest, stored = false): Promise<void> {
+    await this.records.putShare(record, stored ? undefined : bytes)
     const old = this.sources.get(record.cid)
     await old?.close()
     this.activate(record, bytes, manifest)

@@ -8,9 +8,9 @@ import { fsError } from '../errors.js'
  * compiled module). Each message is a batch of writes, their bytes one after
  * another in one transferred buffer; each write opens (creating) the file,
  * writes at its position and closes it, with synchronous calls. The answer
- * names the writes that failed and hands the buffer back for the next batch
- * (a worker collects garbage rarely: buffers left to it piled up, 90 MB per
- * 500 MiB written).
+ * names the writes that failed and hands the buffer back, to be collected
+ * here (a worker collects garbage rarely: buffers left to it piled up, 90 MB
+ * per 500 MiB written).
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
@@ -39,20 +39,31 @@ parentPort.on('message', ({ id, paths, positions, lengths, buffer }) => {
 `
 
 /** A write waiting for its batch to be sent. */
-interface Pending extends Sent {
+/** One small write: `data` at `position` of `path` (created when missing). */
+export interface SmallWrite {
+  path: string
   position: number
   data: Uint8Array | Uint8ArrayList
+}
+
+/** The writes of one `writeAll` call: settled when the last is done. */
+interface Group {
+  remaining: number
+  error?: unknown
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+/** A write waiting for its batch to be sent. */
+interface Pending extends SmallWrite {
+  group: Group
 }
 
 /** A write sent to a worker: its bytes are copied into the batch, the received ones no longer held. */
 interface Sent {
   path: string
-  resolve: () => void
-  reject: (err: unknown) => void
+  group: Group
 }
-
-/** Batch buffers kept for reuse. */
-const SPARE_BUFFERS = 8
 
 interface Lane {
   worker: Worker
@@ -69,26 +80,35 @@ interface Lane {
  * on the main thread it would stall the event loop, and through the libuv
  * thread pool each file costs three round trips (open, write, close), which
  * cost three times the kernel time in wake-ups (bench/RESULTS.md). A batch
- * costs one message each way. Workers start on first use and hold the
- * process open only while writes are outstanding.
+ * costs one message each way, and a caller's writes share one promise.
+ * Workers start on first use and hold the process open only while writes are
+ * outstanding.
  */
 export class SmallFileWriter {
   private readonly lanes: Lane[] = []
   private queue: Pending[] = []
   private queuedBytes = 0
-  /** Batch buffers handed back by the workers, for reuse. */
-  private readonly spare: ArrayBuffer[] = []
   private scheduled = false
   private nextId = 0
 
   /** Write `data` at `position` of `filePath`, creating the file when missing. Rejects with a ShoalError (fsError). */
   async write (filePath: string, position: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      if (this.queuedBytes + data.byteLength > SMALL_WRITE_BATCH_BYTES) this.flush()
-      this.queue.push({ path: filePath, position, data, resolve, reject })
-      this.queuedBytes += data.byteLength
-      if (this.queue.length >= SMALL_WRITE_BATCH) this.flush()
-      else if (!this.scheduled) {
+    await this.writeAll([{ path: filePath, position, data }])
+  }
+
+  /** Every write of `writes`; rejects with the first failure (a ShoalError) once all are done. */
+  async writeAll (writes: SmallWrite[]): Promise<void> {
+    if (writes.length === 0) return
+    // (one promise for them all: thousands of writes may be pending)
+    return await new Promise<void>((resolve, reject) => {
+      const group: Group = { remaining: writes.length, resolve, reject }
+      for (const w of writes) {
+        if (this.queuedBytes + w.data.byteLength > SMALL_WRITE_BATCH_BYTES) this.flush()
+        this.queue.push({ path: w.path, position: w.position, data: w.data, group })
+        this.queuedBytes += w.data.byteLength
+        if (this.queue.length >= SMALL_WRITE_BATCH) this.flush()
+      }
+      if (this.queue.length > 0 && !this.scheduled) {
         this.scheduled = true
         queueMicrotask(() => { this.flush() })
       }
@@ -99,7 +119,7 @@ export class SmallFileWriter {
   async close (): Promise<void> {
     const lanes = this.lanes.splice(0)
     await Promise.all(lanes.map(async lane => await lane.worker.terminate()))
-    for (const lane of lanes) for (const batch of lane.batches.values()) for (const p of batch) p.reject(new Error('writer closed'))
+    for (const lane of lanes) this.failLane(lane, new Error('writer closed'))
   }
 
   /** Send what is queued as one batch, to the lane with the fewest outstanding. */
@@ -107,8 +127,8 @@ export class SmallFileWriter {
     this.scheduled = false
     if (this.queue.length === 0) return
     const batch = this.queue
-    const spare = this.spare.pop()
-    const buffer = new Uint8Array(spare !== undefined && spare.byteLength >= this.queuedBytes ? spare : new ArrayBuffer(Math.max(SMALL_WRITE_BATCH_BYTES, this.queuedBytes)))
+    // exactly the batch's bytes: a batch of tiny files is tiny
+    const buffer = new Uint8Array(this.queuedBytes)
     this.queue = []
     this.queuedBytes = 0
     let at = 0
@@ -120,7 +140,7 @@ export class SmallFileWriter {
     }
     const lane = this.lane()
     const id = this.nextId++
-    lane.batches.set(id, batch.map(({ path, resolve, reject }) => ({ path, resolve, reject })))
+    lane.batches.set(id, batch.map(({ path, group }) => ({ path, group })))
     lane.worker.ref()
     lane.worker.postMessage({
       id,
@@ -140,17 +160,15 @@ export class SmallFileWriter {
     const worker = new Worker(WORKER_SOURCE, { eval: true })
     const lane: Lane = { worker, batches: new Map() }
     worker.unref()
-    worker.on('message', ({ id, failed, buffer }: { id: number, failed: Array<{ i: number, code?: string, message: string }>, buffer: ArrayBuffer }) => {
-      if (buffer.byteLength >= SMALL_WRITE_BATCH_BYTES && this.spare.length < SPARE_BUFFERS) this.spare.push(buffer)
+    worker.on('message', ({ id, failed }: { id: number, failed: Array<{ i: number, code?: string, message: string }> }) => {
       const batch = lane.batches.get(id)
       lane.batches.delete(id)
       if (lane.batches.size === 0) worker.unref()
       if (batch === undefined) return
       const errors = new Map(failed.map(f => [f.i, f]))
-      batch.forEach((p, i) => {
+      batch.forEach((sent, i) => {
         const f = errors.get(i)
-        if (f === undefined) { p.resolve(); return }
-        p.reject(fsError(Object.assign(new Error(f.message), { code: f.code }), 'cannot write', p.path))
+        settle(sent.group, f === undefined ? undefined : fsError(Object.assign(new Error(f.message), { code: f.code }), 'cannot write', sent.path))
       })
     })
     worker.on('error', err => { this.failLane(lane, err) })
@@ -162,9 +180,17 @@ export class SmallFileWriter {
   private failLane (lane: Lane, err: unknown): void {
     const at = this.lanes.indexOf(lane)
     if (at >= 0) this.lanes.splice(at, 1)
-    for (const batch of lane.batches.values()) for (const p of batch) p.reject(fsError(err, 'cannot write', p.path))
+    for (const batch of lane.batches.values()) for (const sent of batch) settle(sent.group, fsError(err, 'cannot write', sent.path))
     lane.batches.clear()
   }
+}
+
+/** One write of `group` is done (failed with `err`); the last one settles it. */
+function settle (group: Group, err?: unknown): void {
+  if (err !== undefined) group.error ??= err
+  if (--group.remaining > 0) return
+  if (group.error !== undefined) group.reject(group.error)
+  else group.resolve()
 }
 
 /** The small-file writer every download in this process shares. */

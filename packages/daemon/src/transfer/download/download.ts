@@ -1,45 +1,20 @@
 import { Bitfield, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId, Logger } from '@libp2p/interface'
-import type { Uint8ArrayList } from 'uint8arraylist'
 import { chunkMatches } from '../../storage/chunk-hash.js'
-import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, MAX_REQUEST_CHUNKS, SESSION_STALL_MS, WRITE_BACKLOG_BYTES, FLUSH_INTERVAL_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
+import { CHUNK_HARD_TIMEOUT_MS, MAX_REQUEST_CHUNKS, FLUSH_INTERVAL_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
 import type { PartFiles } from '../../storage/part-files.js'
-import type { DownloadRecord, Records } from '../../storage/records.js'
-import type { PeerSession, SessionEvents } from './peer-session.js'
+import type { DownloadRecord } from '../../storage/records.js'
+import type { PeerSession, ReceivedChunk, SessionEvents } from './peer-session.js'
 import { createChunkPicker } from './chunk-picker.js'
 import type { ChunkPicker } from './chunk-picker.js'
 import { ProgressRecorder } from './progress-recorder.js'
 import { RecentRate } from './recent-rate.js'
+import { expiredRequests } from './request-timeouts.js'
+import { WriteBacklog } from './write-backlog.js'
+import type { DownloadInit, DownloadResult } from './download-api.js'
 
-export interface DownloadResult {
-  cid: string
-  path: string
-  size: number
-  seconds: number
-}
-
-export interface DownloadInit {
-  log: Logger
-  record: DownloadRecord
-  layout: ChunkLayout
-  part: PartFiles
-  records: Records
-  /** Chunks already on disk (resume). */
-  have?: Bitfield
-  /** Fail when no peer has given us anything for this long. @default STALL_TIMEOUT_MS */
-  stallTimeoutMs?: number
-  /** Fail when no provider at all is connected for this long. @default RESOLVE_TIMEOUT_MS */
-  noProviderTimeoutMs?: number
-  /** A peer's chunk passed its hash check: called once per verified chunk, before it is written. */
-  onDownloaded?: (peer: PeerId, bytes: number) => void
-  /** A peer sent a chunk that failed its hash. */
-  onBadPeer?: (peer: PeerId) => void
-  /** Chunk `index` is verified and on disk (serve it, announce us). */
-  onChunk?: (index: number) => void
-  /** A peer suggested other peers for this root (peer exchange). */
-  onPeers?: (addrs: string[]) => void
-}
+export type { DownloadInit, DownloadResult }
 
 /**
  * One download: keeps its peer sessions' request windows full (sized to
@@ -62,8 +37,8 @@ export class Download implements SessionEvents {
   private readonly picker: ChunkPicker<PeerSession>
   /** chunks being verified and written */
   private readonly writing = new Set<number>()
-  /** bytes of verified chunks waiting for their write to complete */
-  private backlog = 0
+  /** verified chunks waiting for their write to complete */
+  private readonly backlog = new WriteBacklog()
   private readonly startedAt = Date.now()
   private resolve!: (r: DownloadResult) => void
   private reject!: (err: unknown) => void
@@ -189,44 +164,54 @@ export class Download implements SessionEvents {
 
   // ---- SessionEvents
 
-  onBlock (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void {
-    this.picker.unrequest(session, index)
-    if (this.finished || this.have.has(index) || this.writing.has(index)) { this.schedule(); return }
-    // verifying and writing: nobody else is asked for it meanwhile
-    this.writing.add(index)
-    this.lastProgressAt = Date.now()
-    this.verifyAndWrite(session, index, data)
+  /**
+   * A BLOCK's chunks that `session` was asked for (one, or a pack): each is
+   * verified on its own, and those still missing are written together. A
+   * chunk that fails its hash bans the peer; the rest of its pack is dropped
+   * (the session's requests go elsewhere).
+   */
+  onBlocks (session: PeerSession, blocks: ReceivedChunk[]): void {
+    const verified: ReceivedChunk[] = []
+    for (const { index, data } of blocks) {
+      this.picker.unrequest(session, index)
+      if (this.finished || this.have.has(index) || this.writing.has(index)) continue
+      if (!chunkMatches(this.layout, index, data)) {
+        this.log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
+        this.init.onBadPeer?.(session.peer)
+        session.close(new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} failed its hash`))
+        this.picker.failed(index)
+        break
+      }
+      // being written: nobody else is asked for it meanwhile
+      this.writing.add(index)
+      this.lastProgressAt = Date.now()
+      this.init.onDownloaded?.(session.peer, data.byteLength)
+      // others asked for the same chunk (end-game): withdraw
+      for (const other of this.picker.completed(index)) other.cancel(index)
+      this.backlog.add(data.byteLength)
+      verified.push({ index, data })
+    }
+    if (verified.length > 0) this.write(verified)
     this.schedule()
   }
 
-  private verifyAndWrite (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void {
-    const ok = chunkMatches(this.layout, index, data)
-    if (this.finished) { this.writing.delete(index); return }
-    if (!ok) {
-      this.writing.delete(index)
-      this.log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
-      this.init.onBadPeer?.(session.peer)
-      session.close(new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} failed its hash`))
-      this.picker.failed(index)
-      this.schedule()
-      return
-    }
-    const length = data.byteLength
-    this.init.onDownloaded?.(session.peer, length)
-    // others asked for the same chunk (end-game): withdraw
-    for (const other of this.picker.completed(index)) other.cancel(index)
-    this.backlog += length
-    // (nothing here holds the received bytes while the write runs)
-    this.part.write(index, data).then(() => { this.written(index, length) }, err => {
-      this.backlog -= length
-      this.writing.delete(index)
+  /** Write verified chunks; then each is recorded (`written`). Nothing here holds their bytes while the write runs. */
+  private write (chunks: ReceivedChunk[]): void {
+    const indexes = chunks.map(c => c.index)
+    this.part.writeChunks(chunks).then(() => {
+      for (const index of indexes) this.written(index, this.layout.lengthOf(index))
+    }, err => {
+      for (const index of indexes) {
+        this.backlog.done(this.layout.lengthOf(index))
+        this.writing.delete(index)
+      }
       void this.fail(err)
     })
   }
 
   /** Chunk `index` is verified and on disk: record it, offer it, maybe finish. */
   private written (index: number, length: number): void {
-    this.backlog -= length
+    this.backlog.done(length)
     this.writing.delete(index)
     // (the backlog shrank: if it held requests back, they may go out now)
     this.schedule()
@@ -298,7 +283,7 @@ export class Download implements SessionEvents {
   /** Give each session (best peers first) what its window has room for, in bytes and in chunks (none while the write backlog is full). */
   private fill (): void {
     // a disk slower than the network: nothing more until the writes catch up
-    if (this.finished || this.backlog >= WRITE_BACKLOG_BYTES) return
+    if (this.finished || this.backlog.full) return
     const now = Date.now()
     const ordered = [...this.sessions].sort((a, b) => b.score - a.score)
     for (const session of ordered) {
@@ -322,22 +307,15 @@ export class Download implements SessionEvents {
   private tick (): void {
     const now = Date.now()
     for (const session of this.sessions) {
-      // a peer that answers nothing at all while we wait on it: move everything it owes us
-      const stalled = session.awaiting > 0 && now - session.lastActivityAt > SESSION_STALL_MS
+      // a silent peer: everything it owes us moves elsewhere (request-timeouts.ts)
+      const { stalled, expired } = expiredRequests(session, now)
       if (stalled) this.log('%p sent nothing for %d ms: re-requesting its %d chunk(s) elsewhere', session.peer, now - session.lastActivityAt, session.inflight.size)
-      for (const [index, at] of [...session.inflight]) {
-        // a request waits its turn behind others on a slow or capped link: it
-        // times out only when nothing at all arrived for CHUNK_TIMEOUT_MS since
-        // it went out, or after CHUNK_HARD_TIMEOUT_MS whatever (a drip-feeding peer)
-        const timedOut = now - Math.max(at, session.lastBytesAt) > CHUNK_TIMEOUT_MS || now - at > CHUNK_HARD_TIMEOUT_MS
-        if (stalled || timedOut) {
-          this.log('chunk %d from %p timed out', index, session.peer)
-          session.cancel(index)
-          this.picker.unrequest(session, index)
-          // a silent peer is the peer's failure, not the chunk's: only a
-          // request that timed out on its own counts toward giving up
-          if (!stalled) this.picker.failed(index)
-        }
+      else if (expired.length > 0) this.log('%d chunk(s) from %p timed out', expired.length, session.peer)
+      for (const index of expired) {
+        session.cancel(index)
+        this.picker.unrequest(session, index)
+        // only a request that timed out on its own counts toward giving up on the chunk
+        if (!stalled) this.picker.failed(index)
       }
       if (stalled) {
         session.recordFailure(now)
@@ -346,21 +324,23 @@ export class Download implements SessionEvents {
     }
     if (this.sessions.size > 0) this.lastSessionAt = now
     const noProviderMs = this.init.noProviderTimeoutMs ?? RESOLVE_TIMEOUT_MS
+    const missing = this.layout.chunkCount - this.have.count
     if (!this.finished && this.writing.size === 0 && now - this.lastSessionAt > noProviderMs) {
-      const missing = this.layout.chunkCount - this.have.count
-      void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no provider of ${this.record.cid} for ${Math.round(noProviderMs / 1000)} s (${missing} of ${this.layout.chunkCount} chunks missing); progress is kept, fetch again to resume`))
-      return
+      return this.giveUp(`no provider of ${this.record.cid} for ${Math.round(noProviderMs / 1000)} s (${missing} of ${this.layout.chunkCount} chunks missing)`)
     }
     const stallMs = this.init.stallTimeoutMs ?? STALL_TIMEOUT_MS
     // bytes still arriving, or our own download cap holding requests back, is not a stall (up to a hard limit)
     const moving = [...this.sessions].some(s => s.holding || now - s.lastBytesAt < stallMs)
     if (!this.finished && this.writing.size === 0 && now - this.lastProgressAt > stallMs && (!moving || now - this.lastProgressAt > CHUNK_HARD_TIMEOUT_MS)) {
-      const missing = this.layout.chunkCount - this.have.count
-      void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no peer sent any of the ${missing} missing chunk(s) of ${this.record.cid} in ${Math.round(stallMs / 1000)} s (${this.sessions.size} connected provider(s)); progress is kept, fetch again to resume`))
-      return
+      return this.giveUp(`no peer sent any of the ${missing} missing chunk(s) of ${this.record.cid} in ${Math.round(stallMs / 1000)} s (${this.sessions.size} connected provider(s))`)
     }
     void this.progress.flush().catch(err => this.fail(err))
     this.schedule()
+  }
+
+  /** Fail with NO_PROVIDERS because `why`; what is held is kept. */
+  private giveUp (why: string): void {
+    void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `${why}; progress is kept, fetch again to resume`))
   }
 
   private maybeFinish (): void {

@@ -1,21 +1,29 @@
 import {
-  Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, chunkRange, decodeBlockFrame, decodeXfer, encodeXfer
+  Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, chunkRange, decodeBlockFrame, decodeXfer
 } from '@shoal/protocol'
 import type { CID, ChunkLayout } from '@shoal/protocol'
 import type { Connection, PeerId, Stream, Logger } from '@libp2p/interface'
-import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS } from '../../constants.js'
+import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DIAL_TIMEOUT_MS } from '../../constants.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
-import { FrameInbox, abortStream, sendFrame } from '../../net/frame-io.js'
+import { FrameInbox, abortStream } from '../../net/frame-io.js'
 import type { Reservation } from '../rate-limit.js'
 import { connectionFor } from '../../net/relay-budget.js'
 import type { RelayBudgets } from '../../net/relay-budget.js'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { PeerRate } from './peer-rate.js'
 import { RequestOutbox } from './request-outbox.js'
+import { sayHello } from './session-hello.js'
+
+/** One chunk of a BLOCK: its index and its bytes (a view of what arrived). */
+export interface ReceivedChunk {
+  index: number
+  data: Uint8Array | Uint8ArrayList
+}
 
 /** What a session reports to the download that owns it. */
 export interface SessionEvents {
-  onBlock(session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void
+  /** The chunks of one BLOCK (one, or a pack) that this session asked for, or withdrew and is still glad of. */
+  onBlocks(session: PeerSession, blocks: ReceivedChunk[]): void
   onNotFound(session: PeerSession, index: number): void
   /** The peer gained chunk `index`, or everything ('all'). */
   onHave(session: PeerSession, index: number | 'all', previous?: Bitfield): void
@@ -119,21 +127,8 @@ export class PeerSession {
     // frames are read by event from the start; the first answers HELLO
     const inbox = new FrameInbox(stream, MAX_XFER_FRAME_BYTES)
     try {
-      await sendFrame(stream, encodeXfer({ type: XferMessage.Type.HELLO, root: cid.bytes }), dialSignal)
-      const first = await inbox.next(HELLO_TIMEOUT_MS, 'the answer to HELLO')
-      if (first === undefined) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'peer closed the stream after HELLO')
-      const msg = decodeXfer(first)
-      let holdings: 'all' | Bitfield
-      if (msg.type === XferMessage.Type.NOT_FOUND) {
-        await stream.close().catch(() => {})
-        return undefined
-      } else if (msg.type === XferMessage.Type.HAVE_ALL) {
-        holdings = 'all'
-      } else if (msg.type === XferMessage.Type.BITFIELD) {
-        holdings = bitfieldFrom(msg.data, layout.chunkCount)
-      } else {
-        throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HAVE_ALL or BITFIELD after HELLO, got ${msg.type}`)
-      }
+      const holdings = await sayHello(stream, inbox, cid, layout.chunkCount, dialSignal)
+      if (holdings === undefined) return undefined
       const session = new PeerSession(peer, stream, connection, budgets, layout, holdings, events, node.logger.forComponent('shoal:xfer:session'), pace === undefined ? undefined : bytes => pace(peer, bytes))
       // any bytes at all (a big block arriving slowly) show the peer is alive
       inbox.onBytes = () => { session.lastActivityAt = session.lastBytesAt = Date.now() }
@@ -350,15 +345,18 @@ export class PeerSession {
     this.failures = 0
     this.score++
     if (count === 1) {
-      if (this.settle(first) || this.withdrawn.delete(first)) this.events.onBlock(this, first, data)
+      if (this.settle(first) || this.withdrawn.delete(first)) this.events.onBlocks(this, [{ index: first, data }])
       return
     }
+    // a pack: short chunks, each a view of the frame (copied only when it spans two pieces)
     const list = data instanceof Uint8Array ? new Uint8ArrayList(data) : data
+    const chunks: ReceivedChunk[] = []
     let at = 0
     for (const loc of locs) {
-      if (this.settle(loc.index) || this.withdrawn.delete(loc.index)) this.events.onBlock(this, loc.index, list.sublist(at, at + loc.length))
+      if (this.settle(loc.index) || this.withdrawn.delete(loc.index)) chunks.push({ index: loc.index, data: list.subarray(at, at + loc.length) })
       at += loc.length
     }
+    if (chunks.length > 0) this.events.onBlocks(this, chunks)
   }
 
   /** retireIfExhausted, but not from inside the download's own loops over its sessions. */
@@ -383,13 +381,5 @@ export class PeerSession {
   private ended (err?: unknown): void {
     if (err !== undefined) this.log('session with %p ended: %e', this.peer, err)
     this.close(err)
-  }
-}
-
-function bitfieldFrom (bytes: Uint8Array, chunkCount: number): Bitfield {
-  try {
-    return new Bitfield(chunkCount, bytes)
-  } catch (err) {
-    throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `BITFIELD of ${bytes.byteLength} bytes for ${chunkCount} chunks`, { cause: err })
   }
 }
