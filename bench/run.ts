@@ -7,7 +7,8 @@
  *   npm run bench -- --only 1,7 a subset (1 fetch vs raw, 2 share vs sha256,
  *                               3 multi-source, 4 swarm, 5 small files,
  *                               6 time to first byte + DHT, 7 peak RSS,
- *                               8 idle CPU with mDNS, 9 tiny files)
+ *                               8 idle CPU with mDNS, 9 tiny files,
+ *                               10 swarm 1 + 4 against aria2)
  *   npm run bench -- --keep     keep the temp dir (repos, daemon logs)
  *
  * Prints one table on stdout, progress on stderr, and writes bench/RESULTS.md
@@ -31,6 +32,7 @@ import { peakRssBench } from './benchmarks/peak-rss.js'
 import { shareVsSha256 } from './benchmarks/share-vs-sha256.js'
 import { smallFiles } from './benchmarks/small-files.js'
 import { swarm } from './benchmarks/swarm.js'
+import { swarmVsAria2 } from './benchmarks/swarm-vs-aria2.js'
 import { tinyFiles } from './benchmarks/tiny-files.js'
 import { stopDaemons } from './lib/daemons.js'
 import { errText, progress } from './lib/format.js'
@@ -42,7 +44,7 @@ import { interrupt, isInterrupted, openWorkDir, removeWorkDir, removeWorkDirSync
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md')
 
 /** Every benchmark, in the order they run; `--only` picks by number. */
-const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, tinyFiles]
+const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, tinyFiles, swarmVsAria2]
 
 let keepWork = false
 

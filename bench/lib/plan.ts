@@ -17,6 +17,10 @@ export interface Plan {
   fetchSize: number
   multiSize: number
   swarmSize: number
+  /** The 1 + 4 swarm against aria2 (benchmark 10). */
+  swarm4Size: number
+  /** Unpack Debian's opentracker into bench/.work for benchmark 10. */
+  installTracker: boolean
   rssSize: number
   /** Directories of 4 KiB files (benchmark 5). */
   smallFileCounts: number[]
@@ -48,6 +52,7 @@ export function usage (count: number): string {
               small files 2,000 only, tiny files 2,000 and 20,000)
   --only L    run only these benchmarks (comma list of 1..${count})
   --keep      keep the temp dir (daemon repos and logs)
+  --install-tracker  unpack Debian's opentracker into bench/.work (apt-get download + dpkg -x) for benchmark 10
   --help      this text`
 }
 
@@ -59,6 +64,7 @@ export function parsePlan (argv: string[], count: number): Plan | 'help' {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'install-tracker': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     },
     strict: true,
@@ -79,6 +85,8 @@ export function parsePlan (argv: string[], count: number): Plan | 'help' {
     fetchSize: quick ? 256 * MiB : GiB,
     multiSize: quick ? 128 * MiB : 512 * MiB,
     swarmSize: quick ? 64 * MiB : 256 * MiB,
+    swarm4Size: quick ? 256 * MiB : GiB,
+    installTracker: values['install-tracker'] === true,
     rssSize: quick ? GiB : 4 * GiB,
     smallFileCounts: quick ? [2000] : [2000, 20_000],
     tinyFileCounts: quick ? [2000, 20_000] : [20_000, 200_000],
