@@ -87,15 +87,19 @@ export interface Aria2Swarm {
  */
 export async function aria2Swarm (dir: string, src: string, leechers: number): Promise<Aria2Swarm> {
   const trackerPort = await freePort()
-  // (its libowfat is unpacked beside it; it chroots into `dir` and drops to nobody)
-  const tracker = spawn('opentracker', TRACKER_BIN, ['-i', '127.0.0.1', '-p', String(trackerPort), '-P', String(trackerPort), '-d', dir],
+  const torrent = path.join(dir, 'swarm.torrent')
+  await fs.rm(torrent, { force: true })
+  execFileSync('mktorrent', ['-a', `http://127.0.0.1:${trackerPort}/announce`, '-l', '20', '-o', torrent, src], { stdio: 'ignore' })
+  // Debian's opentracker serves only the torrents on its whitelist
+  const infoHash = /Info Hash:\s*([0-9a-f]{40})/i.exec(execFileSync('aria2c', ['-S', torrent], { encoding: 'utf8' }))?.[1]
+  if (infoHash === undefined) throw new Error('aria2c -S gave no info hash')
+  await fs.writeFile(path.join(dir, 'whitelist.txt'), infoHash + '\n')
+  // (its libowfat is unpacked beside it; it chroots into `dir`, where its whitelist is, and drops to nobody)
+  const tracker = spawn('opentracker', TRACKER_BIN, ['-i', '127.0.0.1', '-p', String(trackerPort), '-P', String(trackerPort), '-d', dir, '-w', 'whitelist.txt'],
     dir, { LD_LIBRARY_PATH: path.join(TRACKER_DIR, 'usr', 'lib') })
   const procs: EventProcess[] = []
   try {
     await waitForPort(trackerPort)
-    const torrent = path.join(dir, 'swarm.torrent')
-    await fs.rm(torrent, { force: true })
-    execFileSync('mktorrent', ['-a', `http://127.0.0.1:${trackerPort}/announce`, '-l', '20', '-o', torrent, src], { stdio: 'ignore' })
     const common = ['--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=true', '--seed-ratio=0.0',
       '--bt-max-peers=0', '--file-allocation=none', '--console-log-level=warn', '--summary-interval=0', '--check-certificate=false', '--max-overall-upload-limit=0']
     const rpcPort = await freePort()
@@ -104,6 +108,7 @@ export async function aria2Swarm (dir: string, src: string, leechers: number): P
     procs.push(seeder)
     await waitForPort(rpcPort)
     const size = (await fs.stat(src)).size
+    const deadlineMs = 120_000 + size / 5e6 * 1000
     const outs = Array.from({ length: leechers }, (_, k) => path.join(dir, `leech${k}`))
     for (const out of outs) await fs.rm(out, { recursive: true, force: true })
     const cpu0 = await Promise.all(procs.map(async p => await cpuSeconds(p.pid)))
@@ -120,7 +125,7 @@ export async function aria2Swarm (dir: string, src: string, leechers: number): P
       }))
       if (done.every(Boolean)) break
       if (procs.some(p => !isRunning(p.proc))) throw new Error('an aria2c process ended before the swarm was done')
-      if (performance.now() - started > 600_000) throw new Error('the aria2 swarm took more than 10 minutes')
+      if (performance.now() - started > deadlineMs) throw new Error(`the aria2 swarm was not done after ${deadlineMs / 1000} s`)
       await new Promise(resolve => setTimeout(resolve, 50))
     }
     const seconds = (performance.now() - started) / 1000
