@@ -13,7 +13,9 @@
  *                               held content vs cat, 13 IPFS: Shoal vs Helia
  *                               from a Helia provider, 14 IPFS: three Helia
  *                               providers against one, 15 fetch with the web
- *                               UI open in a browser vs without)
+ *                               UI open in a browser vs without,
+ *                               16 tiny files, 17 swarm 1 + 4 against
+ *                               aria2)
  *   npm run bench -- --keep     keep the temp dir (repos, daemon logs)
  *
  * Prints one table on stdout, progress on stderr, and writes bench/RESULTS.md
@@ -44,6 +46,8 @@ import { catVsFetch } from './benchmarks/cat-vs-fetch.js'
 import { onlyOneFile } from './benchmarks/only-one-file.js'
 import { gatewayHeldVsCat } from './benchmarks/gateway-held-vs-cat.js'
 import { uiOpen } from './benchmarks/ui-open.js'
+import { swarmVsAria2 } from './benchmarks/swarm-vs-aria2.js'
+import { tinyFiles } from './benchmarks/tiny-files.js'
 import { stopDaemons } from './lib/daemons.js'
 import { errText, progress } from './lib/format.js'
 import { parsePlan, usage } from './lib/plan.js'
@@ -54,7 +58,7 @@ import { interrupt, isInterrupted, openWorkDir, removeWorkDir, removeWorkDirSync
 const RESULTS_FILE = path.join(ROOT, 'bench', 'RESULTS.md')
 
 /** Every benchmark, in the order they run; `--only` picks by number. */
-const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, gatewayFirstBytes, catVsFetch, onlyOneFile, gatewayHeldVsCat, ipfsHelia, ipfsMulti, uiOpen]
+const BENCHMARKS: Benchmark[] = [fetchVsRaw, shareVsSha256, multiSource, swarm, smallFiles, firstByteDht, peakRssBench, idleMdnsCpu, gatewayFirstBytes, catVsFetch, onlyOneFile, gatewayHeldVsCat, ipfsHelia, ipfsMulti, uiOpen, tinyFiles, swarmVsAria2]
 
 let keepWork = false
 

@@ -72,7 +72,7 @@ describe('shoal daemon --metrics', () => {
     expect(sample(fromA, 'shoal_chunks_verified_total')).toBe(0)
     expect(sample(fromA, 'shoal_shares')).toBe(1)
     // libp2p's own byte counts include the xfer protocol's traffic
-    expect(sample(fromA, 'libp2p_data_transfer_bytes_total', { protocol: '/shoal/xfer/1.0.0 sent' })).toBeGreaterThanOrEqual(size)
+    expect(sample(fromA, 'libp2p_data_transfer_bytes_total', { protocol: '/shoal/xfer/2.0.0 sent' })).toBeGreaterThanOrEqual(size)
   })
 })
 

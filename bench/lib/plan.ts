@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import { UsageError, asUsage } from '../../examples/support/cli-process.js'
-import { GiB, KiB, MiB } from './format.js'
+import { GiB, MiB } from './format.js'
 import type { Results } from './results.js'
 
 /** Every measured transfer runs this many times. */
@@ -17,9 +17,15 @@ export interface Plan {
   fetchSize: number
   multiSize: number
   swarmSize: number
+  /** The 1 + 4 swarm against aria2 (benchmark 17). */
+  swarm4Size: number
+  /** Unpack Debian's opentracker into bench/.work for benchmark 17. */
+  installTracker: boolean
   rssSize: number
-  smallFiles: number
-  smallFileSize: number
+  /** Directories of 4 KiB files (benchmark 5). */
+  smallFileCounts: number[]
+  /** Directories of empty and tiny files (benchmark 16). */
+  tinyFileCounts: number[]
   swarmLeechers: number
   multiSeeders: number
   chainLength: number
@@ -45,9 +51,11 @@ export interface Benchmark {
 export function usage (known: readonly number[]): string {
   return `usage: npm run bench [-- --quick] [-- --only 1,2,...] [-- --keep]
 
-  --quick     smaller sizes (fetch, gateway and cat 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB, idle window 15 s, --only share 512 MiB)
+  --quick     smaller sizes (fetch, gateway and cat 256 MiB, multi-source 128 MiB, swarm 64 MiB, RSS 1 GiB, idle window 15 s,
+              --only share 512 MiB, small files 2,000 only, tiny files 2,000 and 20,000)
   --only L    run only these benchmarks (comma list of ${known.join(',')})
   --keep      keep the temp dir (daemon repos and logs)
+  --install-tracker  unpack Debian's opentracker into bench/.work (apt-get download + dpkg -x) for benchmark 17
   --help      this text`
 }
 
@@ -59,6 +67,7 @@ export function parsePlan (argv: string[], known: readonly number[]): Plan | 'he
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'install-tracker': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     },
     strict: true,
@@ -79,9 +88,11 @@ export function parsePlan (argv: string[], known: readonly number[]): Plan | 'he
     fetchSize: quick ? 256 * MiB : GiB,
     multiSize: quick ? 128 * MiB : 512 * MiB,
     swarmSize: quick ? 64 * MiB : 256 * MiB,
+    swarm4Size: quick ? 256 * MiB : GiB,
+    installTracker: values['install-tracker'] === true,
     rssSize: quick ? GiB : 4 * GiB,
-    smallFiles: 2000,
-    smallFileSize: 4 * KiB,
+    smallFileCounts: quick ? [2000] : [2000, 20_000],
+    tinyFileCounts: quick ? [2000, 20_000] : [20_000, 200_000],
     swarmLeechers: 8,
     multiSeeders: 4,
     chainLength: 10,

@@ -2,10 +2,56 @@
 
 /** Default listen address: every interface, an ephemeral TCP port. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
-/** Chunks a fetcher keeps requested from one peer at once. */
+/**
+ * A fetcher's request window per peer is counted in bytes: this many full
+ * chunks' worth until the peer's first block (4 MiB at the default 1 MiB
+ * chunk size). Short chunks (files' last chunks) count as their length, so a
+ * directory of small files keeps as many bytes in flight as one big file.
+ */
 export const DEFAULT_REQUEST_WINDOW = 4
-/** Requests a server queues per stream before it calls the peer abusive. */
-export const MAX_PENDING_REQUESTS_PER_STREAM = 64
+/**
+ * Chunks a server queues per stream (requested, not yet being served) before
+ * it calls the peer abusive. Queued requests are indexes, not data: a full
+ * queue costs a few kilobytes.
+ */
+export const MAX_PENDING_CHUNKS_PER_STREAM = 4096
+/** Chunks a fetcher keeps requested from one peer at once, whatever their size (half the server's queue). */
+export const MAX_REQUEST_CHUNKS = 2048
+/**
+ * Chunks shorter than the chunk size (files' last chunks) are packed, in a
+ * run of consecutive requested ones, into one BLOCK of at most this many data
+ * bytes; a full chunk is always a BLOCK of its own. Each chunk in a pack is
+ * verified on its own at both ends.
+ */
+export const PACK_BYTES = 256 * 1024
+/**
+ * Chunks of at most this many bytes are small: read with synchronous file
+ * calls on the main thread (open, read, close: a few microseconds each) and
+ * created and written in batches on worker threads (SMALL_WRITE_WORKERS),
+ * instead of a thread-pool round trip per call, which cost several times the
+ * I/O itself for small files (bench/RESULTS.md, row 5). Larger chunks go
+ * through the thread pool as before.
+ */
+export const SMALL_IO_BYTES = 64 * 1024
+/**
+ * Worker threads that create and write small files for downloads
+ * (storage/small-file-writer.ts), and how many files one message to them
+ * carries at most.
+ */
+export const SMALL_WRITE_WORKERS = 2
+export const SMALL_WRITE_BATCH = 64
+/** At most this many bytes in one batch to a small-file writer. */
+export const SMALL_WRITE_BATCH_BYTES = 1024 * 1024
+/**
+ * Bytes of verified chunks a download may have waiting to be written; past
+ * this it asks for nothing more until writes catch up (a slow disk must not
+ * fill memory with received chunks)...
+ */
+export const WRITE_BACKLOG_BYTES = 8 * 1024 * 1024
+/** ...or this many chunks (tiny files: each pending write holds a little memory whatever its size). */
+export const WRITE_BACKLOG_CHUNKS = 4096
+/** Small files hashed while sharing: let the event loop run after this long of synchronous reading. */
+export const SMALL_IO_SLICE_MS = 10
 /** Xfer streams one peer may have open to us. */
 export const MAX_INBOUND_XFER_STREAMS = 32
 /** Manifest requests one peer may have open to us. */
@@ -56,7 +102,7 @@ export const PROVIDER_SEARCH_MAX_MS = 5_000
 export const RETRY_EMPTY_PEER_MS = 5_000
 /** Chunks served at once across all peers (upload slots, granted in FIFO order). */
 export const MAX_CONCURRENT_UPLOADS = 4
-/** Request window bounds per peer; sized between them from the measured rate. */
+/** Request window bounds per peer, in full chunks' worth of bytes; sized between them from the measured rate. */
 export const MIN_REQUEST_WINDOW = 2
 export const MAX_REQUEST_WINDOW = 32
 /** Seconds of transfer a peer's window should cover at its measured rate. */
@@ -85,8 +131,13 @@ export const SUPERSEED_MIN_SWARM = 2
 export const SUPERSEED_HOLD_MS = 2_000
 /** How long a NOT_FOUND from a peer keeps us from asking it for that chunk again. */
 export const NOT_FOUND_RETRY_MS = 1_500
-/** Make progress durable after this many newly written chunks too (bounds what a kill -9 loses). */
-export const FLUSH_EVERY_CHUNKS = 16
+/**
+ * Make progress durable after this many newly written bytes too (bounds what
+ * a kill -9 loses; 16 chunks at the default chunk size). Counted in bytes, so
+ * a directory of small files does not rewrite its whole bitfield every few
+ * kilobytes (quadratic in the number of files).
+ */
+export const FLUSH_EVERY_BYTES = 16 * 1024 * 1024
 /** LAN mode: inbound connections accepted per second from one host (libp2p's default is 5). */
 export const LAN_INBOUND_CONNECTIONS_PER_SECOND = 256
 /** LAN mode: inbound connections still upgrading at once (libp2p's default is 10). */

@@ -480,4 +480,17 @@ describe('ChunkPicker against a whole-file scan', () => {
       }
     }
   })
+
+  it('bounds a pick in bytes: short chunks fill it, and a chunk that does not fit ends it', () => {
+    // chunks 0..9 are 100 bytes, 10..11 are 1000
+    const lengthOf = (i: number): number => i < 10 ? 100 : 1000
+    const p = picker(12, { lengthOf })
+    const [seed] = withSessions(p, new Stub('seed', 'all')) as [Stub]
+    expect(p.pick(seed, 100, 450)).toEqual([0, 1, 2, 3])
+    expect(p.pick(seed, 100, 1500)).toEqual([4, 5, 6, 7, 8, 9])
+    // 10 does not fit in 999 bytes: nothing is taken, and the next pick starts there
+    expect(p.pick(seed, 100, 999)).toEqual([])
+    expect(p.pick(seed, 1, 5000)).toEqual([10])
+    expect(p.pick(seed, 100, 1000)).toEqual([11])
+  })
 })

@@ -158,7 +158,7 @@ describe('metrics on Shoal nodes in one process', () => {
     expect(sample(a, 'shoal_uploaded_bytes_total', { peer: bob.peerId })).toBe(size)
     expect(sample(a, 'shoal_chunks_verified_total')).toBe(0)
     expect(sample(a, 'shoal_shares')).toBe(1)
-    expect(a).toMatch(/^libp2p_data_transfer_bytes_total\{protocol="\/shoal\/xfer\/1\.0\.0 sent"\} \d+/m)
+    expect(a).toMatch(/^libp2p_data_transfer_bytes_total\{protocol="\/shoal\/xfer\/2\.0\.0 sent"\} \d+/m)
   })
 
   it('counts a chunk that fails its hash as rejected', async () => {

@@ -9,7 +9,7 @@ import {
 } from '@shoal/protocol'
 import type { XferFields } from '@shoal/protocol'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { MAX_PENDING_REQUESTS_PER_STREAM } from '../src/constants.js'
+import { MAX_PENDING_CHUNKS_PER_STREAM, PACK_BYTES } from '../src/constants.js'
 import type { ChunkSource } from '../src/storage/chunk-source.js'
 import { BandwidthLimiter } from '../src/transfer/rate-limit.js'
 import { SentTracker } from '../src/transfer/upload/sent-tracker.js'
@@ -21,27 +21,31 @@ import { defaultLogger } from '@libp2p/logger'
 const CHUNK = 1024
 const T = XferMessage.Type
 
-/** A root of `chunkCount` chunks of CHUNK bytes, chunk i filled with i; holds all of them unless `have` is given. */
+/**
+ * A root of `chunkCount` chunks of CHUNK bytes (one file), or with `sizes`
+ * a directory of files that small (one short chunk each); chunk i is filled
+ * with i. Holds all of them unless `have` is given.
+ */
 class StubSource implements ChunkSource {
   readonly name = 'stub'
   readonly manifestBytes = new Uint8Array()
   readonly layout: ChunkLayout
   private readonly listeners = new Set<(index: number | 'all') => void>()
 
-  constructor (readonly cid: string, chunkCount: number, readonly have?: Bitfield) {
-    this.layout = new ChunkLayout({
-      version: MANIFEST_VERSION,
-      kind: 'file',
-      chunkSize: CHUNK,
-      files: [{ path: '', size: chunkCount * CHUNK, hashes: new Uint8Array(32 * chunkCount) }],
-      dirs: []
-    })
+  constructor (readonly cid: string, chunkCount: number, readonly have?: Bitfield, sizes?: number[]) {
+    this.layout = new ChunkLayout(sizes === undefined
+      ? { version: MANIFEST_VERSION, kind: 'file', chunkSize: CHUNK, files: [{ path: '', size: chunkCount * CHUNK, hashes: new Uint8Array(32 * chunkCount) }], dirs: [] }
+      : { version: MANIFEST_VERSION, kind: 'dir', chunkSize: CHUNK, files: sizes.map((size, i) => ({ path: `f${String(i).padStart(4, '0')}`, size, hashes: new Uint8Array(32) })), dirs: [] })
   }
 
   has (index: number): boolean { return this.have?.has(index) ?? true }
   hasAll (): boolean { return this.have === undefined }
   holdings (): 'all' | Bitfield { return this.have ?? 'all' }
-  async readChunk (index: number): Promise<Uint8Array> { return new Uint8Array(CHUNK).fill(index) }
+  async readChunk (index: number): Promise<Uint8Array> { return new Uint8Array(this.layout.lengthOf(index)).fill(index) }
+  async readChunks (first: number, count: number): Promise<Uint8Array> {
+    const chunks = await Promise.all(Array.from({ length: count }, async (_, i) => await this.readChunk(first + i)))
+    return Uint8Array.from(chunks.flatMap(c => [...c]))
+  }
   subscribe (listener: (index: number | 'all') => void): () => void {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }
@@ -114,11 +118,11 @@ interface Setup {
 }
 
 /** An UploadStream serving `source` on one end of an in-memory stream pair, a Requester on the other, HELLO sent. */
-async function serve (opts: { chunks?: number, have?: Bitfield, limiter?: BandwidthLimiter, onJoin?: (notify: (peers: string[]) => void, s: Setup) => void } = {}): Promise<Setup> {
+async function serve (opts: { chunks?: number, sizes?: number[], have?: Bitfield, limiter?: BandwidthLimiter, onJoin?: (notify: (peers: string[]) => void, s: Setup) => void } = {}): Promise<Setup> {
   const [client, server] = await streamPair()
   streams.push(client, server)
   const setup = {
-    source: new StubSource(cid, opts.chunks ?? 8, opts.have),
+    source: new StubSource(cid, opts.chunks ?? 8, opts.have, opts.sizes),
     shared: true,
     swarmSize: 1,
     sentTracker: new SentTracker()
@@ -173,12 +177,13 @@ describe('UploadStream', { timeout: 2_000 }, () => {
     expect(s.requester.of(T.BLOCK).map(b => b.index).sort()).toEqual([0, 1, 2, 3, 4])
   })
 
-  it(`cuts off a peer with more than ${MAX_PENDING_REQUESTS_PER_STREAM} requests pending`, async () => {
+  it(`cuts off a peer with more than ${MAX_PENDING_CHUNKS_PER_STREAM} chunks requested and not served`, async () => {
     const s = await serve()
-    s.requester.send(...Array.from({ length: MAX_PENDING_REQUESTS_PER_STREAM + 1 }, (_, i) => request(i % 8)))
-    expect(await s.ended).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR, message: expect.stringMatching(/requests pending/) })
+    // ranges of 8 chunks, one chunk past the limit in all
+    s.requester.send(...Array.from({ length: MAX_PENDING_CHUNKS_PER_STREAM / 8 }, () => ({ type: T.REQUEST, index: 0, count: 8 })), request(0))
+    expect(await s.ended).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR, message: expect.stringMatching(/chunks requested/) })
     await s.requester.until(() => s.requester.reset)
-    expect(s.requester.of(T.ERROR)[0]?.message).toMatch(/more than \d+ requests pending/)
+    expect(s.requester.of(T.ERROR)[0]?.message).toMatch(/more than \d+ chunks requested and not yet served/)
     expect(s.requester.of(T.BLOCK)).toHaveLength(0)
   })
 
@@ -187,7 +192,7 @@ describe('UploadStream', { timeout: 2_000 }, () => {
     s.requester.send(request(8))
     expect(await s.ended).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR })
     await s.requester.until(() => s.requester.reset)
-    expect(s.requester.of(T.ERROR)[0]?.message).toBe(`request for chunk 8, but ${cid} has 8`)
+    expect(s.requester.of(T.ERROR)[0]?.message).toBe('REQUEST for chunks 8+1 out of range (the root has 8)')
   })
 
   it('tells the peer a root that stopped being shared is no longer shared here', async () => {
@@ -255,5 +260,49 @@ describe('UploadStream', { timeout: 2_000 }, () => {
     expect(await s.ended).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR })
     await s.requester.until(() => s.requester.reset)
     expect(s.requester.of(T.ERROR)).toHaveLength(0)
+  })
+
+  it('packs a requested run of short chunks into one BLOCK, and never packs full chunks', async () => {
+    const s = await serve({ sizes: Array.from({ length: 10 }, (_, i) => 100 + i) })
+    s.requester.send({ type: T.REQUEST, index: 0, count: 10 })
+    await s.requester.until(() => s.requester.of(T.BLOCK).length === 1)
+    const [block] = s.requester.of(T.BLOCK)
+    expect(block).toMatchObject({ index: 0, count: 10 })
+    const expected = Array.from({ length: 10 }, (_, i) => new Array<number>(100 + i).fill(i)).flat()
+    expect([...(block?.data ?? [])]).toEqual(expected)
+
+    const full = await serve()
+    full.requester.send({ type: T.REQUEST, index: 2, count: 3 })
+    await full.requester.until(() => full.requester.of(T.BLOCK).length === 3)
+    expect(full.requester.of(T.BLOCK).map(b => [b.index, b.count, b.data.byteLength])).toEqual([[2, undefined, CHUNK], [3, undefined, CHUNK], [4, undefined, CHUNK]])
+  })
+
+  it(`fills a pack up to ${PACK_BYTES} bytes, then starts another`, async () => {
+    const size = 1000
+    const count = Math.ceil(PACK_BYTES / size) + 5
+    const s = await serve({ sizes: new Array<number>(count).fill(size) })
+    s.requester.send({ type: T.REQUEST, index: 0, count })
+    await s.requester.until(() => s.requester.of(T.BLOCK).reduce((n, b) => n + (b.count ?? 1), 0) === count)
+    const blocks = s.requester.of(T.BLOCK)
+    expect(blocks.map(b => b.count ?? 1)).toEqual([Math.floor(PACK_BYTES / size), count - Math.floor(PACK_BYTES / size)])
+    expect(blocks.every(b => b.data.byteLength <= PACK_BYTES)).toBe(true)
+  })
+
+  it('drops a cancelled part of a queued run, and refuses a run it lacks with one NOT_FOUND', async () => {
+    const have = new Bitfield(20)
+    for (let i = 0; i < 10; i++) have.set(i)
+    const s = await serve({ sizes: new Array<number>(20).fill(50), have })
+    s.requester.send({ type: T.REQUEST, index: 0, count: 20 }, { type: T.CANCEL, index: 3, count: 2 })
+    await s.requester.until(() => s.requester.of(T.NOT_FOUND).length === 1 && s.requester.of(T.BLOCK).length === 2)
+    expect(s.requester.of(T.BLOCK).map(b => [b.index, b.count])).toEqual([[0, 3], [5, 5]])
+    expect(s.requester.of(T.NOT_FOUND).map(m => [m.index, m.count])).toEqual([[10, 10]])
+  })
+
+  it('refuses a run of chunks past the end of the root', async () => {
+    const s = await serve()
+    s.requester.send({ type: T.REQUEST, index: 6, count: 3 })
+    expect(await s.ended).toMatchObject({ code: ErrorCode.PROTOCOL_ERROR })
+    await s.requester.until(() => s.requester.reset)
+    expect(s.requester.of(T.ERROR)[0]?.message).toBe('REQUEST for chunks 6+3 out of range (the root has 8)')
   })
 })

@@ -100,9 +100,44 @@ export class ChunkLayout {
     return { first: this.firstChunk[fileIndex] as number, count: chunkCountOf(file.size, this.manifest.chunkSize) }
   }
 
+  /** Length in bytes of chunk `index` (only a file's last chunk may be shorter than the chunk size). */
+  lengthOf (index: number): number {
+    return this.locate(index).length
+  }
+
+  /**
+   * Locations of chunks `first` .. `first + count - 1`, in order: one
+   * binary search, then a walk through the files. PROTOCOL_ERROR when any
+   * is out of range.
+   */
+  locateRange (first: number, count: number): ChunkLocation[] {
+    if (!Number.isSafeInteger(count) || count < 0 || first + count > this.chunkCount) {
+      throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `chunks ${first}+${count} out of range (0..${this.chunkCount - 1})`)
+    }
+    const out: ChunkLocation[] = []
+    if (count === 0) return out
+    let loc = this.locate(first)
+    const { chunkSize, files } = this.manifest
+    out.push(loc)
+    for (let index = first + 1; index < first + count; index++) {
+      let fileIndex = loc.fileIndex
+      let offset = loc.offset + chunkSize
+      // past this file's end: the next file with bytes (empty files own no chunk)
+      while (offset >= (files[fileIndex] as Manifest['files'][number]).size) { fileIndex++; offset = 0 }
+      const size = (files[fileIndex] as Manifest['files'][number]).size
+      loc = { index, fileIndex, offset, length: Math.min(chunkSize, size - offset) }
+      out.push(loc)
+    }
+    return out
+  }
+
   /** Expected SHA-256 of chunk `index`. */
   hashOf (index: number): Uint8Array {
-    const loc = this.locate(index)
+    return this.hashAt(this.locate(index))
+  }
+
+  /** Expected SHA-256 of the chunk at `loc` (from {@link locate} or {@link locateRange}). */
+  hashAt (loc: ChunkLocation): Uint8Array {
     const file = this.manifest.files[loc.fileIndex] as Manifest['files'][number]
     const local = loc.offset / this.manifest.chunkSize
     return file.hashes.subarray(local * CHUNK_HASH_LENGTH, (local + 1) * CHUNK_HASH_LENGTH)

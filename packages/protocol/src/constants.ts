@@ -10,8 +10,12 @@ export const P2P_MULTIADDR_CODE = 421
 export const PROTOCOL_PREFIX = '/shoal'
 /** Manifest exchange: one request, one response, then close. */
 export const MANIFEST_PROTOCOL = `${PROTOCOL_PREFIX}/manifest/1.0.0`
-/** Chunk transfer: one long-lived stream per peer and root. */
-export const XFER_PROTOCOL = `${PROTOCOL_PREFIX}/xfer/1.0.0`
+/**
+ * Chunk transfer: one long-lived stream per peer and root. 2.0.0 added chunk
+ * ranges (`count`) to HAVE, REQUEST, BLOCK, CANCEL and NOT_FOUND, so that
+ * many small chunks travel in one message (docs/PROTOCOL.md 10).
+ */
+export const XFER_PROTOCOL = `${PROTOCOL_PREFIX}/xfer/2.0.0`
 
 /** Manifest format version written into every manifest. */
 export const MANIFEST_VERSION = 1

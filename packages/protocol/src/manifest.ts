@@ -1,4 +1,3 @@
-import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
 import {
   CHUNK_HASH_LENGTH, MANIFEST_VERSION, MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES,
@@ -7,7 +6,8 @@ import {
 import { chunkCountOf } from './chunking.js'
 import { contentIdOf } from './content-id.js'
 import { ErrorCode, ShoalError } from './errors.js'
-import { ancestorsOf, comparePaths, validateRelativePath } from './paths.js'
+import { decodeManifestCbor, encodeManifestCbor } from './manifest-cbor.js'
+import { comparePaths, validateRelativePath } from './paths.js'
 
 /** One file in a manifest. */
 export interface ManifestFile {
@@ -96,28 +96,52 @@ export function validateManifest (manifest: Manifest): void {
     if (file.hashes.byteLength !== expected) fail(`${JSON.stringify(file.path)} has ${file.hashes.byteLength} hash bytes, expected ${expected}`)
   }
 
-  if (manifest.kind === 'dir') {
-    checkSortedUnique(manifest.files.map(f => f.path), 'file', fail)
-    checkSortedUnique(manifest.dirs, 'directory', fail)
-    const filePaths = new Set(manifest.files.map(f => f.path))
-    for (const dir of manifest.dirs) {
-      if (filePaths.has(dir)) fail(`${JSON.stringify(dir)} is both a file and a directory`)
-    }
-    // dirs lists only empty leaf directories: one tree, one encoding, one id
-    const dirPaths = new Set(manifest.dirs)
-    for (const path of [...filePaths, ...manifest.dirs]) {
-      for (const ancestor of ancestorsOf(path)) {
-        if (filePaths.has(ancestor)) fail(`${JSON.stringify(ancestor)} is a file but also a directory of ${JSON.stringify(path)}`)
-        if (dirPaths.has(ancestor)) fail(`${JSON.stringify(ancestor)} is listed as an empty directory but holds ${JSON.stringify(path)}`)
-      }
-    }
+  if (manifest.kind === 'dir') checkTree(manifest, fail)
+}
+
+/**
+ * The tree rules of a directory manifest, in time linear in its entries (a
+ * manifest may list a million): paths sorted and unique, no path both a file
+ * and a directory, no file and no listed (empty) directory above another path.
+ */
+function checkTree (manifest: Manifest, fail: (why: string) => never): void {
+  const { files, dirs } = manifest
+  checkSortedUnique(files.length, i => (files[i] as ManifestFile).path, 'file', fail)
+  checkSortedUnique(dirs.length, i => dirs[i] as string, 'directory', fail)
+  const listedDirs = new Set(dirs)
+  for (const file of files) {
+    if (listedDirs.has(file.path)) fail(`${JSON.stringify(file.path)} is both a file and a directory`)
+  }
+  // every directory some path lies in (its proper ancestors): usually few
+  const holding = new Set<string>()
+  // (sorted paths come folder by folder: one in the folder of the one before adds nothing new)
+  let folder = ''
+  const addAncestors = (path: string): void => {
+    const last = path.lastIndexOf('/')
+    if (last < 0 || (last === folder.length && path.startsWith(folder))) return
+    for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1)) holding.add(path.slice(0, slash))
+    folder = path.slice(0, last)
+  }
+  for (const file of files) addAncestors(file.path)
+  folder = ''
+  for (const dir of dirs) addAncestors(dir)
+  const below = (ancestor: string): string => {
+    const under = (p: string): boolean => p.startsWith(ancestor + '/')
+    return files.find(f => under(f.path))?.path ?? dirs.find(under) ?? ''
+  }
+  for (const file of files) {
+    if (holding.has(file.path)) fail(`${JSON.stringify(file.path)} is a file but also a directory of ${JSON.stringify(below(file.path))}`)
+  }
+  // dirs lists only empty leaf directories: one tree, one encoding, one id
+  for (const dir of dirs) {
+    if (holding.has(dir)) fail(`${JSON.stringify(dir)} is listed as an empty directory but holds ${JSON.stringify(below(dir))}`)
   }
 }
 
-function checkSortedUnique (paths: string[], what: string, fail: (why: string) => never): void {
-  for (let i = 1; i < paths.length; i++) {
-    const prev = paths[i - 1] as string
-    const cur = paths[i] as string
+function checkSortedUnique (count: number, pathAt: (i: number) => string, what: string, fail: (why: string) => never): void {
+  for (let i = 1; i < count; i++) {
+    const prev = pathAt(i - 1)
+    const cur = pathAt(i)
     if (prev === cur) fail(`duplicate ${what} path ${JSON.stringify(cur)}`)
     if (comparePaths(prev, cur) > 0) fail(`${what} paths are not in canonical order`)
   }
@@ -134,13 +158,7 @@ function checkSortedUnique (paths: string[], what: string, fail: (why: string) =
  */
 export function encodeManifest (manifest: Manifest): Uint8Array {
   validateManifest(manifest)
-  const bytes = dagCbor.encode({
-    v: manifest.version,
-    kind: manifest.kind,
-    chunkSize: manifest.chunkSize,
-    files: manifest.files.map(f => ({ path: f.path, size: f.size, hashes: f.hashes })),
-    dirs: manifest.dirs
-  })
+  const bytes = encodeManifestCbor(manifest)
   if (bytes.byteLength > MAX_MANIFEST_BYTES) {
     throw new ShoalError(ErrorCode.INVALID_MANIFEST, `manifest is ${bytes.byteLength} bytes, more than the ${MAX_MANIFEST_BYTES} limit`)
   }
@@ -164,23 +182,9 @@ export function decodeManifest (bytes: Uint8Array): Manifest {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) {
     throw new ShoalError(ErrorCode.INVALID_MANIFEST, `manifest is ${bytes.byteLength} bytes, more than the ${MAX_MANIFEST_BYTES} limit`)
   }
-  let raw: unknown
-  try {
-    raw = dagCbor.decode(bytes)
-  } catch (err) {
-    throw new ShoalError(ErrorCode.INVALID_MANIFEST, 'manifest is not valid dag-cbor', { cause: err })
-  }
-  const manifest = fromRaw(raw)
+  // the schema's canonical form only (manifest-cbor.ts): one tree, one encoding, one content id
+  const manifest = decodeManifestCbor(bytes)
   validateManifest(manifest)
-  // canonical form only: re-encoding must give the same bytes
-  const again = dagCbor.encode({
-    v: manifest.version, kind: manifest.kind, chunkSize: manifest.chunkSize,
-    files: manifest.files.map(f => ({ path: f.path, size: f.size, hashes: f.hashes })),
-    dirs: manifest.dirs
-  })
-  if (!equalBytes(again, bytes)) {
-    throw new ShoalError(ErrorCode.INVALID_MANIFEST, 'manifest is not in canonical form')
-  }
   return manifest
 }
 
@@ -214,44 +218,4 @@ export function totalSizeOf (manifest: Manifest): number {
   let total = 0
   for (const f of manifest.files) total += f.size
   return total
-}
-
-function fromRaw (raw: unknown): Manifest {
-  const fail = (why: string): never => {
-    throw new ShoalError(ErrorCode.INVALID_MANIFEST, `invalid manifest: ${why}`)
-  }
-  if (!isRecord(raw)) fail('not a map')
-  const obj = raw as Record<string, unknown>
-  const allowed = new Set(['v', 'kind', 'chunkSize', 'files', 'dirs'])
-  for (const key of Object.keys(obj)) if (!allowed.has(key)) fail(`unknown field ${JSON.stringify(key)}`)
-  const { v, kind, chunkSize, files, dirs } = obj
-  if (typeof v !== 'number') fail('version is not a number')
-  if (kind !== 'file' && kind !== 'dir') fail('kind is not "file" or "dir"')
-  if (typeof chunkSize !== 'number') fail('chunkSize is not a number')
-  if (!Array.isArray(files)) fail('files is not a list')
-  if (!Array.isArray(dirs)) fail('dirs is not a list')
-  const outFiles: ManifestFile[] = (files as unknown[]).map((f): ManifestFile => {
-    if (!isRecord(f)) fail('a file entry is not a map')
-    const entry = f as Record<string, unknown>
-    for (const key of Object.keys(entry)) if (key !== 'path' && key !== 'size' && key !== 'hashes') fail(`unknown file field ${JSON.stringify(key)}`)
-    if (typeof entry.path !== 'string') fail('a file path is not a string')
-    if (typeof entry.size !== 'number') fail('a file size is not a number')
-    if (!(entry.hashes instanceof Uint8Array)) fail('file hashes are not bytes')
-    return { path: entry.path as string, size: entry.size as number, hashes: entry.hashes as Uint8Array }
-  })
-  const outDirs = (dirs as unknown[]).map((d): string => {
-    if (typeof d !== 'string') fail('a directory path is not a string')
-    return d as string
-  })
-  return { version: v as number, kind: kind as 'file' | 'dir', chunkSize: chunkSize as number, files: outFiles, dirs: outDirs }
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-}
-
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -1,8 +1,6 @@
 import { MAX_PATH_BYTES, MAX_SEGMENT_BYTES } from './constants.js'
 import { ErrorCode, ShoalError } from './errors.js'
 
-const encoder = new TextEncoder()
-
 /**
  * Check a manifest-relative path: POSIX separators, no absolute path, no
  * `.`/`..`/empty segments, no NUL or backslash, bounded length. Throws
@@ -20,15 +18,35 @@ export function validateRelativePath (path: string): void {
     throw new ShoalError(ErrorCode.INVALID_MANIFEST, `invalid path ${JSON.stringify(path.slice(0, 200))}: ${why}`)
   }
   if (path.length === 0) fail('empty')
-  if (encoder.encode(path).byteLength > MAX_PATH_BYTES) fail(`longer than ${MAX_PATH_BYTES} bytes`)
+  // (a manifest may list a million paths: no encoding, no splitting)
+  if (path.length > MAX_PATH_BYTES || utf8Length(path, 0, path.length) > MAX_PATH_BYTES) fail(`longer than ${MAX_PATH_BYTES} bytes`)
   if (path.includes('\0')) fail('contains NUL')
   if (path.includes('\\')) fail('contains a backslash')
   if (path.startsWith('/')) fail('absolute')
-  for (const segment of path.split('/')) {
-    if (segment === '') fail('empty segment')
-    if (segment === '.' || segment === '..') fail(`"${segment}" segment`)
-    if (encoder.encode(segment).byteLength > MAX_SEGMENT_BYTES) fail(`segment longer than ${MAX_SEGMENT_BYTES} bytes`)
+  for (let start = 0; start <= path.length;) {
+    const slash = path.indexOf('/', start)
+    const end = slash < 0 ? path.length : slash
+    const length = end - start
+    if (length === 0) fail('empty segment')
+    if (length <= 2 && path.charCodeAt(start) === DOT && (length === 1 || path.charCodeAt(start + 1) === DOT)) fail(`"${path.slice(start, end)}" segment`)
+    // a UTF-16 unit is at most 3 bytes of UTF-8
+    if (length * 3 > MAX_SEGMENT_BYTES && utf8Length(path, start, end) > MAX_SEGMENT_BYTES) fail(`segment longer than ${MAX_SEGMENT_BYTES} bytes`)
+    start = end + 1
   }
+}
+
+const DOT = 0x2e
+
+/** Bytes of `text.slice(from, to)` in UTF-8, as TextEncoder writes it (a lone surrogate as U+FFFD, 3 bytes). */
+function utf8Length (text: string, from: number, to: number): number {
+  let bytes = 0
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) bytes += 1
+    else if (c < 0x800) bytes += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < to && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { bytes += 4; i++ } else bytes += 3
+  }
+  return bytes
 }
 
 /**

@@ -12,8 +12,10 @@ export interface XferFields {
   type: XferMessage.Type
   /** The content id's bytes (HELLO). */
   root?: Uint8Array
-  /** A chunk index (HAVE, REQUEST, BLOCK, CANCEL, NOT_FOUND). */
+  /** A chunk index (HAVE, REQUEST, BLOCK, CANCEL, NOT_FOUND): the first of `count`. */
   index?: number
+  /** How many consecutive chunks from `index` (HAVE, REQUEST, BLOCK, CANCEL, NOT_FOUND); unset means 1. */
+  count?: number
   /** Chunk bytes (BLOCK) or bitfield bytes (BITFIELD). */
   data?: Uint8Array
   /** Why (ERROR). */
@@ -35,8 +37,12 @@ export function encodeXfer (msg: XferFields): Uint8Array {
 }
 
 /**
- * Decode and check one xfer message. Rejects unknown types, and messages
- * missing the fields their type needs, with PROTOCOL_ERROR.
+ * Decode and check one xfer message. Rejects unknown types, messages
+ * missing the fields their type needs, and chunk ranges that cannot be
+ * (a `count` of 0, without an `index`, or past 2^32 chunks; a BLOCK with
+ * fewer data bytes than chunks), with PROTOCOL_ERROR. Whether a range lies
+ * inside the root's chunks is for the receiver to check (it knows how many
+ * there are): see {@link chunkRange}.
  *
  * @example
  * ```ts
@@ -53,6 +59,10 @@ export function decodeXfer (bytes: Uint8Array | Uint8ArrayList): XferMessage {
   }
   const need = (cond: boolean, why: string): void => {
     if (!cond) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `bad ${String(msg.type)} message: ${why}`)
+  }
+  if (msg.count !== undefined) {
+    need(msg.index !== undefined, 'count without index')
+    need(msg.count >= 1 && (msg.index as number) + msg.count <= 2 ** 32, `bad chunk count ${msg.count}`)
   }
   switch (msg.type) {
     case XferMessage.Type.HELLO:
@@ -71,6 +81,7 @@ export function decodeXfer (bytes: Uint8Array | Uint8ArrayList): XferMessage {
     case XferMessage.Type.BLOCK:
       need(msg.index !== undefined, 'missing index')
       need(msg.data.byteLength <= MAX_CHUNK_SIZE, 'block larger than the largest chunk')
+      need(msg.count === undefined || msg.data.byteLength >= msg.count, 'fewer data bytes than chunks')
       break
     case XferMessage.Type.PEERS:
       need(msg.peers.length <= MAX_PEX_PEERS, `more than ${MAX_PEX_PEERS} peers`)
@@ -83,6 +94,31 @@ export function decodeXfer (bytes: Uint8Array | Uint8ArrayList): XferMessage {
       throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `unknown xfer message type ${String(msg.type)}`)
   }
   return msg
+}
+
+/**
+ * The chunks a HAVE, REQUEST, BLOCK, CANCEL or NOT_FOUND (with `index`)
+ * names: `index` .. `index + count - 1`. PROTOCOL_ERROR when the message
+ * has no index or the range goes past `chunkCount` (the root's chunks).
+ *
+ * @example
+ * ```ts
+ * const { first, count } = chunkRange(msg, layout.chunkCount)
+ * for (let i = first; i < first + count; i++) cancel(i)
+ * ```
+ */
+export function chunkRange (msg: { type: XferMessage.Type, index?: number, count?: number }, chunkCount: number): {
+  /** The first chunk. */
+  first: number
+  /** How many chunks, at least 1. */
+  count: number
+} {
+  const first = msg.index
+  const count = msg.count ?? 1
+  if (first === undefined || first + count > chunkCount) {
+    throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `${String(msg.type)} for chunks ${String(first)}+${count} out of range (the root has ${chunkCount})`)
+  }
+  return { first, count }
 }
 
 /**
@@ -124,17 +160,25 @@ export function decodeManifestResponse (bytes: Uint8Array | Uint8ArrayList): Man
 
 /**
  * A complete BLOCK frame (length prefix + XferMessage) that references `data`
- * instead of copying it: the same bytes XferMessage.encode would produce
- * (fields type=BLOCK, index, data, in field order) for non-empty data.
+ * instead of copying it. For one chunk (`count` 1, the default) these are the
+ * bytes XferMessage.encode produces (fields type=BLOCK, index, data, in field
+ * order) for non-empty data; for a run of `count` chunks, `data` holds them
+ * one after another and the `count` field goes before `data` (08 06 18
+ * <index> 38 <count> 22 <length> <data>), so that the header is one piece.
  *
  * @example
  * ```ts
  * stream.send(encodeBlockFrame(7, chunk)) // no copy of `chunk`
+ * stream.send(encodeBlockFrame(8, smallChunks, 40)) // chunks 8..47 in one frame
  * ```
  */
-export function encodeBlockFrame (index: number, data: Uint8Array): Uint8ArrayList {
+export function encodeBlockFrame (index: number, data: Uint8Array, count = 1): Uint8ArrayList {
   const header: number[] = [0x08, 6, 0x18]
   pushVarint(header, index)
+  if (count !== 1) {
+    header.push(0x38)
+    pushVarint(header, count)
+  }
   header.push(0x22)
   pushVarint(header, data.byteLength)
   const prefix: number[] = []
@@ -154,9 +198,10 @@ function pushVarint (out: number[], value: number): void {
 /**
  * Fast path for the receiver: if `frame` (one xfer message, without its
  * length prefix) is a BLOCK laid out as encodeBlockFrame writes it (type,
- * index, data, nothing else), return the index and the data as a view of the
- * frame's pieces, without copying. Anything else returns undefined: decode it
- * with decodeXfer.
+ * index, count unless 1, data, nothing else), return the index, the count
+ * and the data as a view of the frame's pieces, without copying. Anything
+ * else returns undefined: decode it with decodeXfer. The checks are those of
+ * decodeXfer; whether the chunks exist is for the caller.
  *
  * @example
  * ```ts
@@ -166,9 +211,11 @@ function pushVarint (out: number[], value: number): void {
  * ```
  */
 export function decodeBlockFrame (frame: Uint8ArrayList): {
-  /** The chunk index. */
+  /** The first chunk's index. */
   index: number
-  /** The chunk's bytes, a view of `frame`. */
+  /** How many chunks, at least 1. */
+  count: number
+  /** The chunks' bytes, one after another, a view of `frame`. */
   data: Uint8ArrayList
 } | undefined {
   if (frame.byteLength < 5 || frame.get(0) !== 0x08 || frame.get(1) !== 6 || frame.get(2) !== 0x18) return undefined
@@ -176,13 +223,20 @@ export function decodeBlockFrame (frame: Uint8ArrayList): {
   const index = readVarint(frame, pos)
   if (index === undefined || index.value > 0xffffffff) return undefined
   pos += index.bytes
+  let count = 1
+  if (pos < frame.byteLength && frame.get(pos) === 0x38) {
+    const c = readVarint(frame, pos + 1)
+    if (c === undefined || c.value === 0 || index.value + c.value > 2 ** 32) return undefined
+    count = c.value
+    pos += 1 + c.bytes
+  }
   if (pos >= frame.byteLength || frame.get(pos) !== 0x22) return undefined
   pos++
   const length = readVarint(frame, pos)
   if (length === undefined) return undefined
   pos += length.bytes
-  if (pos + length.value !== frame.byteLength || length.value === 0 || length.value > MAX_CHUNK_SIZE) return undefined
-  return { index: index.value, data: frame.sublist(pos) }
+  if (pos + length.value !== frame.byteLength || length.value < count || length.value > MAX_CHUNK_SIZE) return undefined
+  return { index: index.value, count, data: frame.sublist(pos) }
 }
 
 function readVarint (list: Uint8ArrayList, at: number): { value: number, bytes: number } | undefined {

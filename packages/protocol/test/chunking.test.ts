@@ -96,6 +96,24 @@ describe('ChunkLayout', () => {
     expect(expected.reduce((n, l) => n + l.length, 0)).toBe(layout.totalSize)
   })
 
+  it('locateRange gives the same locations as locate, from any start, across empty files', () => {
+    const m = layoutManifest([
+      ['a', 0], ['b', 0], ['c', 3 * CHUNK - 7], ['d', 0], ['e', 0], ['f', 0], ['g', CHUNK],
+      ['h', 1], ['i', 0], ['j', 2 * CHUNK + 1], ['k', 0], ['l', 0]
+    ])
+    const layout = new ChunkLayout(m)
+    const expected = naiveLocations(m)
+    for (let first = 0; first < expected.length; first++) {
+      for (let count = 0; first + count <= expected.length; count++) {
+        expect(layout.locateRange(first, count)).toEqual(expected.slice(first, first + count))
+      }
+    }
+    for (const loc of expected) expect(layout.lengthOf(loc.index)).toBe(loc.length)
+    expect(Array.from(layout.hashAt(expected[4] as ChunkLocation))).toEqual(Array.from(layout.hashOf(4)))
+    expectShoalError(() => layout.locateRange(expected.length - 1, 2), 'PROTOCOL_ERROR')
+    expectShoalError(() => layout.locateRange(0, -1), 'PROTOCOL_ERROR')
+  })
+
   it('matches a linear walk with a larger chunk size', () => {
     const cs = 4 * CHUNK
     const m = layoutManifest([['a', cs - 1], ['b', cs], ['c', 0], ['d', cs + 1]], cs)

@@ -71,11 +71,44 @@ function mutate (input: Uint8Array, mutations: Mutation[]): Uint8Array {
 // manifests
 
 function checkManifestBytes (bytes: Uint8Array): void {
+  const reference = referenceDecode(bytes)
   outcome(() => decodeManifest(bytes), 'INVALID_MANIFEST', m => {
     expect(() => validateManifest(m)).not.toThrow()
     // only canonical bytes are accepted: re-encoding reproduces the input exactly
     expect(sameBytes(encodeManifest(m), bytes)).toBe(true)
+    expect(reference, 'accepted bytes that @ipld/dag-cbor\'s canonical form rejects').toBeDefined()
+    expect(m).toEqual(reference)
   })
+  // and rejects none that it accepts
+  if (reference !== undefined) expect(() => decodeManifest(bytes)).not.toThrow()
+}
+
+/**
+ * The manifest reader as it was before manifest-cbor.ts, on @ipld/dag-cbor:
+ * decode, check the shape, validate, and accept only if encoding again gives
+ * the same bytes. Undefined where it rejects.
+ */
+function referenceDecode (bytes: Uint8Array): Manifest | undefined {
+  try {
+    const raw = dagCbor.decode(bytes) as Record<string, unknown>
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || raw instanceof Uint8Array) return undefined
+    if (Object.keys(raw).some(k => !['v', 'kind', 'chunkSize', 'files', 'dirs'].includes(k))) return undefined
+    const { v, kind, chunkSize, files, dirs } = raw
+    if (typeof v !== 'number' || (kind !== 'file' && kind !== 'dir') || typeof chunkSize !== 'number' || !Array.isArray(files) || !Array.isArray(dirs)) return undefined
+    const outFiles = (files as unknown[]).map(f => {
+      const e = f as Record<string, unknown>
+      if (typeof e !== 'object' || e === null || Array.isArray(e) || Object.keys(e).some(k => !['path', 'size', 'hashes'].includes(k))) throw new Error('shape')
+      if (typeof e.path !== 'string' || typeof e.size !== 'number' || !(e.hashes instanceof Uint8Array)) throw new Error('shape')
+      return { path: e.path, size: e.size, hashes: e.hashes }
+    })
+    if ((dirs as unknown[]).some(d => typeof d !== 'string')) return undefined
+    const m: Manifest = { version: v, kind, chunkSize, files: outFiles, dirs: dirs as string[] }
+    validateManifest(m)
+    const again = dagCbor.encode({ v, kind, chunkSize, files: outFiles.map(f => ({ path: f.path, size: f.size, hashes: f.hashes })), dirs })
+    return sameBytes(again, bytes) ? m : undefined
+  } catch {
+    return undefined
+  }
 }
 
 const seedManifests: Manifest[] = [
@@ -102,7 +135,7 @@ const manifestLikeArb: fc.Arbitrary<unknown> = fc.dictionary(
 )
 
 /** Valid directory manifests: file names end in '.f' and dir segments never do, so no file is anyone's parent. */
-const dirSegment = fc.constantFrom('a', 'b', 'B', 'c d', 'é', 'x-y', '日本')
+const dirSegment = fc.constantFrom('a', 'b', 'B', 'c d', 'é', 'x-y', '日本', '😀', '\uFEFFbom')
 const fileName = fc.constantFrom('x.f', 'y.f', 'Z.f', '.f')
 const sizeArb = fc.constantFrom(0, 1, 2, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7)
 const validDirManifestArb: fc.Arbitrary<Manifest> = fc.record({
@@ -138,6 +171,19 @@ describe('fuzz: decodeManifest', () => {
       fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
       (bytes, mutations) => { checkManifestBytes(mutate(bytes, mutations)) }
     ), { numRuns: RUNS })
+  })
+
+  it('writes the bytes @ipld/dag-cbor writes, for every valid manifest (sizes across the integer encodings, non-ASCII paths)', () => {
+    const big = (size: number): Manifest => ({ ...fileManifest(0), files: [{ path: '', size, hashes: new Uint8Array(chunkCountOf(size, MAX_CHUNK_SIZE) * CHUNK_HASH_LENGTH) }], chunkSize: MAX_CHUNK_SIZE })
+    for (const size of [23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 36 + 3]) {
+      const m = big(size)
+      expect(sameBytes(encodeManifest(m), dagCbor.encode({ v: m.version, kind: m.kind, chunkSize: m.chunkSize, files: m.files, dirs: m.dirs }))).toBe(true)
+      expect(decodeManifest(encodeManifest(m))).toEqual(m)
+    }
+    fc.assert(fc.property(validDirManifestArb, raw => {
+      const m = normalizeManifest(raw)
+      expect(sameBytes(encodeManifest(m), dagCbor.encode({ v: m.version, kind: m.kind, chunkSize: m.chunkSize, files: m.files, dirs: m.dirs }))).toBe(true)
+    }), { numRuns: 500 })
   })
 
   it('valid directory manifests round-trip, and the CID ignores input order', async () => {

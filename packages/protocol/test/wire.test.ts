@@ -195,6 +195,51 @@ describe('encodeBlockFrame (zero-copy BLOCK)', () => {
   })
 })
 
+describe('chunk ranges (count, xfer 2.0.0)', () => {
+  it('HAVE, REQUEST, BLOCK, CANCEL and NOT_FOUND carry a count; unset means one chunk', async () => {
+    const { chunkRange } = await import('../src/index.js')
+    for (const type of [T.HAVE, T.REQUEST, T.CANCEL, T.NOT_FOUND]) {
+      const msg = decodeXfer(encodeXfer({ type, index: 7, count: 300 }))
+      expect([msg.index, msg.count]).toEqual([7, 300])
+      expect(chunkRange(msg, 307)).toEqual({ first: 7, count: 300 })
+      expect(chunkRange(decodeXfer(encodeXfer({ type, index: 7 })), 8)).toEqual({ first: 7, count: 1 })
+    }
+    const block = decodeXfer(encodeXfer({ type: T.BLOCK, index: 2, count: 3, data: Uint8Array.of(1, 2, 3) }))
+    expect([block.index, block.count, Array.from(block.data)]).toEqual([2, 3, [1, 2, 3]])
+    // field 7, varint
+    expect(Array.from(encodeXfer({ type: T.REQUEST, index: 1, count: 2 }))).toEqual([0x08, 0x05, 0x18, 0x01, 0x38, 0x02])
+  })
+
+  it('rejects a count of 0, a count without an index, a range past 2^32, and a BLOCK with fewer bytes than chunks', async () => {
+    const { chunkRange } = await import('../src/index.js')
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.REQUEST, index: 1, count: 0 })), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.NOT_FOUND, count: 2 })), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.CANCEL, index: 2 ** 32 - 1, count: 2 })), 'PROTOCOL_ERROR')
+    expectShoalError(() => decodeXfer(encodeXfer({ type: T.BLOCK, index: 0, count: 4, data: Uint8Array.of(1, 2, 3) })), 'PROTOCOL_ERROR')
+    // past the root's chunks: the receiver's check
+    expectShoalError(() => chunkRange(decodeXfer(encodeXfer({ type: T.HAVE, index: 5, count: 4 })), 8), 'PROTOCOL_ERROR')
+    expectShoalError(() => chunkRange(decodeXfer(encodeXfer({ type: T.HAVE, index: 8 })), 8), 'PROTOCOL_ERROR')
+  })
+
+  it('a packed BLOCK frame reads back through both decoders, count and all', async () => {
+    const { encodeBlockFrame, decodeBlockFrame, readFrames } = await import('../src/index.js')
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff)
+    const whole = encodeBlockFrame(300, data, 40).subarray()
+    for await (const frame of readFrames([whole.subarray(0, 3), whole.subarray(3, 7), whole.subarray(7)], 8 * 1024 * 1024)) {
+      const fast = decodeBlockFrame(frame)
+      expect([fast?.index, fast?.count]).toEqual([300, 40])
+      expect(Buffer.compare(Buffer.from(fast?.data.subarray() ?? []), Buffer.from(data))).toBe(0)
+      const slow = decodeXfer(frame)
+      expect([slow.index, slow.count, slow.data.byteLength]).toEqual([300, 40, 5000])
+    }
+    // one chunk: the count is left out, as before 2.0.0
+    for await (const frame of readFrames([encodeBlockFrame(3, data).subarray()], 8 * 1024 * 1024)) expect(decodeBlockFrame(frame)?.count).toBe(1)
+    // a count of 0, or more chunks than bytes, is not a BLOCK the fast path takes
+    expect(decodeBlockFrame(new Uint8ArrayList(Uint8Array.of(0x08, 6, 0x18, 1, 0x38, 0, 0x22, 1, 9)))).toBeUndefined()
+    expect(decodeBlockFrame(new Uint8ArrayList(Uint8Array.of(0x08, 6, 0x18, 1, 0x38, 3, 0x22, 2, 9, 9)))).toBeUndefined()
+  })
+})
+
 describe('decodeBlockFrame (zero-copy receive)', () => {
   it('reads what encodeBlockFrame writes, as the same bytes decodeXfer sees, across piece boundaries', async () => {
     const { encodeBlockFrame, decodeBlockFrame, decodeXfer, readFrames } = await import('../src/index.js')

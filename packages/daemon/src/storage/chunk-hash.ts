@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
-import type { ChunkLayout } from '@shoal/protocol'
+import { createHash, hash, timingSafeEqual } from 'node:crypto'
+import type { ChunkLayout, ChunkLocation } from '@shoal/protocol'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
@@ -8,9 +8,24 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * than WebCrypto's digest, which copies its input on the main thread).
  */
 export function chunkMatches (layout: ChunkLayout, index: number, data: Uint8Array | Uint8ArrayList): boolean {
-  if (data.byteLength !== layout.locate(index).length) return false
-  const hash = createHash('sha256')
-  if (data instanceof Uint8Array) hash.update(data)
-  else for (const piece of data) hash.update(piece)
-  return timingSafeEqual(hash.digest(), layout.hashOf(index))
+  return chunkMatchesAt(layout, layout.locate(index), data)
+}
+
+/** {@link chunkMatches} for a chunk already located (`layout.locate` or `layout.locateRange`). */
+export function chunkMatchesAt (layout: ChunkLayout, loc: ChunkLocation, data: Uint8Array | Uint8ArrayList): boolean {
+  if (data.byteLength !== loc.length) return false
+  return timingSafeEqual(sha256(data), layout.hashAt(loc))
+}
+
+/**
+ * SHA-256 of one buffer or a list of pieces. One buffer goes through the
+ * one-shot `crypto.hash`: no Hash object, whose native context is freed only
+ * when the garbage collector gets to it (a directory of tiny files hashes
+ * hundreds of thousands of chunks).
+ */
+export function sha256 (data: Uint8Array | Uint8ArrayList): Uint8Array {
+  if (data instanceof Uint8Array) return hash('sha256', data, 'buffer')
+  const h = createHash('sha256')
+  for (const piece of data) h.update(piece)
+  return h.digest()
 }

@@ -13,6 +13,12 @@ export interface ChunkSource {
   hasAll(): boolean
   /** The chunk bytes, verified against the manifest hash. */
   readChunk(index: number): Promise<Uint8Array>
+  /**
+   * Chunks `first` .. `first + count - 1`, one after another in one buffer,
+   * each verified against its manifest hash (a pack of short chunks, sent
+   * as one BLOCK). Fails as `readChunk` does if any of them cannot be served.
+   */
+  readChunks(first: number, count: number): Promise<Uint8Array>
   /** What can be served: every chunk, or the chunks set in a bitfield. */
   holdings(): 'all' | Bitfield
   /** Be told of chunks gained later ('all' once complete); returns an unsubscribe. */

@@ -63,7 +63,8 @@ export class FileHandleCache {
 
 /** The path of a share's file `rel` under `root` (a single-file share is `root` itself). */
 export function filePathIn (layout: ChunkLayout, root: string, rel: string): string {
-  return layout.manifest.kind === 'file' ? root : path.join(root, ...rel.split('/'))
+  // (manifest paths are POSIX, with no '.', '..' or empty segment: join normalizes the separators)
+  return layout.manifest.kind === 'file' ? root : path.join(root, rel)
 }
 
 /** Where chunk `index` lives under `root`: its location and its file's path. */

@@ -1,15 +1,25 @@
 import { createHash } from 'node:crypto'
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import {
-  CHUNK_HASH_LENGTH, DEFAULT_CHUNK_SIZE, ErrorCode, MANIFEST_VERSION, ShoalError,
-  chunkCountOf, normalizeManifest, validateRelativePath
+  CHUNK_HASH_LENGTH, DEFAULT_CHUNK_SIZE, ErrorCode, MANIFEST_VERSION, MAX_MANIFEST_BYTES, MAX_MANIFEST_ENTRIES, ShoalError,
+  chunkCountOf, encodedManifestSize, normalizeManifest, validateRelativePath
 } from '@shoal/protocol'
 import type { Manifest, ManifestFile, SkippedEntry } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import type { FileStamp } from './records.js'
 import { fsError } from '../errors.js'
 import { readFully } from './file-handles.js'
+import { sha256 } from './chunk-hash.js'
+import { yieldToEventLoop } from './small-io.js'
+import { SMALL_IO_BYTES, SMALL_IO_SLICE_MS } from '../constants.js'
+
+/** The hashes of every empty file. */
+const NO_HASHES = new Uint8Array(0)
+
+/** A walk lets the event loop run after stating this many files. */
+const WALK_SLICE_FILES = 1024
 
 export interface BuildProgress {
   hashedBytes: number
@@ -36,7 +46,8 @@ export interface BuiltManifest {
   skipped: SkippedEntry[]
 }
 
-interface FoundFile { rel: string, abs: string, size: number, mtimeMs: number }
+/** A file found by the walk: its path in the share (`''` for a single file), size and mtime then. */
+interface FoundFile { path: string, size: number, mtimeMs: number }
 
 /**
  * Hash a file or directory tree into a manifest, streaming each file through
@@ -58,7 +69,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
   let kind: 'file' | 'dir'
   if (st.isFile()) {
     kind = 'file'
-    found = [{ rel: '', abs: root, size: st.size, mtimeMs: st.mtimeMs }]
+    found = [{ path: '', size: st.size, mtimeMs: st.mtimeMs }]
   } else if (st.isDirectory()) {
     kind = 'dir'
     found = []
@@ -74,16 +85,26 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
   const buffer = Buffer.allocUnsafe(chunkSize)
   const files: ManifestFile[] = []
   const stamps: FileStamp[] = []
-  found.sort((a, b) => a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)
+  found.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  checkLimits(root, { version: MANIFEST_VERSION, kind, chunkSize, dirs, files: found })
   skipped.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  const onBytes = (n: number): void => {
+    progress.hashedBytes += n
+    options.onProgress?.(progress)
+  }
+  let sliceStart = performance.now()
   for (const file of found) {
     options.signal?.throwIfAborted()
-    const { hashes, stamp } = await hashFile(file, chunkSize, buffer, (n) => {
-      progress.hashedBytes += n
-      options.onProgress?.(progress)
-    }, options.signal)
-    files.push({ path: file.rel, size: stamp.size, hashes })
+    // small files synchronously (small-io.ts), in slices between turns of the event loop
+    const abs = file.path === '' ? root : path.join(root, file.path)
+    const { hashes, stamp } = (file.size <= SMALL_IO_BYTES ? hashSmallFileSync(abs, chunkSize, buffer, onBytes) : undefined) ??
+      await hashFile(abs, chunkSize, buffer, onBytes, options.signal)
+    files.push({ path: file.path, size: stamp.size, hashes })
     stamps.push(stamp)
+    if (performance.now() - sliceStart >= SMALL_IO_SLICE_MS) {
+      await yieldToEventLoop()
+      sliceStart = performance.now()
+    }
   }
   const manifest = normalizeManifest({ version: MANIFEST_VERSION, kind, chunkSize, files, dirs })
   return { manifest, root, name, stamps, skipped }
@@ -124,11 +145,13 @@ async function walk (abs: string, rel: string, w: Walk): Promise<void> {
     } else if (entry.isFile()) {
       let st
       try {
-        st = await fs.stat(childAbs)
+        // one stat per file: synchronous, a thread-pool round trip costs more than the call (small-io.ts)
+        st = statSync(childAbs)
       } catch (err) {
         throw fsError(err, 'cannot read', childAbs)
       }
-      files.push({ rel: childRel, abs: childAbs, size: st.size, mtimeMs: st.mtimeMs })
+      files.push({ path: childRel, size: st.size, mtimeMs: st.mtimeMs })
+      if (files.length % WALK_SLICE_FILES === 0) await yieldToEventLoop()
     } else {
       w.log?.('skipping %s: not a regular file or directory', childAbs)
       skipped.push({ path: childRel, reason: entry.isSymbolicLink() ? 'symlink' : 'special' })
@@ -136,28 +159,79 @@ async function walk (abs: string, rel: string, w: Walk): Promise<void> {
   }
 }
 
-async function hashFile (file: FoundFile, chunkSize: number, buffer: Buffer, onBytes: (n: number) => void, signal?: AbortSignal): Promise<{ hashes: Uint8Array, stamp: FileStamp }> {
+/** Limits known once the walk is done, before any file is hashed: a share that cannot fit in a manifest fails now, not after hours of hashing. */
+function checkLimits (root: string, m: { version: number, kind: 'file' | 'dir', chunkSize: number, dirs: string[], files: FoundFile[] }): void {
+  const entries = m.files.length + m.dirs.length
+  if (entries > MAX_MANIFEST_ENTRIES) {
+    throw new ShoalError(ErrorCode.INVALID_MANIFEST, `cannot share ${root}: ${entries} files and empty folders, more than the ${MAX_MANIFEST_ENTRIES} entries a manifest may hold; share its folders separately`)
+  }
+  const bytes = encodedManifestSize(m, f => chunkCountOf(f.size, m.chunkSize) * CHUNK_HASH_LENGTH)
+  if (bytes > MAX_MANIFEST_BYTES) {
+    throw new ShoalError(ErrorCode.INVALID_MANIFEST, `cannot share ${root}: its manifest would be ${bytes} bytes (${m.files.length} files), more than the ${MAX_MANIFEST_BYTES} limit; share its folders separately`)
+  }
+}
+
+/**
+ * hashFile for a file of at most SMALL_IO_BYTES (one chunk at most), with
+ * synchronous calls: open, stat, read, stat again (it must not have changed
+ * while being read), close. Undefined when it has grown larger since the
+ * walk: then it is hashed like any other file.
+ */
+function hashSmallFileSync (file: string, chunkSize: number, buffer: Buffer, onBytes: (n: number) => void): { hashes: Uint8Array, stamp: FileStamp } | undefined {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (err) {
+    throw fsError(err, 'cannot read', file)
+  }
+  try {
+    const before = fstatSync(fd)
+    if (before.size > SMALL_IO_BYTES || before.size > chunkSize) return undefined
+    const count = chunkCountOf(before.size, chunkSize)
+    // (an empty file's hashes are empty: one shared instance, a share may hold many)
+    const hashes = count === 0 ? NO_HASHES : new Uint8Array(count * CHUNK_HASH_LENGTH)
+    let done = 0
+    while (done < before.size) {
+      const n = readSync(fd, buffer, done, before.size - done, done)
+      if (n === 0) throw new ShoalError(ErrorCode.IO_ERROR, `${file} is shorter than its size (changed while it was being hashed?)`)
+      done += n
+    }
+    if (before.size > 0) hashes.set(sha256(buffer.subarray(0, before.size)))
+    const after = fstatSync(fd)
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new ShoalError(ErrorCode.IO_ERROR, `${file} changed while it was being hashed; try again when it is no longer being written`)
+    }
+    onBytes(before.size)
+    return { hashes, stamp: { size: before.size, mtimeMs: before.mtimeMs } }
+  } catch (err) {
+    throw fsError(err, 'cannot read', file)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+async function hashFile (file: string, chunkSize: number, buffer: Buffer, onBytes: (n: number) => void, signal?: AbortSignal): Promise<{ hashes: Uint8Array, stamp: FileStamp }> {
   let handle
   try {
-    handle = await fs.open(file.abs, 'r')
+    handle = await fs.open(file, 'r')
   } catch (err) {
-    throw fsError(err, 'cannot read', file.abs)
+    throw fsError(err, 'cannot read', file)
   }
   try {
     const before = await handle.stat()
     const count = chunkCountOf(before.size, chunkSize)
-    const hashes = new Uint8Array(count * CHUNK_HASH_LENGTH)
+    const hashes = count === 0 ? NO_HASHES : new Uint8Array(count * CHUNK_HASH_LENGTH)
     for (let i = 0; i < count; i++) {
       signal?.throwIfAborted()
       const offset = i * chunkSize
       const length = Math.min(chunkSize, before.size - offset)
-      await readFully(handle, buffer, length, offset, file.abs)
+      await readFully(handle, buffer, length, offset, file)
       hashes.set(createHash('sha256').update(buffer.subarray(0, length)).digest(), i * CHUNK_HASH_LENGTH)
       onBytes(length)
     }
     const after = await handle.stat()
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
-      throw new ShoalError(ErrorCode.IO_ERROR, `${file.abs} changed while it was being hashed; try again when it is no longer being written`)
+      throw new ShoalError(ErrorCode.IO_ERROR, `${file} changed while it was being hashed; try again when it is no longer being written`)
     }
     return { hashes, stamp: { size: before.size, mtimeMs: before.mtimeMs } }
   } finally {

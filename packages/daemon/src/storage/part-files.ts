@@ -1,15 +1,24 @@
+import { closeSync, mkdirSync, openSync, statSync, truncateSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
-import type { ChunkLayout } from '@shoal/protocol'
+import type { ChunkLayout, ChunkLocation, ManifestFile } from '@shoal/protocol'
+import { SMALL_IO_BYTES } from '../constants.js'
 import type { Logger } from '@libp2p/interface'
 import { fsError } from '../errors.js'
 import { FileHandleCache, chunkFileIn, filePathIn, readFully } from './file-handles.js'
 import { alignedSlots, directIoAligned, openDirectForWrite } from './direct-io.js'
+import { smallFileWriter } from './small-file-writer.js'
+import type { SmallWrite } from './small-file-writer.js'
+import { dropWritten, forEachSliced, readSmallSync } from './small-io.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** The filesystem of a part file has no direct I/O: write through the page cache. */
 class DirectIoUnsupported extends Error {}
+
+/** Empty files of a share created at once (each a small write), when a download starts. */
+const EMPTY_FILES_AT_ONCE = 4096
+const NO_BYTES = new Uint8Array(0)
 
 /** Open handles kept at once while downloading a many-file share. */
 const MAX_OPEN_PART_FILES = 64
@@ -20,7 +29,9 @@ const MAX_OPEN_PART_FILES = 64
  * `<out>` only when complete. A selective download creates only the files
  * it wants (others appear when a chunk of theirs is first written) and moves
  * each selected file to its place under `<out>` once complete (`place`);
- * such a file is read from there afterwards.
+ * such a file is read from there afterwards. Small chunks (at most
+ * SMALL_IO_BYTES: a small file, a file's short last chunk) go through the
+ * small-file writer's threads, which create their file.
  */
 export class PartFiles {
   /** Where the part file or tree is now (`moveTo` changes it). */
@@ -33,6 +44,8 @@ export class PartFiles {
     if (handle === undefined) throw new DirectIoUnsupported(`no direct I/O for ${p}`)
     return handle
   })
+  /** The empty files of the share being created (prepare starts it, finalize and close wait for it). */
+  private emptyFiles: Promise<void> = Promise.resolve()
   /** Off once the filesystem refused direct I/O, or with SHOAL_DIRECT_IO=0. */
   private directIo = process.env.SHOAL_DIRECT_IO !== '0'
   /** Files known to exist in the part tree (made by prepare or a first write). */
@@ -48,24 +61,43 @@ export class PartFiles {
   }
 
   /**
-   * Create the part file or tree with the files of `files` (default: every
-   * file, and the empty directories) at their full (sparse) size.
-   * `resume`: keep the bytes already there.
+   * Create the part file or tree: every directory and every file larger
+   * than SMALL_IO_BYTES at its full (sparse) size now, every empty file in
+   * the background (finalize waits for them). A small file (one short chunk)
+   * is created by its one write instead: a directory of many small files is
+   * not walked twice. `resume`: keep the bytes already there (a file of the
+   * wrong size is cut to its size). `files`: only these files (a selection),
+   * and no empty directories. @default every file, and the empty directories
    */
   async prepare (resume: boolean, files: ReadonlySet<number> | 'all' = 'all'): Promise<void> {
     const { manifest } = this.layout
+    const wanted = (i: number): boolean => !this.placed.has(i) && (files === 'all' || files.has(i))
+    const indexes = manifest.files.map((_, i) => i).filter(wanted)
     try {
       if (!resume) await fs.rm(this.partPath, { recursive: true, force: true })
       if (manifest.kind === 'dir') {
-        await fs.mkdir(this.partPath, { recursive: true })
-        if (files === 'all') for (const dir of manifest.dirs) await fs.mkdir(this.pathOf(dir), { recursive: true })
+        // each directory once: the empty ones and every wanted file's parent
+        const dirs = new Set<string>([this.partPath])
+        if (files === 'all') for (const dir of manifest.dirs) dirs.add(this.pathOf(dir))
+        for (const i of indexes) dirs.add(path.dirname(this.pathOf((manifest.files[i] as ManifestFile).path)))
+        await forEachSliced(dirs, dir => { mkdirSync(dir, { recursive: true }) })
       } else {
         await fs.mkdir(path.dirname(this.partPath), { recursive: true })
       }
-      for (let i = 0; i < manifest.files.length; i++) {
-        const file = manifest.files[i]
-        if (file === undefined || this.placed.has(i) || (files !== 'all' && !files.has(i))) continue
-        await this.make(i, file.path, file.size)
+      if (resume) {
+        await forEachSliced(indexes, i => {
+          const file = manifest.files[i] as ManifestFile
+          if (file.size <= SMALL_IO_BYTES) fitSync(this.pathOf(file.path), file.size)
+        })
+      } else {
+        // empty files are created like small ones, on the writer's threads,
+        // while the download runs (finalize waits for them)
+        this.emptyFiles = this.createEmpty(indexes)
+        this.emptyFiles.catch(() => {}) // seen by finalize
+      }
+      for (const i of indexes) {
+        const file = manifest.files[i] as ManifestFile
+        if (file.size > SMALL_IO_BYTES) await this.make(i, file.path, file.size)
       }
     } catch (err) {
       throw fsError(err, 'cannot prepare download', this.partPath)
@@ -127,12 +159,13 @@ export class PartFiles {
     if (file === undefined || this.placed.has(index)) return
     const from = this.pathOf(file.path)
     try {
+      if (file.size === 0) await this.emptyFiles // made in the background: never left behind in the part tree
       await fs.mkdir(path.dirname(at), { recursive: true })
       if (await exists(at)) {
         if (!force) throw new ShoalError(ErrorCode.PATH_EXISTS, `${at} appeared while downloading; the file is kept at ${from}`)
         await fs.rm(at, { recursive: true, force: true })
       }
-      if (!this.made.has(index) && file.size === 0 && !(await exists(from))) await fs.writeFile(at, '')
+      if (file.size === 0 && !(await exists(from))) await fs.writeFile(at, '')
       else await fs.rename(from, at)
     } catch (err) {
       throw fsError(err, 'cannot move a downloaded file into place at', at)
@@ -169,7 +202,26 @@ export class PartFiles {
   }
 
   /**
-   * Write chunk bytes at their place. A whole chunk at an aligned offset and
+   * Write several chunks (a pack, say): the small ones as one batch of the
+   * small-file writer (one promise for them all), the others each as `write`
+   * does. Rejects with the first failure once all are done.
+   */
+  async writeChunks (chunks: Array<{ index: number, data: Uint8Array | Uint8ArrayList }>): Promise<void> {
+    const small: SmallWrite[] = []
+    const others: Array<Promise<void>> = []
+    for (const { index, data } of chunks) {
+      const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
+      if (loc.length <= SMALL_IO_BYTES) { small.push({ path: filePath, position: loc.offset, data }); this.made.add(loc.fileIndex) } else others.push(this.write(index, data))
+    }
+    const results = await Promise.allSettled([smallFileWriter.writeAll(small), ...others])
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  }
+
+  /**
+   * Write chunk bytes at their place. A chunk of at most SMALL_IO_BYTES (a
+   * small file, or a file's short last chunk) goes to the small-file writer's
+   * worker threads, which create its file (small-file-writer.ts). A whole chunk at an aligned offset and
    * of an aligned length (every chunk but a file's last) is copied into an
    * aligned buffer and written with O_DIRECT, past the page cache: on these
    * VMs filling new page-cache pages cost 1.2-2 CPU-s per GiB in the kernel,
@@ -178,6 +230,11 @@ export class PartFiles {
    */
   async write (index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
     const { loc, filePath } = chunkFileIn(this.layout, this.partPath, index)
+    if (loc.length <= SMALL_IO_BYTES) {
+      await smallFileWriter.write(filePath, loc.offset, data) // creates the file
+      this.made.add(loc.fileIndex)
+      return
+    }
     if (!this.made.has(loc.fileIndex)) await this.ensureFile(loc.fileIndex)
     if (this.directIo && data.byteLength === loc.length && directIoAligned(loc.offset, loc.length)) {
       const slot = alignedSlots.take(loc.length)
@@ -225,17 +282,25 @@ export class PartFiles {
     }
   }
 
-  /** Read chunk bytes back (to serve them to other peers while downloading). */
+  /** Read chunk bytes back (to serve them to other peers while downloading, or to re-verify them on resume). */
   async read (index: number): Promise<Uint8Array> {
     const loc = this.layout.locate(index)
-    const filePath = this.placed.get(loc.fileIndex) ?? chunkFileIn(this.layout, this.partPath, index).filePath
     const buffer = Buffer.allocUnsafeSlow(loc.length) // filled by the read: no zeroing
+    await this.readInto(loc, buffer)
+    return buffer
+  }
+
+  /** Read the chunk at `loc` into `target`: small ones synchronously, others through the handle cache. */
+  async readInto (loc: ChunkLocation, target: Uint8Array): Promise<void> {
+    const file = this.layout.manifest.files[loc.fileIndex]
+    if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'layout and manifest disagree')
+    const filePath = this.placed.get(loc.fileIndex) ?? this.pathOf(file.path)
     try {
-      await this.handles.use(loc.fileIndex, filePath, async handle => { await readFully(handle, buffer, loc.length, loc.offset, filePath) })
+      if (loc.length <= SMALL_IO_BYTES) readSmallSync(filePath, target, loc.length, loc.offset)
+      else await this.handles.use(loc.fileIndex, filePath, async handle => { await readFully(handle, target, loc.length, loc.offset, filePath) })
     } catch (err) {
       throw fsError(err, 'cannot read', filePath)
     }
-    return buffer
   }
 
   /**
@@ -246,10 +311,15 @@ export class PartFiles {
    * chunk again before it leaves.
    */
   async finalize (out: string, force: boolean): Promise<void> {
+    try {
+      await this.emptyFiles
+    } catch (err) {
+      throw fsError(err, 'cannot create the empty files of', this.partPath)
+    }
     await this.close()
     if (this.placed.size > 0) {
       const { files, dirs } = this.layout.manifest
-      for (let i = 0; i < files.length; i++) await this.place(i, filePathIn(this.layout, out, (files[i] as { path: string }).path), force)
+      for (let i = 0; i < files.length; i++) await this.place(i, filePathIn(this.layout, out, (files[i] as ManifestFile).path), force)
       for (const dir of dirs) await fs.mkdir(filePathIn(this.layout, out, dir), { recursive: true })
       await fs.rm(this.partPath, { recursive: true, force: true })
       return
@@ -264,8 +334,25 @@ export class PartFiles {
   }
 
   async close (): Promise<void> {
+    await this.emptyFiles.catch(() => {})
     await this.directHandles.close()
     await this.handles.close()
+  }
+
+  /** Create the empty files among `indexes`, on the small-file writer's threads, EMPTY_FILES_AT_ONCE at a time. */
+  private async createEmpty (indexes: number[]): Promise<void> {
+    let writes: SmallWrite[] = []
+    for (const i of indexes) {
+      const file = this.layout.manifest.files[i] as ManifestFile
+      if (file.size !== 0) continue
+      this.made.add(i)
+      writes.push({ path: this.pathOf(file.path), position: 0, data: NO_BYTES })
+      if (writes.length >= EMPTY_FILES_AT_ONCE) {
+        await smallFileWriter.writeAll(writes)
+        writes = []
+      }
+    }
+    await smallFileWriter.writeAll(writes)
   }
 
   private pathOf (rel: string): string {
@@ -298,15 +385,15 @@ function copyInto (target: Uint8Array, data: Uint8Array | Uint8ArrayList): void 
   for (const piece of data) { target.set(piece, at); at += piece.byteLength }
 }
 
-/** What is left of `pieces` after the first `written` bytes went out. */
-function dropWritten (pieces: Uint8Array[], written: number): Uint8Array[] {
-  let left = written
-  let i = 0
-  while (i < pieces.length && left >= (pieces[i] as Uint8Array).byteLength) {
-    left -= (pieces[i] as Uint8Array).byteLength
-    i++
+/** A file kept on resume: created if missing and empty in the manifest, cut to `size` if larger (a small file's write covers all of it). */
+function fitSync (filePath: string, size: number): void {
+  let st
+  try {
+    st = statSync(filePath)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    if (size === 0) closeSync(openSync(filePath, 'w'))
+    return
   }
-  const rest = pieces.slice(i)
-  if (left > 0 && rest.length > 0) rest[0] = (rest[0] as Uint8Array).subarray(left)
-  return rest
+  if (st.size > size) truncateSync(filePath, size)
 }

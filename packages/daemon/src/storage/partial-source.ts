@@ -1,6 +1,6 @@
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Bitfield, ChunkLayout } from '@shoal/protocol'
-import { chunkMatches } from './chunk-hash.js'
+import { chunkMatchesAt } from './chunk-hash.js'
 import type { ChunkSource } from './chunk-source.js'
 import type { PartFiles } from './part-files.js'
 
@@ -70,17 +70,32 @@ export class PartialSource implements ChunkSource {
   }
 
   async readChunk (index: number): Promise<Uint8Array> {
+    return await this.readChunks(index, 1)
+  }
+
+  async readChunks (first: number, count: number): Promise<Uint8Array> {
     if (this.complete) {
       const final = this.finished()
       if (final === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `${this.cid} is no longer served`)
-      return await final.readChunk(index)
+      return await final.readChunks(first, count)
     }
-    if (!this.have.has(index)) throw new ShoalError(ErrorCode.NOT_FOUND, `chunk ${index} of ${this.cid} is not here yet`)
-    const data = await this.part.read(index)
-    if (!(chunkMatches(this.layout, index, data))) {
-      throw new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} of ${this.cid} changed on disk while downloading`)
+    const locs = this.layout.locateRange(first, count)
+    let total = 0
+    for (const loc of locs) {
+      if (!this.have.has(loc.index)) throw new ShoalError(ErrorCode.NOT_FOUND, `chunk ${loc.index} of ${this.cid} is not here yet`)
+      total += loc.length
     }
-    return data
+    const buffer = Buffer.allocUnsafeSlow(total) // filled by the reads: no zeroing
+    let at = 0
+    for (const loc of locs) {
+      const target = buffer.subarray(at, at + loc.length)
+      await this.part.readInto(loc, target)
+      if (!chunkMatchesAt(this.layout, loc, target)) {
+        throw new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${loc.index} of ${this.cid} changed on disk while downloading`)
+      }
+      at += loc.length
+    }
+    return buffer
   }
 
   async close (): Promise<void> {

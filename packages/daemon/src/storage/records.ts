@@ -68,6 +68,32 @@ const PREFIX = {
   bitfield: '/shoal/bitfield/'
 } as const
 
+/**
+ * A share record as stored: the stamps packed as base64 of a Float64Array
+ * (size, mtimeMs, size, mtimeMs, …: 16 bytes a file, where JSON objects took
+ * about 40; a share may list hundreds of thousands of files). Records
+ * written before hold `stamps` as objects, and are read as they are.
+ */
+type StoredShare = Omit<ShareRecord, 'stamps'> & { stamps?: FileStamp[], stampsPacked?: string }
+
+function packShare (record: ShareRecord): StoredShare {
+  const numbers = new Float64Array(record.stamps.length * 2)
+  record.stamps.forEach((s, i) => { numbers[2 * i] = s.size; numbers[2 * i + 1] = s.mtimeMs })
+  const { stamps: _stamps, ...rest } = record
+  return { ...rest, stampsPacked: Buffer.from(numbers.buffer).toString('base64') }
+}
+
+function unpackShare (stored: StoredShare): ShareRecord {
+  const { stampsPacked, stamps, ...rest } = stored
+  if (stampsPacked === undefined) return { ...rest, stamps: stamps ?? [] }
+  const bytes = Buffer.from(stampsPacked, 'base64')
+  const numbers = new Float64Array(Math.floor(bytes.byteLength / 8))
+  new Uint8Array(numbers.buffer).set(bytes.subarray(0, numbers.byteLength))
+  const out: FileStamp[] = []
+  for (let i = 0; i + 1 < numbers.length; i += 2) out.push({ size: numbers[i] as number, mtimeMs: numbers[i + 1] as number })
+  return { ...rest, stamps: out }
+}
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -81,18 +107,24 @@ export class Records {
     this.ds = ds
   }
 
-  async putShare (record: ShareRecord, manifestBytes: Uint8Array): Promise<void> {
-    // manifest first: a share record never points at a missing manifest
-    await this.ds.put(new Key(PREFIX.manifest + record.cid), manifestBytes)
-    await this.putJson(PREFIX.share + record.cid, record)
+  /**
+   * Store a share: its manifest first (a share record never points at a
+   * missing manifest), then the record. `manifestBytes` undefined: the
+   * manifest is stored already (a download's, stored when it started; a
+   * large manifest is megabytes, not worth writing twice).
+   */
+  async putShare (record: ShareRecord, manifestBytes: Uint8Array | undefined): Promise<void> {
+    if (manifestBytes !== undefined) await this.ds.put(new Key(PREFIX.manifest + record.cid), manifestBytes)
+    await this.putJson(PREFIX.share + record.cid, packShare(record))
   }
 
   async updateShare (record: ShareRecord): Promise<void> {
-    await this.putJson(PREFIX.share + record.cid, record)
+    await this.putJson(PREFIX.share + record.cid, packShare(record))
   }
 
   async getShare (cid: string): Promise<ShareRecord | undefined> {
-    return await this.getJson<ShareRecord>(PREFIX.share + cid)
+    const stored = await this.getJson<StoredShare>(PREFIX.share + cid)
+    return stored === undefined ? undefined : unpackShare(stored)
   }
 
   async deleteShare (cid: string): Promise<void> {
@@ -101,7 +133,7 @@ export class Records {
   }
 
   async listShares (): Promise<ShareRecord[]> {
-    return await this.listJson<ShareRecord>(PREFIX.share)
+    return (await this.listJson<StoredShare>(PREFIX.share)).map(unpackShare)
   }
 
   async putManifest (cid: string, bytes: Uint8Array): Promise<void> {
@@ -110,6 +142,11 @@ export class Records {
 
   async deleteManifest (cid: string): Promise<void> {
     await this.ds.delete(new Key(PREFIX.manifest + cid))
+  }
+
+  /** True when a manifest of `cid` is stored (without reading it: it may be megabytes). */
+  async hasManifest (cid: string): Promise<boolean> {
+    return await this.ds.has(new Key(PREFIX.manifest + cid))
   }
 
   async getManifest (cid: string): Promise<Uint8Array | undefined> {

@@ -1,11 +1,12 @@
-import fs from 'node:fs/promises'
+import { statSync } from 'node:fs'
 import nodePath from 'node:path'
 import { ChunkLayout, ErrorCode, ShoalError, decodeManifest, parseContentId, sealManifest, totalSizeOf } from '@shoal/protocol'
 import { MAX_SKIPPED_LISTED } from '@shoal/protocol'
-import type { ShareInfo, SkippedEntries, SkippedEntry } from '@shoal/protocol'
+import type { Manifest, ShareInfo, SkippedEntries, SkippedEntry } from '@shoal/protocol'
 import type { ChunkSource } from './chunk-source.js'
 import { FileSource } from './file-source.js'
 import { buildManifest } from './manifest-builder.js'
+import { forEachSliced } from './small-io.js'
 import type { BuildOptions } from './manifest-builder.js'
 import type { FileStamp, Records, ShareRecord } from './records.js'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
@@ -91,18 +92,18 @@ export class ShareRegistry {
       stale: false,
       stamps: built.stamps
     }
-    await this.put(record, bytes)
+    await this.put(record, bytes, built.manifest)
     return { record, skipped: summarize(built.skipped) }
   }
 
-  /** Serve content we just downloaded and verified. */
-  async addFetched (cid: string, name: string, path: string, manifestBytes: Uint8Array): Promise<ShareRecord> {
-    const manifest = decodeManifest(manifestBytes)
+  /** Serve content we just downloaded and verified (`manifest`: `manifestBytes` decoded, when the caller has it). */
+  async addFetched (cid: string, name: string, path: string, manifestBytes: Uint8Array, manifest = decodeManifest(manifestBytes)): Promise<ShareRecord> {
     const stamps: FileStamp[] = []
-    for (const file of manifest.files) {
-      const st = await fs.stat(manifest.kind === 'file' ? path : nodePath.join(path, ...file.path.split('/')))
+    // one stat per file, synchronously in slices (small-io.ts): a directory may hold many small files
+    await forEachSliced(manifest.files, file => {
+      const st = statSync(manifest.kind === 'file' ? path : nodePath.join(path, file.path))
       stamps.push({ size: st.size, mtimeMs: st.mtimeMs })
-    }
+    })
     const record: ShareRecord = {
       cid,
       name,
@@ -116,7 +117,8 @@ export class ShareRegistry {
       stale: false,
       stamps
     }
-    await this.put(record, manifestBytes)
+    // (a download stored its manifest when it started, and keeps it until its record goes)
+    await this.put(record, manifestBytes, manifest, await this.records.hasManifest(cid))
     return record
   }
 
@@ -136,11 +138,12 @@ export class ShareRegistry {
     this.sources.clear()
   }
 
-  private async put (record: ShareRecord, bytes: Uint8Array): Promise<void> {
-    await this.records.putShare(record, bytes)
+  /** Record a share and serve it; `stored`: its manifest is in the records already. */
+  private async put (record: ShareRecord, bytes: Uint8Array, manifest: Manifest, stored = false): Promise<void> {
+    await this.records.putShare(record, stored ? undefined : bytes)
     const old = this.sources.get(record.cid)
     await old?.close()
-    this.activate(record, bytes)
+    this.activate(record, bytes, manifest)
     this.emit({ type: 'added', cid: record.cid })
   }
 
@@ -154,8 +157,9 @@ export class ShareRegistry {
     }
   }
 
-  private activate (record: ShareRecord, bytes: Uint8Array): void {
-    const layout = new ChunkLayout(decodeManifest(bytes))
+  /** Serve a share: `manifest` is `bytes` decoded (decoded here when not given). */
+  private activate (record: ShareRecord, bytes: Uint8Array, manifest = decodeManifest(bytes)): void {
+    const layout = new ChunkLayout(manifest)
     this.shares.set(record.cid, record)
     if (record.stale) return
     this.sources.set(record.cid, new FileSource({

@@ -10,6 +10,7 @@ export interface XferMessage {
   data: Uint8Array<ArrayBuffer>
   message: string
   peers: string[]
+  count?: number
 }
 
 export namespace XferMessage {
@@ -88,6 +89,11 @@ export namespace XferMessage {
           }
         }
 
+        if (obj.count != null) {
+          w.uint32(56)
+          w.uint32(obj.count)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -132,6 +138,10 @@ export namespace XferMessage {
               }
 
               obj.peers.push(reader.string())
+              break
+            }
+            case 7: {
+              obj.count = reader.uint32()
               break
             }
             default: {
@@ -203,6 +213,13 @@ export namespace XferMessage {
 
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -246,6 +263,11 @@ export namespace XferMessage {
     value: string
   }
 
+  export interface XferMessageCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
   export function encode (obj: Partial<XferMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, XferMessage.codec())
   }
@@ -254,7 +276,7 @@ export namespace XferMessage {
     return decodeMessage(buf, XferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<XferMessage>): Generator<XferMessageTypeFieldEvent | XferMessageRootFieldEvent | XferMessageIndexFieldEvent | XferMessageDataFieldEvent | XferMessageMessageFieldEvent | XferMessagePeersFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<XferMessage>): Generator<XferMessageTypeFieldEvent | XferMessageRootFieldEvent | XferMessageIndexFieldEvent | XferMessageDataFieldEvent | XferMessageMessageFieldEvent | XferMessagePeersFieldEvent | XferMessageCountFieldEvent> {
     return streamMessage(buf, XferMessage.codec(), opts)
   }
 }

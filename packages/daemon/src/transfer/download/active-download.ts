@@ -170,7 +170,7 @@ export class ActiveDownload {
       }
       const result = await download.result
       if (download.wants.selection === 'all') {
-        await this.c.shares.addFetched(record.cid, record.name, result.path, fetched.bytes)
+        await this.c.shares.addFetched(record.cid, record.name, result.path, fetched.bytes, fetched.manifest)
         source.markComplete()
         this.c.discovery.announce(cid)
         await this.c.records.deleteDownload(record.cid)

@@ -27,66 +27,9 @@
 import { ENDGAME_CHUNKS, MAX_CHUNK_ATTEMPTS, NOT_FOUND_RETRY_MS } from '../../constants.js'
 import { PositionSet } from './position-set.js'
 
-/** What the picker needs of a peer session: what it holds. Sessions are told apart by identity. */
-export interface PickerSession {
-  /** True when the peer holds chunk `index`; may change only as reported through `onHave`/`onHaveAll`. */
-  has(index: number): boolean
-  /** True when the peer holds every chunk. */
-  readonly isSeed: boolean
-}
+import type { ChunkPicker, ChunkPickerInit, PickerSession } from './picker-api.js'
 
-export interface ChunkPickerInit {
-  /** Chunks in the download. */
-  chunkCount: number
-  /** Chunks already held (resume): never picked. */
-  have?: { has(index: number): boolean }
-  /** Chunks missing at most for end-game duplicates. @default ENDGAME_CHUNKS */
-  endgameChunks?: number
-  /** How long a NOT_FOUND keeps a session from being asked for that chunk. @default NOT_FOUND_RETRY_MS */
-  notFoundRetryMs?: number
-  /** Failures after which a chunk is not picked again (the download gives up). @default MAX_CHUNK_ATTEMPTS */
-  maxAttempts?: number
-  /** Clock for refusals, in ms. @default Date.now */
-  now?: () => number
-  /** Source of the random start, in [0, 1). @default Math.random */
-  random?: () => number
-}
-
-/** Chooses which chunks to request from which session (see the module comment). */
-export interface ChunkPicker<S extends PickerSession> {
-  /** Chunks looked at by all picks so far: what picking has cost. */
-  readonly scanned: number
-  /** A session opened: its chunks count toward availability (a seed's do not). */
-  addSession(session: S): void
-  /** A session closed: its chunks stop counting and what it was asked for is wanted again. */
-  removeSession(session: S): void
-  /** A session gained chunk `index`; a refusal of it ends. */
-  onHave(session: S, index: number): void
-  /** A session gained every chunk; `previous` is what it held before. */
-  onHaveAll(session: S, previous: { has(index: number): boolean }): void
-  /** Up to `max` chunks to request from `session` (recorded as requested from it), best first. @default max 1 */
-  pick(session: S, max?: number): number[]
-  /** Ask `session` for `index` out of turn (a reader waits for it): true when `index` was wanted and asked of nobody, and `session` has it and did not refuse it. */
-  claim(session: S, index: number): boolean
-  /**
-   * Partial holder `holder` just gained chunk `index`, which is requested
-   * from seeds only: record it as requested from `holder` instead and return
-   * the seeds to withdraw it from ([] when nothing moves).
-   */
-  moveFromSeeds(holder: S, index: number): S[]
-  /** `session` is no longer asked for `index` (answered, timed out, withdrawn). */
-  unrequest(session: S, index: number): void
-  /** `session` answered NOT_FOUND for `index`: not asked again for it for a while. */
-  refused(session: S, index: number): void
-  /** A request for `index` failed (timed out, bad data): one attempt used. */
-  failed(index: number): void
-  /** Chunk `index` arrived and verified: never picked again. Returns the sessions still asked for it, to withdraw. */
-  completed(index: number): S[]
-  /** Chunk `index`, thought held, is missing after all (failed re-verification): wanted again. */
-  reopen(index: number): void
-  /** A chunk not held that failed `maxAttempts` times, if any: the download cannot finish. */
-  exhausted(): { index: number, attempts: number } | undefined
-}
+export type { ChunkPicker, ChunkPickerInit, PickerSession }
 
 export function createChunkPicker<S extends PickerSession> (init: ChunkPickerInit): ChunkPicker<S> {
   return new DefaultChunkPicker<S>(init)
@@ -99,6 +42,16 @@ const DONE = 2 // held, or verified and being written
 const EXHAUSTED = 3 // failed too often, asked of nobody
 
 const MAX_AVAILABILITY = 0xffff
+
+/** One pick as it fills: at most `max` chunks, `maxBytes` bytes. */
+interface Pick {
+  chunks: number[]
+  bytes: number
+  max: number
+  maxBytes: number
+  /** Nothing more goes in. */
+  full: boolean
+}
 
 interface Peer {
   /** A partial holder, counted in availability (seeds are not). */
@@ -132,6 +85,7 @@ class DefaultChunkPicker<S extends PickerSession> implements ChunkPicker<S> {
   private readonly notFoundRetryMs: number
   private readonly maxAttempts: number
   private readonly now: () => number
+  private readonly lengthOf: (index: number) => number
 
   constructor (init: ChunkPickerInit) {
     this.count = init.chunkCount
@@ -139,6 +93,7 @@ class DefaultChunkPicker<S extends PickerSession> implements ChunkPicker<S> {
     this.notFoundRetryMs = init.notFoundRetryMs ?? NOT_FOUND_RETRY_MS
     this.maxAttempts = init.maxAttempts ?? MAX_CHUNK_ATTEMPTS
     this.now = init.now ?? Date.now
+    this.lengthOf = init.lengthOf ?? (() => 1)
     const random = init.random ?? Math.random
     this.start = Math.min(Math.max(0, this.count - 1), Math.floor(random() * Math.max(1, this.count)))
     this.state = new Uint8Array(this.count)
@@ -193,19 +148,19 @@ class DefaultChunkPicker<S extends PickerSession> implements ChunkPicker<S> {
     this.restartScans()
   }
 
-  pick (session: S, max = 1): number[] {
-    const out: number[] = []
+  pick (session: S, max = 1, maxBytes = Infinity): number[] {
+    const out: Pick = { chunks: [], bytes: 0, max, maxBytes, full: false }
     const peer = this.peers.get(session)
-    if (peer === undefined || max < 1) return out
+    if (peer === undefined || max < 1) return out.chunks
     const now = this.now()
     if (now >= peer.wakeAt) { peer.cursors = []; peer.wakeAt = Infinity }
     // a partial holder's chunks are in bucket 1 and up; a seed gets only
     // bucket 0, what no partial holder has
     const first = peer.counted ? 1 : 0
     const last = peer.counted ? this.buckets.length - 1 : 0
-    for (let a = first; a <= last && out.length < max; a++) this.scan(session, peer, a, now, out, max)
-    if (out.length < max && this.count - this.done <= this.endgameChunks) this.endgame(session, peer, now, out, max)
-    return out
+    for (let a = first; a <= last && !out.full; a++) this.scan(session, peer, a, now, out)
+    if (!out.full && this.count - this.done <= this.endgameChunks) this.endgame(session, peer, now, out)
+    return out.chunks
   }
 
   claim (session: S, index: number): boolean {
@@ -274,18 +229,19 @@ class DefaultChunkPicker<S extends PickerSession> implements ChunkPicker<S> {
   // ---- scanning
 
   /** Take what `session` can give from bucket `a`, from its cursor on. */
-  private scan (session: S, peer: Peer, a: number, now: number, out: number[], max: number): void {
+  private scan (session: S, peer: Peer, a: number, now: number, out: Pick): void {
     const bucket = this.buckets[a]
     if (bucket === undefined || bucket.size === 0) return
     let p = bucket.next(peer.cursors[a] ?? 0)
-    while (p !== -1 && out.length < max) {
+    while (p !== -1) {
       this.scanned++
       const index = this.indexAt(p)
       if (!this.refusedBy(peer, index, now) && session.has(index)) {
+        if (!this.fits(out, index)) break
         bucket.delete(p)
         this.state[index] = REQUESTED
         this.ask(session, peer, index)
-        out.push(index)
+        if (out.full) { p = bucket.next(p + 1); break }
       }
       p = bucket.next(p + 1)
     }
@@ -294,15 +250,25 @@ class DefaultChunkPicker<S extends PickerSession> implements ChunkPicker<S> {
   }
 
   /** Near the end: chunks in flight at exactly one other session. */
-  private endgame (session: S, peer: Peer, now: number, out: number[], max: number): void {
+  private endgame (session: S, peer: Peer, now: number, out: Pick): void {
     for (const [index, askedOf] of this.requested) {
-      if (out.length >= max) return
+      if (out.full) return
       this.scanned++
       if (askedOf.length >= 2 || askedOf.includes(session) || (this.failures.get(index) ?? 0) >= this.maxAttempts) continue
       if (this.refusedBy(peer, index, now) || !session.has(index)) continue
+      if (!this.fits(out, index)) return
       this.ask(session, peer, index)
-      out.push(index)
     }
+  }
+
+  /** Add `index` to the pick if it fits in its bytes (then true); marks the pick full when it is. */
+  private fits (out: Pick, index: number): boolean {
+    const length = this.lengthOf(index)
+    if (out.bytes + length > out.maxBytes) { out.full = true; return false }
+    out.chunks.push(index)
+    out.bytes += length
+    if (out.chunks.length >= out.max || out.bytes >= out.maxBytes) out.full = true
+    return true
   }
 
   private refusedBy (peer: Peer, index: number, now: number): boolean {

@@ -3,48 +3,22 @@ import type { ChunkLayout, TransferInfo } from '@shoal/protocol'
 import type { PeerId, Logger } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { chunkMatches } from '../../storage/chunk-hash.js'
-import { CHUNK_HARD_TIMEOUT_MS, CHUNK_TIMEOUT_MS, FLUSH_EVERY_CHUNKS, SESSION_STALL_MS, FLUSH_INTERVAL_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
+import { CHUNK_HARD_TIMEOUT_MS, MAX_REQUEST_CHUNKS, FLUSH_INTERVAL_MS, RESOLVE_TIMEOUT_MS, STALL_TIMEOUT_MS } from '../../constants.js'
 import type { PartFiles } from '../../storage/part-files.js'
-import type { DownloadRecord, Records } from '../../storage/records.js'
-import type { PeerSession, SessionEvents } from './peer-session.js'
+import type { DownloadRecord } from '../../storage/records.js'
+import type { PeerSession, ReceivedChunk, SessionEvents } from './peer-session.js'
 import { createChunkPicker } from './chunk-picker.js'
 import type { ChunkPicker } from './chunk-picker.js'
+import { ProgressRecorder } from './progress-recorder.js'
+import { RecentRate } from './recent-rate.js'
+import { expiredRequests } from './request-timeouts.js'
+import { WriteBacklog } from './write-backlog.js'
 import { withPriority } from './priority-picker.js'
 import { Wants } from './wants.js'
 import { rehashHeld, runningInfo } from './download-info.js'
+import type { DownloadInit, DownloadResult } from './download-api.js'
 
-export interface DownloadResult {
-  cid: string
-  path: string
-  size: number
-  seconds: number
-}
-
-export interface DownloadInit {
-  log: Logger
-  record: DownloadRecord
-  layout: ChunkLayout
-  part: PartFiles
-  records: Records
-  /** Chunks already on disk (resume). */
-  have?: Bitfield
-  /** Fail when no peer has given us anything for this long. @default STALL_TIMEOUT_MS */
-  stallTimeoutMs?: number
-  /** Fail when no provider at all is connected for this long. @default RESOLVE_TIMEOUT_MS */
-  noProviderTimeoutMs?: number
-  /** A peer's chunk (`index`) passed its hash check: called once per verified chunk, before it is written. */
-  onDownloaded?: (peer: PeerId, bytes: number, index: number) => void
-  /** A peer sent a chunk that failed its hash. */
-  onBadPeer?: (peer: PeerId) => void
-  /** Chunk `index` is verified and on disk (serve it, announce us, hand `data` to a reader waiting for it). */
-  onChunk?: (index: number, data: Uint8Array | Uint8ArrayList) => void
-  /** Which chunks to fetch, and which first. @default every chunk, no reader */
-  wants?: Wants
-  /** Once every wanted chunk is held: put the result in place. @default rename `<out>.part` to `out` */
-  finish?: () => Promise<void>
-  /** A peer suggested other peers for this root (peer exchange). */
-  onPeers?: (addrs: string[]) => void
-}
+export type { DownloadInit, DownloadResult }
 
 /**
  * One download: keeps its peer sessions' request windows full (sized to
@@ -61,7 +35,6 @@ export class Download implements SessionEvents {
   readonly have: Bitfield
   readonly result: Promise<DownloadResult>
   private readonly part: PartFiles
-  private readonly records: Records
   private readonly init: DownloadInit
   private readonly sessions = new Set<PeerSession>()
   /** what to ask of whom: availability, requests, refusals, failures; readers' chunks first */
@@ -70,19 +43,22 @@ export class Download implements SessionEvents {
   readonly wants: Wants
   /** chunks being verified and written */
   private readonly writing = new Set<number>()
+  /** verified chunks waiting for their write to complete */
+  private readonly backlog = new WriteBacklog()
   private readonly startedAt = Date.now()
   private resolve!: (r: DownloadResult) => void
   private reject!: (err: unknown) => void
   private timer?: NodeJS.Timeout
-  private flushing?: Promise<void>
   private finished = false
   private receivedBytes = 0
-  private rateWindow: Array<{ t: number, bytes: number }> = []
+  private readonly recent = new RecentRate()
   private lastProgressAt = Date.now()
   /** last time at least one provider session was open */
   private lastSessionAt = Date.now()
-  /** chunks written since the last flush */
-  private unflushed = 0
+  /** stores the bitfield */
+  private readonly progress: ProgressRecorder
+  /** a scheduling pass is queued for the end of this turn */
+  private scheduled = false
 
   constructor (init: DownloadInit) {
     this.log = init.log
@@ -90,10 +66,11 @@ export class Download implements SessionEvents {
     this.record = init.record
     this.layout = init.layout
     this.part = init.part
-    this.records = init.records
     this.have = init.have ?? new Bitfield(init.layout.chunkCount)
+    this.progress = new ProgressRecorder(init.records, init.record.cid, this.have)
     this.wants = init.wants ?? new Wants(init.layout, 'all', undefined)
-    this.picker = withPriority(createChunkPicker({ chunkCount: init.layout.chunkCount, have: this.wants.pickerHave(this.have) }), this.wants.demand)
+    const lengthOf = (index: number): number => init.layout.lengthOf(index)
+    this.picker = withPriority(createChunkPicker({ chunkCount: init.layout.chunkCount, have: this.wants.pickerHave(this.have), lengthOf }), this.wants.demand, lengthOf)
     this.wants.bind({ picker: this.picker, have: this.have, writing: this.writing, changed: () => { this.schedule(); this.maybeFinish() } })
     for (let i = 0; i < this.layout.chunkCount; i++) {
       if (this.have.has(i)) this.receivedBytes += this.layout.locate(i).length
@@ -138,12 +115,7 @@ export class Download implements SessionEvents {
 
   /** Bytes per second over the last few seconds. */
   get rate (): number {
-    const now = Date.now()
-    this.rateWindow = this.rateWindow.filter(s => now - s.t < 5000)
-    if (this.rateWindow.length === 0) return 0
-    const bytes = this.rateWindow.reduce((n, s) => n + s.bytes, 0)
-    const span = Math.max(1000, now - (this.rateWindow[0]?.t ?? now))
-    return Math.round(bytes * 1000 / span)
+    return this.recent.perSecond()
   }
 
   info (): TransferInfo {
@@ -188,44 +160,61 @@ export class Download implements SessionEvents {
 
   // ---- SessionEvents
 
-  onBlock (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void {
-    this.picker.unrequest(session, index)
-    if (this.finished || this.have.has(index) || this.writing.has(index)) { this.schedule(); return }
-    // verifying and writing: nobody else is asked for it meanwhile
-    this.writing.add(index)
-    this.lastProgressAt = Date.now()
-    void this.verifyAndWrite(session, index, data)
+  /**
+   * A BLOCK's chunks that `session` was asked for (one, or a pack): each is
+   * verified on its own, and those still missing are written together. A
+   * chunk that fails its hash bans the peer; the rest of its pack is dropped
+   * (the session's requests go elsewhere).
+   */
+  onBlocks (session: PeerSession, blocks: ReceivedChunk[]): void {
+    const verified: ReceivedChunk[] = []
+    for (const { index, data } of blocks) {
+      this.picker.unrequest(session, index)
+      if (this.finished || this.have.has(index) || this.writing.has(index)) continue
+      if (!chunkMatches(this.layout, index, data)) {
+        this.log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
+        this.init.onBadPeer?.(session.peer)
+        session.close(new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} failed its hash`))
+        this.picker.failed(index)
+        break
+      }
+      // being written: nobody else is asked for it meanwhile
+      this.writing.add(index)
+      this.lastProgressAt = Date.now()
+      this.init.onDownloaded?.(session.peer, data.byteLength, index)
+      // others asked for the same chunk (end-game): withdraw
+      for (const other of this.picker.completed(index)) other.cancel(index)
+      this.backlog.add(data.byteLength)
+      verified.push({ index, data })
+    }
+    if (verified.length > 0) this.write(verified)
     this.schedule()
   }
 
-  private async verifyAndWrite (session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): Promise<void> {
-    const ok = chunkMatches(this.layout, index, data)
-    if (this.finished) { this.writing.delete(index); return }
-    if (!ok) {
-      this.writing.delete(index)
-      this.log.error('peer %p sent chunk %d of %s that fails its hash: banning it', session.peer, index, this.record.cid)
-      this.init.onBadPeer?.(session.peer)
-      session.close(new ShoalError(ErrorCode.HASH_MISMATCH, `chunk ${index} failed its hash`))
-      this.picker.failed(index)
-      this.schedule()
-      return
-    }
-    this.init.onDownloaded?.(session.peer, data.byteLength, index)
-    // others asked for the same chunk (end-game): withdraw
-    for (const other of this.picker.completed(index)) other.cancel(index)
-    try {
-      await this.part.write(index, data)
-    } catch (err) {
-      this.writing.delete(index)
+  /** Write verified chunks; then each is recorded and handed on (`written`). */
+  private write (chunks: ReceivedChunk[]): void {
+    this.part.writeChunks(chunks).then(() => {
+      for (const { index, data } of chunks) this.written(index, this.layout.lengthOf(index), data)
+    }, err => {
+      for (const { index } of chunks) {
+        this.backlog.done(this.layout.lengthOf(index))
+        this.writing.delete(index)
+      }
       void this.fail(err)
-      return
-    }
+    })
+  }
+
+  /** Chunk `index` is verified and on disk: record it, offer it (its bytes to a reader waiting for them), maybe finish. */
+  private written (index: number, length: number, data: Uint8Array | Uint8ArrayList): void {
+    this.backlog.done(length)
     this.writing.delete(index)
+    // (the backlog shrank: if it held requests back, they may go out now)
+    this.schedule()
     if (this.have.set(index)) {
-      this.receivedBytes += data.byteLength
-      this.rateWindow.push({ t: Date.now(), bytes: data.byteLength })
+      this.receivedBytes += length
+      this.recent.add(length)
       this.init.onChunk?.(index, data)
-      if (++this.unflushed >= FLUSH_EVERY_CHUNKS && !this.have.complete) void this.flush().catch(err => this.fail(err))
+      this.progress.written(length, err => { void this.fail(err) })
     }
     this.maybeFinish()
   }
@@ -251,7 +240,8 @@ export class Download implements SessionEvents {
    * partial holder instead and cancel at the seed, sparing the seed's upload.
    */
   private moveFromSeed (holder: PeerSession, index: number): void {
-    if (!holder.available(Date.now()) || holder.inflight.size >= holder.window) return
+    if (!holder.available(Date.now()) || holder.inflight.size >= MAX_REQUEST_CHUNKS) return
+    if (holder.inflightBytes + this.layout.lengthOf(index) > holder.windowBytes) return
     const seeds = this.picker.moveFromSeeds(holder, index)
     if (seeds.length === 0) return
     for (const seed of seeds) seed.cancel(index)
@@ -271,16 +261,32 @@ export class Download implements SessionEvents {
 
   // ---- scheduling
 
+  /**
+   * Refill the sessions' request windows at the end of this turn of the
+   * event loop: a pack of short chunks answers many requests at once, and
+   * one pass then refills for all of them (their REQUESTs go in one write).
+   */
   private schedule (): void {
-    if (this.finished) return
+    if (this.scheduled || this.finished) return
+    this.scheduled = true
+    queueMicrotask(() => {
+      this.scheduled = false
+      this.fill()
+    })
+  }
+
+  /** Give each session (best peers first) what its window has room for, in bytes and in chunks (none while the write backlog is full). */
+  private fill (): void {
+    // a disk slower than the network: nothing more until the writes catch up
+    if (this.finished || this.backlog.full) return
     const now = Date.now()
-    // best peers first
     const ordered = [...this.sessions].sort((a, b) => b.score - a.score)
     for (const session of ordered) {
       if (!session.available(now)) continue
-      const room = session.window - session.inflight.size
-      if (room <= 0) continue
-      for (const index of this.picker.pick(session, room)) session.request(index)
+      const bytes = session.windowBytes - session.inflightBytes
+      const chunks = MAX_REQUEST_CHUNKS - session.inflight.size
+      if (bytes <= 0 || chunks <= 0) continue
+      for (const index of this.picker.pick(session, chunks, bytes)) session.request(index)
     }
     this.checkExhausted()
   }
@@ -298,22 +304,15 @@ export class Download implements SessionEvents {
     // nothing wanted is missing (readers idle): neither stalled nor short of providers
     if (!this.wants.missing(this.have)) this.lastProgressAt = this.lastSessionAt = now
     for (const session of this.sessions) {
-      // a peer that answers nothing at all while we wait on it: move everything it owes us
-      const stalled = session.awaiting > 0 && now - session.lastActivityAt > SESSION_STALL_MS
+      // a silent peer: everything it owes us moves elsewhere (request-timeouts.ts)
+      const { stalled, expired } = expiredRequests(session, now)
       if (stalled) this.log('%p sent nothing for %d ms: re-requesting its %d chunk(s) elsewhere', session.peer, now - session.lastActivityAt, session.inflight.size)
-      for (const [index, at] of [...session.inflight]) {
-        // a request waits its turn behind others on a slow or capped link: it
-        // times out only when nothing at all arrived for CHUNK_TIMEOUT_MS since
-        // it went out, or after CHUNK_HARD_TIMEOUT_MS whatever (a drip-feeding peer)
-        const timedOut = now - Math.max(at, session.lastBytesAt) > CHUNK_TIMEOUT_MS || now - at > CHUNK_HARD_TIMEOUT_MS
-        if (stalled || timedOut) {
-          this.log('chunk %d from %p timed out', index, session.peer)
-          session.cancel(index)
-          this.picker.unrequest(session, index)
-          // a silent peer is the peer's failure, not the chunk's: only a
-          // request that timed out on its own counts toward giving up
-          if (!stalled) this.picker.failed(index)
-        }
+      else if (expired.length > 0) this.log('%d chunk(s) from %p timed out', expired.length, session.peer)
+      for (const index of expired) {
+        session.cancel(index)
+        this.picker.unrequest(session, index)
+        // only a request that timed out on its own counts toward giving up on the chunk
+        if (!stalled) this.picker.failed(index)
       }
       if (stalled) {
         session.recordFailure(now)
@@ -322,40 +321,23 @@ export class Download implements SessionEvents {
     }
     if (this.sessions.size > 0) this.lastSessionAt = now
     const noProviderMs = this.init.noProviderTimeoutMs ?? RESOLVE_TIMEOUT_MS
+    const missing = this.layout.chunkCount - this.have.count
     if (!this.finished && this.writing.size === 0 && now - this.lastSessionAt > noProviderMs) {
-      const missing = this.layout.chunkCount - this.have.count
-      void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no provider of ${this.record.cid} for ${Math.round(noProviderMs / 1000)} s (${missing} of ${this.layout.chunkCount} chunks missing); progress is kept, fetch again to resume`))
-      return
+      return this.giveUp(`no provider of ${this.record.cid} for ${Math.round(noProviderMs / 1000)} s (${missing} of ${this.layout.chunkCount} chunks missing)`)
     }
     const stallMs = this.init.stallTimeoutMs ?? STALL_TIMEOUT_MS
     // bytes still arriving, or our own download cap holding requests back, is not a stall (up to a hard limit)
     const moving = [...this.sessions].some(s => s.holding || now - s.lastBytesAt < stallMs)
     if (!this.finished && this.writing.size === 0 && now - this.lastProgressAt > stallMs && (!moving || now - this.lastProgressAt > CHUNK_HARD_TIMEOUT_MS)) {
-      const missing = this.layout.chunkCount - this.have.count
-      void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no peer sent any of the ${missing} missing chunk(s) of ${this.record.cid} in ${Math.round(stallMs / 1000)} s (${this.sessions.size} connected provider(s)); progress is kept, fetch again to resume`))
-      return
+      return this.giveUp(`no peer sent any of the ${missing} missing chunk(s) of ${this.record.cid} in ${Math.round(stallMs / 1000)} s (${this.sessions.size} connected provider(s))`)
     }
-    void this.flush().catch(err => this.fail(err))
+    void this.progress.flush().catch(err => this.fail(err))
     this.schedule()
   }
 
-  /**
-   * Record progress. A bit is set only after its chunk's write completed, so
-   * the stored bitfield never claims a chunk that is not in the file (the
-   * page cache survives a killed daemon). Data is not fsynced on this hot
-   * path: after an OS crash, resume re-verifies every claimed chunk.
-   */
-  private async flush (): Promise<void> {
-    if (this.flushing !== undefined) return await this.flushing
-    this.unflushed = 0
-    this.flushing = (async () => {
-      await this.records.putBitfield(this.record.cid, Uint8Array.from(this.have.bytes))
-    })()
-    try {
-      await this.flushing
-    } finally {
-      this.flushing = undefined
-    }
+  /** Fail with NO_PROVIDERS because `why`; what is held is kept. */
+  private giveUp (why: string): void {
+    void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `${why}; progress is kept, fetch again to resume`))
   }
 
   private maybeFinish (): void {
@@ -383,7 +365,7 @@ export class Download implements SessionEvents {
     this.wants.unbind()
     for (const s of [...this.sessions]) s.close()
     try {
-      await this.flush()
+      await this.progress.flush()
     } catch (flushErr) {
       this.log.error('could not save progress of %s: %e', this.record.cid, flushErr)
     }

@@ -1,22 +1,29 @@
 import {
-  Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, decodeBlockFrame, decodeXfer, encodeXfer
+  Bitfield, ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XFER_PROTOCOL, XferMessage, chunkRange, decodeBlockFrame, decodeXfer
 } from '@shoal/protocol'
-import type { CID } from '@shoal/protocol'
+import type { CID, ChunkLayout } from '@shoal/protocol'
 import type { Connection, PeerId, Stream, Logger } from '@libp2p/interface'
-import {
-  BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DEFAULT_REQUEST_WINDOW, DIAL_TIMEOUT_MS, HELLO_TIMEOUT_MS,
-  MAX_REQUEST_WINDOW, MIN_REQUEST_WINDOW, RATE_MIN_SPAN_MS, RATE_SPAN_MS, WINDOW_SECONDS
-} from '../../constants.js'
+import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, BREAKER_FAILURES, DIAL_TIMEOUT_MS } from '../../constants.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
-import { FrameInbox, abortStream, sendFrame } from '../../net/frame-io.js'
+import { FrameInbox, abortStream } from '../../net/frame-io.js'
 import type { Reservation } from '../rate-limit.js'
 import { connectionFor } from '../../net/relay-budget.js'
 import type { RelayBudgets } from '../../net/relay-budget.js'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { PeerRate } from './peer-rate.js'
+import { RequestOutbox } from './request-outbox.js'
+import { sayHello } from './session-hello.js'
+
+/** One chunk of a BLOCK: its index and its bytes (a view of what arrived). */
+export interface ReceivedChunk {
+  index: number
+  data: Uint8Array | Uint8ArrayList
+}
 
 /** What a session reports to the download that owns it. */
 export interface SessionEvents {
-  onBlock(session: PeerSession, index: number, data: Uint8Array | Uint8ArrayList): void
+  /** The chunks of one BLOCK (one, or a pack) that this session asked for, or withdrew and is still glad of. */
+  onBlocks(session: PeerSession, blocks: ReceivedChunk[]): void
   onNotFound(session: PeerSession, index: number): void
   /** The peer gained chunk `index`, or everything ('all'). */
   onHave(session: PeerSession, index: number | 'all', previous?: Bitfield): void
@@ -31,7 +38,7 @@ export interface PeerSessionInit {
   peer: PeerId
   /** The root to ask for. */
   cid: CID
-  layout: { chunkCount: number, manifest: { chunkSize: number } }
+  layout: ChunkLayout
   /** The download that owns the session. */
   events: SessionEvents
   /** Byte budgets of relayed connections. */
@@ -44,13 +51,17 @@ export interface PeerSessionInit {
 
 /**
  * The downloading side of one xfer stream to one peer for one root: knows
- * what the peer holds, sends REQUESTs and CANCELs, hands BLOCKs to the
- * download, and keeps the peer's measured rate, failures and score.
+ * what the peer holds, sends REQUESTs and CANCELs (those of one turn of the
+ * event loop in one write: request-outbox.ts), hands each chunk of a BLOCK
+ * (one, or a pack of short ones) to the download, and keeps the peer's
+ * measured rate, request window in bytes, failures and score.
  */
 export class PeerSession {
   readonly peer: PeerId
   /** Chunk indexes requested and not yet answered, with the time the REQUEST went out (Infinity while a download cap holds it back). */
   readonly inflight = new Map<number, number>()
+  /** Bytes of the chunks in `inflight`. */
+  inflightBytes = 0
   /** Requests a download cap is holding back, not yet sent. */
   private readonly held = new Map<number, Reservation>()
   /** Paces REQUESTs under a download cap; undefined when downloads are not capped. */
@@ -65,14 +76,11 @@ export class PeerSession {
   pausedUntil = 0
   private readonly stream: Stream
   private readonly events: SessionEvents
-  private readonly chunkCount: number
+  private readonly layout: ChunkLayout
   private readonly chunkSize: number
+  private readonly outbox: RequestOutbox
   private closed = false
-  private rateBytesPerSec = 0
-  /** Blocks received over the last RATE_SPAN_MS, oldest first. */
-  private readonly samples: Array<{ at: number, bytes: number }> = []
-  private sampledBytes = 0
-  private firstRequestAt = 0
+  private readonly measured = new PeerRate()
   /** Last time this peer answered anything, or we started waiting on it. */
   lastActivityAt = Date.now()
   /** Last time any bytes at all arrived from this peer (0: none yet). */
@@ -90,17 +98,19 @@ export class PeerSession {
 
   private readonly log: Logger
 
-  private constructor (peer: PeerId, stream: Stream, connection: Connection, budgets: RelayBudgets, chunkCount: number, chunkSize: number, holdings: 'all' | Bitfield, events: SessionEvents, log: Logger, pace?: (bytes: number) => Reservation) {
+  private constructor (peer: PeerId, stream: Stream, connection: Connection, budgets: RelayBudgets, layout: ChunkLayout, holdings: 'all' | Bitfield, events: SessionEvents, log: Logger, pace?: (bytes: number) => Reservation) {
     this.log = log
     if (pace !== undefined) this.pace = pace
     this.connection = connection
     this.budgets = budgets
     this.peer = peer
     this.stream = stream
-    this.chunkCount = chunkCount
-    this.chunkSize = chunkSize
+    this.layout = layout
+    this.chunkSize = layout.manifest.chunkSize
     this.holdings = holdings
     this.events = events
+    // short chunks are asked for in ranges; full ones one REQUEST each
+    this.outbox = new RequestOutbox(frames => { this.sendFrames(frames) }, index => layout.lengthOf(index) < this.chunkSize)
   }
 
   /** Open a stream, say HELLO, and learn what the peer holds; undefined when it has nothing of the root. */
@@ -117,22 +127,9 @@ export class PeerSession {
     // frames are read by event from the start; the first answers HELLO
     const inbox = new FrameInbox(stream, MAX_XFER_FRAME_BYTES)
     try {
-      await sendFrame(stream, encodeXfer({ type: XferMessage.Type.HELLO, root: cid.bytes }), dialSignal)
-      const first = await inbox.next(HELLO_TIMEOUT_MS, 'the answer to HELLO')
-      if (first === undefined) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'peer closed the stream after HELLO')
-      const msg = decodeXfer(first)
-      let holdings: 'all' | Bitfield
-      if (msg.type === XferMessage.Type.NOT_FOUND) {
-        await stream.close().catch(() => {})
-        return undefined
-      } else if (msg.type === XferMessage.Type.HAVE_ALL) {
-        holdings = 'all'
-      } else if (msg.type === XferMessage.Type.BITFIELD) {
-        holdings = bitfieldFrom(msg.data, layout.chunkCount)
-      } else {
-        throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `expected HAVE_ALL or BITFIELD after HELLO, got ${msg.type}`)
-      }
-      const session = new PeerSession(peer, stream, connection, budgets, layout.chunkCount, layout.manifest.chunkSize, holdings, events, node.logger.forComponent('shoal:xfer:session'), pace === undefined ? undefined : bytes => pace(peer, bytes))
+      const holdings = await sayHello(stream, inbox, cid, layout.chunkCount, dialSignal)
+      if (holdings === undefined) return undefined
+      const session = new PeerSession(peer, stream, connection, budgets, layout, holdings, events, node.logger.forComponent('shoal:xfer:session'), pace === undefined ? undefined : bytes => pace(peer, bytes))
       // any bytes at all (a big block arriving slowly) show the peer is alive
       inbox.onBytes = () => { session.lastActivityAt = session.lastBytesAt = Date.now() }
       inbox.onChange = () => { if (inbox.ended || inbox.error !== undefined) session.ended(inbox.error) }
@@ -159,17 +156,15 @@ export class PeerSession {
 
   /** Bytes per second measured over recent blocks (0 until the first). */
   get rate (): number {
-    return this.rateBytesPerSec
+    return this.measured.bytesPerSec
   }
 
-  /** Requests to keep in flight: enough for WINDOW_SECONDS at the measured rate. */
-  get window (): number {
-    const wanted = this.rateBytesPerSec === 0
-      ? DEFAULT_REQUEST_WINDOW
-      : Math.max(MIN_REQUEST_WINDOW, Math.min(MAX_REQUEST_WINDOW, Math.ceil(this.rateBytesPerSec * WINDOW_SECONDS / this.chunkSize)))
+  /** Bytes of requests to keep in flight, from the measured rate (PeerRate.windowBytes). */
+  get windowBytes (): number {
+    const wanted = this.measured.windowBytes(this.chunkSize)
     // on a relayed connection, no more than its byte limit has room for
     const room = this.budgets.remaining(this.connection)
-    return room === Number.POSITIVE_INFINITY ? wanted : Math.min(wanted, this.inflight.size + Math.floor(room / this.chunkSize))
+    return room === Number.POSITIVE_INFINITY ? wanted : Math.min(wanted, this.inflightBytes + room)
   }
 
   /** On a relayed connection whose byte limit has no room for another chunk. */
@@ -192,20 +187,22 @@ export class PeerSession {
     }
   }
 
-  /** Ask for chunk `index`. */
+  /** Ask for chunk `index` (sent at the end of this turn, with the others: RequestOutbox). */
   request (index: number): void {
     if (this.closed) return
     const now = Date.now()
-    if (this.firstRequestAt === 0) this.firstRequestAt = now
-    this.budgets.spend(this.connection, this.chunkSize)
+    this.measured.requested(now)
+    const length = this.layout.lengthOf(index)
+    this.budgets.spend(this.connection, length)
+    this.inflightBytes += length
     if (this.pace === undefined) {
       if (this.inflight.size === 0) this.lastActivityAt = now
       this.inflight.set(index, now)
-      this.sendNow(encodeXfer({ type: XferMessage.Type.REQUEST, index }))
+      this.outbox.request(index)
       return
     }
     // under a download cap the REQUEST waits for room; its timeouts start when it goes out
-    const reservation = this.pace(this.chunkSize)
+    const reservation = this.pace(length)
     this.inflight.set(index, Number.POSITIVE_INFINITY)
     this.held.set(index, reservation)
     void reservation.ready.then(() => {
@@ -216,7 +213,7 @@ export class PeerSession {
       if (this.closed || !this.inflight.has(index)) return
       if (idle) this.lastActivityAt = Date.now()
       this.inflight.set(index, Date.now())
-      this.sendNow(encodeXfer({ type: XferMessage.Type.REQUEST, index }))
+      this.outbox.request(index)
     })
   }
 
@@ -237,20 +234,28 @@ export class PeerSession {
       // never sent: give its room back, nothing to tell the peer
       this.held.delete(index)
       held.cancel()
-      this.budgets.spend(this.connection, -this.chunkSize)
-      this.inflight.delete(index)
+      this.budgets.spend(this.connection, -this.layout.lengthOf(index))
+      this.settle(index)
       return
     }
-    if (!this.inflight.delete(index) || this.closed) return
+    if (!this.settle(index) || this.closed) return
     this.withdrawn.add(index)
-    this.sendNow(encodeXfer({ type: XferMessage.Type.CANCEL, index }))
+    this.outbox.cancel(index)
     this.retireSoon()
+  }
+
+  /** Chunk `index` is no longer in flight (answered or withdrawn); false when it was not. */
+  private settle (index: number): boolean {
+    if (!this.inflight.delete(index)) return false
+    this.inflightBytes -= this.layout.lengthOf(index)
+    return true
   }
 
   /** Close gracefully (done) or abort with a reason (misbehaving peer). */
   close (err?: unknown): void {
     if (this.closed) return
     this.closed = true
+    this.outbox.clear()
     for (const r of this.held.values()) r.cancel()
     this.held.clear()
     if (err !== undefined) abortStream(this.stream, err)
@@ -259,26 +264,15 @@ export class PeerSession {
     if (err !== undefined) this.onFailed?.(err)
   }
 
-  private sendNow (bytes: Uint8Array): void {
-    // requests are tiny and bounded by the request window, so we never wait for drain here
-    sendFrame(this.stream, bytes).catch(err => { this.close(err) })
-  }
-
-  /**
-   * The rate is bytes received over the last RATE_SPAN_MS (or since the first
-   * request, if sooner), not the gap between two blocks: blocks arrive in
-   * bursts, and one burst must not make a slow peer look fast and take every
-   * request of the download.
-   */
-  private measure (bytes: number): void {
-    const now = Date.now()
-    this.samples.push({ at: now, bytes })
-    this.sampledBytes += bytes
-    while ((this.samples[0]?.at ?? now) < now - RATE_SPAN_MS) this.sampledBytes -= this.samples.shift()?.bytes ?? 0
-    const since = Math.max(this.firstRequestAt, now - RATE_SPAN_MS)
-    this.rateBytesPerSec = this.sampledBytes / (Math.max(RATE_MIN_SPAN_MS, now - since) / 1000)
-    this.failures = 0
-    this.score++
+  private sendFrames (frames: Uint8ArrayList): void {
+    if (this.closed) return
+    try {
+      if (this.stream.status !== 'open') throw new ShoalError(ErrorCode.PROTOCOL_ERROR, 'stream closed')
+      // requests are tiny and bounded by the request window, so we never wait for drain here
+      this.stream.send(frames)
+    } catch (err) {
+      this.close(err)
+    }
   }
 
   /** One frame from the peer. */
@@ -289,41 +283,32 @@ export class PeerSession {
       // blocks are most of the traffic: read them in place, without joining their pieces
       const block = bytes instanceof Uint8Array ? undefined : decodeBlockFrame(bytes)
       if (block !== undefined) {
-        if (block.index >= this.chunkCount) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `BLOCK for chunk ${block.index} out of range`)
-        if (this.inflight.delete(block.index) || this.withdrawn.delete(block.index)) {
-          // a withdrawn request's block came anyway (it was on its way): the download takes it if still missing
-          this.measure(block.data.byteLength)
-          this.events.onBlock(this, block.index, block.data)
-        }
+        this.received(block.index, block.count, block.data)
         this.retireIfExhausted()
         return
       }
       const msg = decodeXfer(bytes)
-      const index = msg.index
       switch (msg.type) {
         case XferMessage.Type.BLOCK:
-        case XferMessage.Type.NOT_FOUND:
-          if (index === undefined || index >= this.chunkCount) {
-            throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `${msg.type} for chunk ${String(index)} out of range`)
-          }
-          if (!this.inflight.delete(index)) {
-            // a withdrawn request's block is still welcome; anything else unasked is ignored
-            if (msg.type === XferMessage.Type.BLOCK && this.withdrawn.delete(index)) this.events.onBlock(this, index, msg.data)
+          this.received(msg.index as number, msg.count ?? 1, msg.data)
+          break
+        case XferMessage.Type.NOT_FOUND: {
+          const { first, count } = chunkRange(msg, this.layout.chunkCount)
+          for (let index = first; index < first + count; index++) {
+            // an answer to a withdrawn request is ignored
+            if (this.settle(index)) this.events.onNotFound(this, index)
             else this.withdrawn.delete(index)
-            break
           }
-          if (msg.type === XferMessage.Type.BLOCK) {
-            this.measure(msg.data.byteLength)
-            this.events.onBlock(this, index, msg.data)
-          } else {
-            this.events.onNotFound(this, index)
-            this.retireSoon()
+          this.retireSoon()
+          break
+        }
+        case XferMessage.Type.HAVE: {
+          const { first, count } = chunkRange(msg, this.layout.chunkCount)
+          for (let index = first; index < first + count; index++) {
+            if (this.holdings !== 'all' && this.holdings.set(index)) this.events.onHave(this, index)
           }
           break
-        case XferMessage.Type.HAVE:
-          if (index === undefined || index >= this.chunkCount) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `HAVE for chunk ${String(index)} out of range`)
-          if (this.holdings !== 'all' && this.holdings.set(index)) this.events.onHave(this, index)
-          break
+        }
         case XferMessage.Type.HAVE_ALL:
           if (this.holdings !== 'all') {
             const previous = this.holdings
@@ -343,6 +328,35 @@ export class PeerSession {
       this.log('session with %p failed: %e', this.peer, err)
       this.close(err)
     }
+  }
+
+  /**
+   * A BLOCK of chunks `first` .. `first + count - 1` (one, or a pack of short
+   * ones, their bytes one after another): each chunk still wanted goes to the
+   * download. A withdrawn request's block came anyway (it was on its way):
+   * the download takes it if still missing; chunks never asked for are ignored.
+   */
+  private received (first: number, count: number, data: Uint8Array | Uint8ArrayList): void {
+    const locs = this.layout.locateRange(first, count)
+    let total = 0
+    for (const loc of locs) total += loc.length
+    if (count > 1 && total !== data.byteLength) throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `BLOCK of chunks ${first}+${count} holds ${data.byteLength} bytes, not ${total}`)
+    this.measured.received(data.byteLength)
+    this.failures = 0
+    this.score++
+    if (count === 1) {
+      if (this.settle(first) || this.withdrawn.delete(first)) this.events.onBlocks(this, [{ index: first, data }])
+      return
+    }
+    // a pack: short chunks, each a view of the frame (copied only when it spans two pieces)
+    const list = data instanceof Uint8Array ? new Uint8ArrayList(data) : data
+    const chunks: ReceivedChunk[] = []
+    let at = 0
+    for (const loc of locs) {
+      if (this.settle(loc.index) || this.withdrawn.delete(loc.index)) chunks.push({ index: loc.index, data: list.subarray(at, at + loc.length) })
+      at += loc.length
+    }
+    if (chunks.length > 0) this.events.onBlocks(this, chunks)
   }
 
   /** retireIfExhausted, but not from inside the download's own loops over its sessions. */
@@ -367,13 +381,5 @@ export class PeerSession {
   private ended (err?: unknown): void {
     if (err !== undefined) this.log('session with %p ended: %e', this.peer, err)
     this.close(err)
-  }
-}
-
-function bitfieldFrom (bytes: Uint8Array, chunkCount: number): Bitfield {
-  try {
-    return new Bitfield(chunkCount, bytes)
-  } catch (err) {
-    throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `BITFIELD of ${bytes.byteLength} bytes for ${chunkCount} chunks`, { cause: err })
   }
 }

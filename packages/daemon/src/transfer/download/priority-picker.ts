@@ -15,7 +15,7 @@ export interface PriorityChunks {
  * whatever the picker chooses (rarest first). Chunks it claimed are skipped
  * until their request ends (answered, timed out, refused, session gone).
  */
-export function withPriority<S extends PickerSession> (picker: ChunkPicker<S>, priority: PriorityChunks | undefined): ChunkPicker<S> {
+export function withPriority<S extends PickerSession> (picker: ChunkPicker<S>, priority: PriorityChunks | undefined, lengthOf: (index: number) => number = () => 1): ChunkPicker<S> {
   if (priority === undefined) return picker
   const claimed = new Set<number>()
   return {
@@ -24,15 +24,18 @@ export function withPriority<S extends PickerSession> (picker: ChunkPicker<S>, p
     removeSession: s => { picker.removeSession(s); claimed.clear() },
     onHave: (s, i) => { picker.onHave(s, i) },
     onHaveAll: (s, previous) => { picker.onHaveAll(s, previous) },
-    pick (session, max = 1) {
+    pick (session, max = 1, maxBytes = Infinity) {
       const out: number[] = []
+      let bytes = 0
       for (const next of [(p: number) => priority.nextUrgent(p), (p: number) => priority.next(p)]) {
         for (let p = next(0); p !== -1 && out.length < max; p = next(p + 1)) {
           if (claimed.has(p) || !session.has(p)) continue
-          if (picker.claim(session, p)) { out.push(p); claimed.add(p) }
+          // within the byte window, but always at least one chunk
+          if (out.length > 0 && bytes + lengthOf(p) > maxBytes) return out
+          if (picker.claim(session, p)) { out.push(p); claimed.add(p); bytes += lengthOf(p) }
         }
       }
-      if (out.length < max) out.push(...picker.pick(session, max - out.length))
+      if (out.length < max && bytes < maxBytes) out.push(...picker.pick(session, max - out.length, maxBytes - bytes))
       return out
     },
     moveFromSeeds: (holder, i) => picker.moveFromSeeds(holder, i),

@@ -1,3 +1,5 @@
+import type { ChunkRun } from './request-queue.js'
+
 /**
  * The requests an xfer stream has taken from its queue and not yet answered,
  * per chunk (a peer may ask for a chunk again after cancelling it), and the
@@ -34,5 +36,27 @@ export class PendingRequests {
     if (t <= 0) { this.taken.delete(index); this.cancelled.delete(index); return }
     this.taken.set(index, t)
     if ((this.cancelled.get(index) ?? 0) > t) this.cancelled.set(index, t)
+  }
+
+  /** Every chunk of the run left the queue together (a pack, or one chunk). */
+  takeRun ({ first, count }: ChunkRun): void {
+    for (let i = first; i < first + count; i++) this.take(i)
+  }
+
+  /** Every chunk of the run is done. */
+  answeredRun ({ first, count }: ChunkRun): void {
+    for (let i = first; i < first + count; i++) this.answered(i)
+  }
+
+  /** The runs of `batch` still wanted: its chunks cancelled since they left the queue dropped (using those cancels up). */
+  wanted ({ first, count }: ChunkRun): ChunkRun[] {
+    const runs: ChunkRun[] = []
+    for (let index = first; index < first + count; index++) {
+      if (this.dropped(index)) continue
+      const last = runs[runs.length - 1]
+      if (last !== undefined && last.first + last.count === index) last.count++
+      else runs.push({ first: index, count: 1 })
+    }
+    return runs
   }
 }

@@ -1,16 +1,18 @@
 import {
   ErrorCode, MAX_XFER_FRAME_BYTES, ShoalError, XferMessage,
-  contentIdFromBytes, decodeXfer, encodeBlockFrame, encodeXfer, frame
+  chunkRange, contentIdFromBytes, decodeXfer, encodeBlockFrame, encodeXfer, frame
 } from '@shoal/protocol'
 import type { ComponentLogger, Logger, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { HELLO_TIMEOUT_MS, MAX_PENDING_REQUESTS_PER_STREAM, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from '../../constants.js'
+import { HELLO_TIMEOUT_MS, MAX_PENDING_CHUNKS_PER_STREAM, PACK_BYTES, SEND_QUEUE_BYTES, SEND_TIMEOUT_MS, STREAM_CONCURRENCY, SUPERSEED_HOLD_MS, SUPERSEED_MIN_SWARM } from '../../constants.js'
 import type { ChunkSource, SourceLookup } from '../../storage/chunk-source.js'
 import { FrameInbox, abortStream, sendFrame } from '../../net/frame-io.js'
 import type { BandwidthLimiter } from '../rate-limit.js'
 import { PacedWriter } from './paced-writer.js'
 import type { PeerExchange } from './peer-exchange.js'
 import { PendingRequests } from './pending-requests.js'
+import { RequestQueue } from './request-queue.js'
+import type { BatchPolicy, ChunkRun } from './request-queue.js'
 import { SendQueueGate } from './send-queue.js'
 import type { SentLog, SentTracker } from './sent-tracker.js'
 import type { Slots } from '../../slots.js'
@@ -48,13 +50,14 @@ interface ServedRoot {
  * The upload side of one xfer stream: one peer fetching the chunks of one
  * root from us. It lives from the peer's HELLO (answered with HAVE_ALL or
  * BITFIELD, or NOT_FOUND and a close) through the peer's REQUESTs (each
- * answered with BLOCK or NOT_FOUND, blocks never sent before going first)
+ * chunk answered with a BLOCK or NOT_FOUND, blocks never sent before going
+ * first, runs of short chunks packed into one BLOCK: request-queue.ts)
  * while it tells the peer about chunks it gains (HAVE, HAVE_ALL) and others
  * fetching the same root (PEERS), until the peer ends its side and every
  * answer is out, the root stops being shared here, or the stream fails; then
  * it leaves the swarm and stops listening to the source. Limits: at most
- * MAX_PENDING_REQUESTS_PER_STREAM requests wait and STREAM_CONCURRENCY are
- * served at once, each chunk read under one of the node's upload slots; an
+ * MAX_PENDING_CHUNKS_PER_STREAM chunks wait and STREAM_CONCURRENCY blocks
+ * are served at once, each read under one of the node's upload slots; an
  * uncapped stream reads a block only when its SendQueueGate has room and
  * cuts off a peer that reads nothing for SEND_TIMEOUT_MS, a capped one sends
  * every frame through one PacedWriter. `run` rejects with what ended the
@@ -67,7 +70,7 @@ export class UploadStream {
   /** Set by the HELLO, when it names a root served here. */
   private root?: ServedRoot
   /** Requests waiting to be served, in arrival order. */
-  private readonly queue: number[] = []
+  private readonly queue = new RequestQueue(MAX_PENDING_CHUNKS_PER_STREAM, PACK_BYTES)
   /** Requests taken from the queue and not yet answered, and cancels for them. */
   private readonly pending = new PendingRequests()
   /** Blocks being read and sent, at most STREAM_CONCURRENCY. */
@@ -194,10 +197,10 @@ export class UploadStream {
     const msg = decodeXfer(bytes)
     switch (msg.type) {
       case XferMessage.Type.REQUEST:
-        this.request(msg.index as number)
+        this.request(msg)
         break
       case XferMessage.Type.CANCEL:
-        this.cancel(msg.index as number)
+        this.cancel(msg)
         break
       case XferMessage.Type.HAVE:
       case XferMessage.Type.HAVE_ALL:
@@ -210,25 +213,18 @@ export class UploadStream {
     }
   }
 
-  /** Queue a request: an index past the root's chunks, or one request too many, is a protocol error. */
-  private request (index: number): void {
-    const { cid, source } = this.served
-    if (index >= source.layout.chunkCount) {
-      throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `request for chunk ${index}, but ${cid} has ${source.layout.chunkCount}`)
-    }
-    if (this.queue.length >= MAX_PENDING_REQUESTS_PER_STREAM) {
-      throw new ShoalError(ErrorCode.PROTOCOL_ERROR, `more than ${MAX_PENDING_REQUESTS_PER_STREAM} requests pending`)
-    }
-    this.queue.push(index)
+  /** Queue a request: chunks past the root's, or too many chunks queued, are a protocol error. */
+  private request (msg: XferMessage): void {
+    const { first, count } = chunkRange(msg, this.served.source.layout.chunkCount)
+    this.queue.add(first, count)
     this.notify()
   }
 
-  /** Drop one request of chunk `index`, queued or waiting for room to be sent. */
-  private cancel (index: number): void {
-    const at = this.queue.indexOf(index)
-    if (at >= 0) this.queue.splice(at, 1)
-    // already taken from the queue, waiting for room to be sent: drop it there
-    else this.pending.cancel(index)
+  /** Drop one request of each chunk in the run, queued or waiting for room to be sent. */
+  private cancel (msg: XferMessage): void {
+    const { first, count } = chunkRange(msg, this.served.source.layout.chunkCount)
+    // already taken from the queue, waiting for room to be sent: drop them there
+    for (const index of this.queue.cancel(first, count)) this.pending.cancel(index)
   }
 
   /**
@@ -236,7 +232,7 @@ export class UploadStream {
    * go out in any order), until the peer has ended its side and every request
    * is answered; then close, bounded like every other write.
    */
-  private async serve ({ cid, source }: ServedRoot): Promise<void> {
+  private async serve ({ cid }: ServedRoot): Promise<void> {
     while (true) {
       if (this.input.error !== undefined) throw this.input.error
       if (this.failure !== undefined) throw this.failure
@@ -244,8 +240,11 @@ export class UploadStream {
         await this.sleep()
         continue
       }
-      const index = this.takeNext()
-      if (index === undefined) {
+      // a chunk never uploaded before goes first, so a seed spreads new pieces
+      // and leechers trade the ones already out there; consecutive short
+      // chunks go together (a pack, one BLOCK)
+      const batch = this.queue.take(this.policy)
+      if (batch === undefined) {
         if (this.input.ended && this.working.size === 0) break
         await this.sleep()
         continue
@@ -256,28 +255,28 @@ export class UploadStream {
         await this.stream.close({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
         return
       }
-      if (!source.has(index) || this.superseeding(index)) {
-        await this.sendAndWait(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))
+      if (!batch.servable) {
+        await this.sendAndWait(encodeXfer(notFound(batch.first, batch.count)))
         continue
       }
-      this.pending.take(index)
-      const job = this.serveOne(index).catch(err => { this.failure ??= err })
+      this.pending.takeRun(batch)
+      const job = this.serveOne(batch).catch(err => { this.failure ??= err })
       this.working.add(job)
-      void job.finally(() => { this.working.delete(job); this.pending.answered(index); this.notify() })
+      void job.finally(() => { this.working.delete(job); this.pending.answeredRun(batch); this.notify() })
     }
     // close flushes what is queued: bounded, as for every other write
     if (this.stream.status === 'open') await this.stream.close({ signal: AbortSignal.timeout(SEND_TIMEOUT_MS) })
   }
 
-  /**
-   * The next request to serve: a chunk never uploaded before goes first, so a
-   * seed spreads new pieces and leechers trade the ones already out there.
-   */
-  private takeNext (): number | undefined {
-    const { sent } = this.served
-    const fresh = this.queue.findIndex(i => sent.count(i) === 0)
-    const at = fresh >= 0 ? fresh : 0
-    return this.queue.length === 0 ? undefined : this.queue.splice(at, 1)[0]
+  /** How the queue sees each chunk of the served root. */
+  private readonly policy: BatchPolicy = {
+    fresh: index => this.served.sent.count(index) === 0,
+    servable: index => this.served.source.has(index) && !this.superseeding(index),
+    packable: index => {
+      const { layout } = this.served.source
+      const length = layout.lengthOf(index)
+      return length < layout.manifest.chunkSize ? length : undefined
+    }
   }
 
   /** While others fetch this root too, a chunk just sent elsewhere is theirs to pass on. */
@@ -286,10 +285,16 @@ export class UploadStream {
     return this.components.pex.swarmSize(cid) > SUPERSEED_MIN_SWARM && sent.sentElsewhereSince(index, this.peerKey, Date.now() - SUPERSEED_HOLD_MS)
   }
 
-  /** Read, verify and send one block: paced when capped, once the gate has room when not. */
-  private async serveOne (index: number): Promise<void> {
-    if (this.gate === undefined) await this.servePaced(this.writer as PacedWriter, index)
-    else await this.serveGated(this.gate, index)
+  /**
+   * Read, verify and send one block (a chunk, or a pack of short ones): paced
+   * when capped, once the gate has room when not. Chunks of the batch the
+   * peer cancelled meanwhile are left out.
+   */
+  private async serveOne (batch: ChunkRun): Promise<void> {
+    for (const run of this.pending.wanted(batch)) {
+      if (this.gate === undefined) await this.servePaced(this.writer as PacedWriter, run)
+      else await this.serveGated(this.gate, run)
+    }
   }
 
   /**
@@ -297,45 +302,49 @@ export class UploadStream {
    * (one block per stream in memory, not one per queued request), then sent
    * in pieces as the caps allow; no upload slot is held meanwhile.
    */
-  private async servePaced (writer: PacedWriter, index: number): Promise<void> {
-    const { sent } = this.served
+  private async servePaced (writer: PacedWriter, { first, count }: ChunkRun): Promise<void> {
     await writer.run(async write => {
-      if (this.pending.dropped(index) || this.stream.status !== 'open') return
-      const data = await this.readUnderSlot(index)
-      if (data === undefined) { await write(frame(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index }))); return }
-      sent.record(index, this.peerKey)
-      await write(encodeBlockFrame(index, data), true)
+      if ((count === 1 && this.pending.dropped(first)) || this.stream.status !== 'open') return
+      const data = await this.readUnderSlot(first, count)
+      if (data === undefined) { await write(frame(encodeXfer(notFound(first, count)))); return }
+      this.recordSent(first, count)
+      await write(encodeBlockFrame(first, data, count), true)
       this.components.stats.onUploaded(this.peer, data.byteLength)
     })
   }
 
   /** Uncapped uploads: read, verify and queue one block once the stream has room; the upload slot covers only the read. */
-  private async serveGated (gate: SendQueueGate, index: number): Promise<void> {
-    const { source, sent } = this.served
-    if (this.pending.dropped(index)) return
-    const size = source.layout.locate(index).length
+  private async serveGated (gate: SendQueueGate, { first, count }: ChunkRun): Promise<void> {
+    const { layout } = this.served.source
+    const size = count === 1 ? layout.lengthOf(first) : layout.locateRange(first, count).reduce((n, loc) => n + loc.length, 0)
     await gate.reserve(size)
     try {
-      if (this.pending.dropped(index)) return
-      const data = await this.readUnderSlot(index)
+      // (a single chunk cancelled while waiting for room is not read at all)
+      if (count === 1 && this.pending.dropped(first)) return
+      const data = await this.readUnderSlot(first, count)
       if (this.stream.status !== 'open') return
-      if (data === undefined) { this.sendSoon(encodeXfer({ type: XferMessage.Type.NOT_FOUND, index })); return }
-      sent.record(index, this.peerKey)
-      this.stream.send(encodeBlockFrame(index, data))
+      if (data === undefined) { this.sendSoon(encodeXfer(notFound(first, count))); return }
+      this.recordSent(first, count)
+      this.stream.send(encodeBlockFrame(first, data, count))
       this.components.stats.onUploaded(this.peer, data.byteLength)
     } finally {
       gate.release(size)
     }
   }
 
-  /** Read and verify one chunk under an upload slot (held only for that); undefined when it cannot be served. */
-  private async readUnderSlot (index: number): Promise<Uint8Array | undefined> {
+  private recordSent (first: number, count: number): void {
+    const { sent } = this.served
+    for (let i = first; i < first + count; i++) sent.record(i, this.peerKey)
+  }
+
+  /** Read and verify a run of chunks under an upload slot (held only for that); undefined when it cannot be served. */
+  private async readUnderSlot (first: number, count: number): Promise<Uint8Array | undefined> {
     const { cid, source } = this.served
     const release = await this.components.slots.acquire()
     try {
-      return await source.readChunk(index)
+      return count === 1 ? await source.readChunk(first) : await source.readChunks(first, count)
     } catch (err) {
-      this.log('cannot serve chunk %d of %s to %p: %e', index, cid, this.peer, err)
+      this.log('cannot serve chunks %d+%d of %s to %p: %e', first, count, cid, this.peer, err)
       return undefined
     } finally {
       release()
@@ -376,4 +385,9 @@ export class UploadStream {
     this.gate?.close()
     for (const undo of this.cleanups.splice(0).reverse()) undo()
   }
+}
+
+/** NOT_FOUND for a run of chunks (no count for one). */
+function notFound (first: number, count: number): { type: XferMessage.Type, index: number, count?: number } {
+  return { type: XferMessage.Type.NOT_FOUND, index: first, ...(count > 1 ? { count } : {}) }
 }
