@@ -43,12 +43,20 @@ const KEY = {
   hashes: textBytes('hashes')
 }
 
+/** What the encoded length of a manifest entry depends on, before its hashes are known. */
+export interface SizedEntry {
+  /** The file's path inside the share. */
+  path: string
+  /** The file's size in bytes. */
+  size: number
+}
+
 /**
  * The exact length of a manifest's canonical encoding, from its paths and
  * sizes and the length of each file's hashes (`hashBytes`): known before
  * any file is hashed.
  */
-export function encodedManifestSize<F extends { path: string, size: number }> (m: Pick<Manifest, 'version' | 'kind' | 'chunkSize' | 'dirs'> & { files: F[] }, hashBytes: (f: F) => number): number {
+export function encodedManifestSize<F extends SizedEntry> (m: Pick<Manifest, 'version' | 'kind' | 'chunkSize' | 'dirs'> & { files: F[] }, hashBytes: (f: F) => number): number {
   let length = 1 + KEY.v.length + headLength(m.version) + KEY.dirs.length + headLength(m.dirs.length) +
     KEY.kind.length + textLength(m.kind) + KEY.files.length + headLength(m.files.length) +
     KEY.chunkSize.length + headLength(m.chunkSize)
