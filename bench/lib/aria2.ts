@@ -113,15 +113,21 @@ export async function aria2Swarm (dir: string, src: string, leechers: number): P
     for (const out of outs) await fs.rm(out, { recursive: true, force: true })
     const cpu0 = await Promise.all(procs.map(async p => await cpuSeconds(p.pid)))
     const started = performance.now()
+    const leechRpc: number[] = []
     for (const [k, out] of outs.entries()) {
-      procs.push(spawn(`aria2-leech${k}`, 'aria2c', [...common, '-d', out, '--listen-port', String(await freePort()), torrent], dir))
+      const port = await freePort()
+      leechRpc.push(port)
+      procs.push(spawn(`aria2-leech${k}`, 'aria2c', [...common, '-d', out, '--listen-port', String(await freePort()),
+        '--enable-rpc', '--rpc-listen-port', String(port), '--rpc-listen-all=false', torrent], dir))
     }
-    const file = path.basename(src)
-    // done: every copy at full size with its control file gone
+    for (const port of leechRpc) await waitForPort(port)
+    // done: every leecher has verified every piece (aria2 keeps its control
+    // file while it goes on seeding, so the file system cannot tell)
     while (true) {
-      const done = await Promise.all(outs.map(async out => {
-        const st = await fs.stat(path.join(out, file)).catch(() => undefined)
-        return st?.size === size && !existsSync(path.join(out, `${file}.aria2`))
+      const done = await Promise.all(leechRpc.map(async port => {
+        const active = await rpc<Array<{ completedLength: string, totalLength: string }>>(port, 'aria2.tellActive', [['completedLength', 'totalLength']]).catch(() => [])
+        const d = active[0]
+        return d !== undefined && Number(d.totalLength) === size && Number(d.completedLength) === size
       }))
       if (done.every(Boolean)) break
       if (procs.some(p => !isRunning(p.proc))) throw new Error('an aria2c process ended before the swarm was done')
