@@ -32,6 +32,8 @@ export async function launchBrowser (options: { width?: number, height?: number 
   const browser = await puppeteer.launch({
     executablePath,
     headless: true,
+    // a first start on a loaded 2-core machine was seen to take over puppeteer's default 30 s
+    timeout: 120_000,
     defaultViewport: { width: options.width ?? 1280, height: options.height ?? 860 },
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

@@ -11,6 +11,7 @@ import { CID } from 'multiformats/cid'
 import { CHUNK_HASH_LENGTH, ChunkLayout, chunkCountOf } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import type { ChunkSource } from '../storage/chunk-source.js'
+import type { CidList } from './cid-list.js'
 import type { IpfsRecords, LeafEntry } from './ipfs-records.js'
 import { rawLeafCid } from './unixfs-layout.js'
 
@@ -25,7 +26,7 @@ type BlockRef =
 /** One share's DAG as indexed. */
 interface IndexedShare {
   root: CID
-  fileRoots: CID[]
+  fileRoots: CidList
   keys: string[]
   /** First global chunk index of each manifest file. */
   firstChunk: number[]
@@ -53,7 +54,7 @@ export class IpfsBlockStore {
    * Index a share's DAG: its dag-pb blocks (stored), and its leaves — its
    * chunks (`'chunks'`) or a leaf table.
    */
-  index (share: string, layout: ChunkLayout, dag: { root: CID, fileRoots: CID[], blocks: string[], leaves: 'chunks' | LeafEntry[] }): void {
+  index (share: string, layout: ChunkLayout, dag: { root: CID, fileRoots: CidList, blocks: string[], leaves: 'chunks' | LeafEntry[] }): void {
     this.unindex(share)
     const keys: string[] = []
     const add = (cid: CID, ref: BlockRef): void => {
@@ -96,7 +97,7 @@ export class IpfsBlockStore {
   }
 
   /** Each file's UnixFS root, in manifest order, when indexed. */
-  fileRootsOf (share: string): CID[] | undefined {
+  fileRootsOf (share: string): CidList | undefined {
     return this.shares.get(share)?.fileRoots
   }
 

@@ -27,8 +27,10 @@ export interface LeafEntry {
 export interface IpfsShareRecord {
   /** The share's UnixFS root. */
   root: string
-  /** Each manifest file's UnixFS root, in manifest order. */
-  files: string[]
+  /** Each manifest file's UnixFS root, in manifest order: base64 of the CIDs' bytes back to back (see {@link CidList}). */
+  fileRoots?: string
+  /** The same as strings, as records written before `fileRoots` have it. */
+  files?: string[]
   /** CIDs of the dag-pb blocks stored for it. */
   blocks: string[]
   /** `chunks`: its 1 MiB chunks are the leaves; `table`: see {@link LeafEntry}. */

@@ -135,7 +135,7 @@ export class IpfsService {
 
   /** Each file's UnixFS CID, in manifest order (for `shoal files`), when the share is laid out. */
   fileCidsOf (share: string): string[] | undefined {
-    return this.store.fileRootsOf(share)?.map(c => c.toString())
+    return this.store.fileRootsOf(share)?.strings()
   }
 
   /** The UnixFS CID of a share (laid out now if it was not yet). */
@@ -153,11 +153,11 @@ export class IpfsService {
 
   private async forget (share: string): Promise<void> {
     const root = this.store.rootOf(share)
-    const files = this.store.fileRootsOf(share) ?? []
+    const files = [...this.store.fileRootsOf(share) ?? []]
     try {
       await this.shares.removed(share)
       // another share may have the same root (the same bytes shared twice): keep announcing it then
-      const still = new Set(this.store.sharesIndexed().flatMap(s => [this.store.rootOf(s)?.toString(), ...(this.store.fileRootsOf(s) ?? []).map(String)]))
+      const still = new Set(this.store.sharesIndexed().flatMap(s => [this.store.rootOf(s)?.toString(), ...this.store.fileRootsOf(s)?.strings() ?? []]))
       for (const cid of [root, ...files]) if (cid !== undefined && !still.has(cid.toString())) await this.c.withdraw(cid)
     } catch (err) {
       this.log.error('cannot forget the UnixFS DAG of %s: %e', share, err)

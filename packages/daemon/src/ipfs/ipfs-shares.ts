@@ -17,6 +17,7 @@ import type { Logger } from '@libp2p/interface'
 import type { Records, ShareRecord } from '../storage/records.js'
 import { fsError } from '../errors.js'
 import type { IpfsBlockStore } from './block-store.js'
+import { CidList } from './cid-list.js'
 import type { IpfsRecords, IpfsShareRecord, LeafEntry } from './ipfs-records.js'
 import { layoutFilesOf, layoutShare, rawLeafCid } from './unixfs-layout.js'
 import type { LayoutFile, UnixfsLayout } from './unixfs-layout.js'
@@ -79,14 +80,15 @@ export class IpfsShares {
 
   /** Keep the DAG a fetch from IPFS was made of, for the share it became. */
   async addFetched (cid: string, dag: FetchedDag): Promise<void> {
+    const fileRoots = CidList.of(dag.fileRoots)
     const record: IpfsShareRecord = {
       root: dag.root.toString(),
-      files: dag.fileRoots.map(c => c.toString()),
+      fileRoots: packed(fileRoots),
       blocks: dag.blocks.map(b => b.cid.toString()),
       leaves: 'table'
     }
     await this.c.ipfsRecords.put(cid, record, dag.blocks, dag.leaves)
-    await this.indexRecord(cid, record, dag.leaves)
+    await this.indexRecord(cid, record, dag.leaves, fileRoots)
   }
 
   /** A share was removed: forget its DAG. */
@@ -111,25 +113,27 @@ export class IpfsShares {
     }
     // unshared while we worked: keep nothing
     if (this.c.share(cid) === undefined) return undefined
+    // packed, not as strings: 200,000 CID.toString()s took ~360 MB of heap
+    const fileRoots = CidList.of(layout.fileRoots)
     const record: IpfsShareRecord = {
       root: layout.root.toString(),
-      files: layout.fileRoots.map(c => c.toString()),
+      fileRoots: packed(fileRoots),
       blocks: layout.blocks.map(b => b.cid.toString()),
       leaves: leaves === undefined ? 'chunks' : 'table'
     }
     await this.c.ipfsRecords.put(cid, record, layout.blocks, leaves)
-    this.c.store.index(cid, new ChunkLayout(manifest), { root: layout.root, fileRoots: layout.fileRoots, blocks: record.blocks, leaves: leaves ?? 'chunks' })
+    this.c.store.index(cid, new ChunkLayout(manifest), { root: layout.root, fileRoots, blocks: record.blocks, leaves: leaves ?? 'chunks' })
     this.c.log('%s is %c in UnixFS', cid, layout.root)
     return layout.root
   }
 
-  private async indexRecord (cid: string, record: IpfsShareRecord, table?: LeafEntry[]): Promise<void> {
+  private async indexRecord (cid: string, record: IpfsShareRecord, table?: LeafEntry[], fileRoots?: CidList): Promise<void> {
     const bytes = await this.c.records.getManifest(cid)
     if (bytes === undefined) return
     const leaves = record.leaves === 'chunks' ? 'chunks' : table ?? await this.c.ipfsRecords.leaves(cid)
     this.c.store.index(cid, new ChunkLayout(decodeManifest(bytes)), {
       root: CID.parse(record.root),
-      fileRoots: record.files.map(f => CID.parse(f)),
+      fileRoots: fileRoots ?? fileRootsOf(record),
       blocks: record.blocks,
       leaves
     })
@@ -171,4 +175,16 @@ function leafTable (files: LayoutFile[]): LeafEntry[] {
     }
   })
   return out
+}
+
+/** A record's file roots as written ({@link CidList} bytes in base64). */
+function packed (list: CidList): string {
+  const bytes = list.toBytes()
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+}
+
+/** A record's file roots, packed or (records written before) as strings. */
+function fileRootsOf (record: IpfsShareRecord): CidList {
+  if (record.fileRoots !== undefined) return CidList.fromBytes(Buffer.from(record.fileRoots, 'base64'))
+  return CidList.of((record.files ?? []).map(f => CID.parse(f)))
 }

@@ -61,6 +61,10 @@ export function layoutFilesOf (manifest: Manifest): LayoutFile[] {
 
 /** SHA-256 of the empty string: the empty file's raw leaf. */
 const EMPTY_DIGEST = Uint8Array.from(Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'hex'))
+/** The empty file's CID: one object for every empty file of a share. */
+const EMPTY_FILE_CID = rawLeafCid(EMPTY_DIGEST)
+/** Files laid out between two turns of the event loop: a directory of 200,000 files held the daemon for seconds otherwise. */
+const FILES_PER_TURN = 2000
 
 /**
  * Lay out one file: the file root and the file nodes above its leaves, in
@@ -71,7 +75,7 @@ export async function layoutFile (file: LayoutFile, blocks: DagBlock[] = []): Pr
   if (file.leafDigests.byteLength !== count * CHUNK_HASH_LENGTH) {
     throw new ShoalError(ErrorCode.INTERNAL, `${file.path}: ${file.leafDigests.byteLength / CHUNK_HASH_LENGTH} leaf digests for ${count} leaves`)
   }
-  if (count === 0) return { cid: rawLeafCid(EMPTY_DIGEST), tsize: 0 }
+  if (count === 0) return { cid: EMPTY_FILE_CID, tsize: 0 }
   // level 0: the raw leaves, each with its file bytes and Tsize = its length
   let level: Array<{ cid: CID, tsize: number, fileSize: number }> = []
   for (let i = 0; i < count; i++) {
@@ -111,7 +115,8 @@ export async function layoutShare (kind: 'file' | 'dir', files: LayoutFile[], em
   const blocks: DagBlock[] = []
   const fileRoots: CID[] = []
   const entries: InProgressImportResult[] = []
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
+    if (i % FILES_PER_TURN === FILES_PER_TURN - 1) await new Promise(resolve => setImmediate(resolve))
     const { cid, tsize } = await layoutFile(file, blocks)
     fileRoots.push(cid)
     entries.push({ cid, path: file.path, size: BigInt(tsize) })
