@@ -8,22 +8,15 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { ErrorCode, ShoalError, parseIpfsCid, toShoalError } from '@shoal/protocol'
-import type { FetchEvent, TransferInfo } from '@shoal/protocol'
+import type { TransferInfo } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import type { FetchRunComponents, FetchRunResult } from './ipfs-fetch-run.js'
 import { FetchRun } from './ipfs-fetch-run.js'
 import type { IpfsDownloadRecord } from './fetch-records.js'
+import type { FetchCallOptions } from '../../shoal-types.js'
 
-export interface IpfsFetchOptions {
-  out?: string
-  cwd?: string
-  force?: boolean
-  signal?: AbortSignal
-  onProgress?: (event: FetchEvent) => void
-  resolveTimeoutMs?: number
-  /** Multiaddrs of providers to dial. */
-  peers?: string[]
-}
+/** What a UnixFS fetch takes of `Shoal.fetch`'s options (`--only` is Shoal's protocol's alone). */
+export type IpfsFetchOptions = Pick<FetchCallOptions, 'out' | 'cwd' | 'force' | 'signal' | 'onProgress' | 'resolveTimeoutMs' | 'peers'>
 
 export interface IpfsFetcherInit {
   stallTimeoutMs?: number
