@@ -41,7 +41,7 @@ describe('swarm', () => {
     expect(await sha256File(out)).toBe(await sha256File(src))
   })
 
-  it('finds a peer on the LAN with mDNS, with no bootstrap address', async () => {
+  it('finds peers on the LAN with mDNS, with no bootstrap address; a daemon started later connects to them at once', async () => {
     dir ??= await tempDir()
     const a = await startDaemon(path.join(dir, 'mdns-a'), ['--mdns'])
     const b = await startDaemon(path.join(dir, 'mdns-b'), ['--mdns'])
@@ -50,6 +50,14 @@ describe('swarm', () => {
       a.waitForEvent(e => e.event === 'peer:connect' && e.peerId === b.peerId),
       b.waitForEvent(e => e.event === 'peer:connect' && e.peerId === a.peerId)
     ])
+    // a daemon started later hears the others answer its first query while
+    // libp2p is still starting; it must dial them then, not at the next query
+    // (MDNS_INTERVAL_MS, 60 s): 30 s is a deadline, not a wait
+    const c = await startDaemon(path.join(dir, 'mdns-c'), ['--mdns'])
+    const bothSeen = Promise.all([a.peerId, b.peerId].map(async id => await c.waitForEvent(e => e.event === 'peer:connect' && e.peerId === id)))
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('the later daemon did not connect to both within 30 s')) }, 30_000) })
+    try { await Promise.race([bothSeen, deadline]) } finally { clearTimeout(timer) }
     const src = path.join(dir, 'mdns.bin')
     await writeRandomFile(src, 2 * MiB, 14)
     const { cid } = JSON.parse((await a.cli(['share', src, '--json'])).stdout) as { cid: string }

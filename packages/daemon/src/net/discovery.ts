@@ -25,25 +25,37 @@ export class Discovery {
   private readonly provided = new Set<string>()
   private readonly retries = new Set<NodeJS.Timeout>()
   private stopped = false
+  /**
+   * Peers found while libp2p was still starting, dialed at `start`: mDNS
+   * queries the moment it starts and the answers come within milliseconds,
+   * before the node can dial. Dropping them left a daemon unconnected
+   * until the next query, 60 s later (`MDNS_INTERVAL_MS`).
+   */
+  private early: Map<string, PeerId> | undefined = new Map()
   private readonly onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
     const peer = evt.detail
-    if (peer.id.equals(this.node.peerId) || this.node.getConnections(peer.id).length > 0) return
-    this.node.dial(peer.id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(err => { this.log('cannot dial discovered %p: %e', peer.id, err) })
+    if (peer.id.equals(this.node.peerId)) return
+    if (this.early !== undefined) this.early.set(peer.id.toString(), peer.id)
+    else this.dialDiscovered(peer.id)
   }
 
+  /** Listens for discovered peers from now on: make it before libp2p starts. */
   constructor (node: ShoalLibp2p, init: DiscoveryInit = {}) {
     this.log = node.logger.forComponent('shoal:discovery')
     this.node = node
     this.bootstrap = init.bootstrap ?? []
+    this.node.addEventListener('peer:discovery', this.onDiscovery)
   }
 
   /**
-   * Start listening for discovered peers; dial bootstrap peers. Failed
+   * Dial the peers found while libp2p started, and the bootstrap peers. Failed
    * bootstrap dials are retried in the background with backoff while we have
    * no connection to that peer (errors are returned, not thrown).
    */
   async start (): Promise<Array<{ addr: string, peerId?: string, error?: string }>> {
-    this.node.addEventListener('peer:discovery', this.onDiscovery)
+    const early = this.early ?? new Map<string, PeerId>()
+    this.early = undefined
+    for (const id of early.values()) this.dialDiscovered(id)
     return await Promise.all(this.bootstrap.map(async addr => {
       const result = await this.dialBootstrap(addr)
       if (result.error !== undefined) this.retryBootstrap(addr, BOOTSTRAP_RETRY_MIN_MS)
@@ -53,9 +65,15 @@ export class Discovery {
 
   stop (): void {
     this.stopped = true
+    this.early = undefined
     for (const t of this.retries) clearTimeout(t)
     this.retries.clear()
     this.node.removeEventListener('peer:discovery', this.onDiscovery)
+  }
+
+  private dialDiscovered (id: PeerId): void {
+    if (this.stopped || this.node.getConnections(id).length > 0) return
+    this.node.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(err => { this.log('cannot dial discovered %p: %e', id, err) })
   }
 
   private async dialBootstrap (addr: string): Promise<{ addr: string, peerId?: string, error?: string }> {
