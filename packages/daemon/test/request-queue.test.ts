@@ -47,6 +47,16 @@ describe('RequestQueue', () => {
     expect(drain(q, policy({ shortBelow: 100 }))).toEqual([[0, 3, true], [5, 4, true]])
   })
 
+  it('names the queued chunks in a range, each once, however wide the range', () => {
+    const q = new RequestQueue(100, 10_000)
+    q.add(5, 3)
+    q.add(6, 2)
+    q.add(900_000, 1)
+    expect(q.queuedIn(0, 1_000_000)).toEqual([5, 6, 7, 900_000])
+    expect(q.queuedIn(6, 1)).toEqual([6])
+    expect(q.queuedIn(8, 100)).toEqual([])
+  })
+
   it('is bounded in chunks: a request past the limit is a protocol error', () => {
     const q = new RequestQueue(10, 1000)
     q.add(0, 6)

@@ -71,6 +71,8 @@ export class ActiveDownload {
   private readonly signal: AbortSignal
   /** Selected files being moved into place, one after another. */
   private placing: Promise<void> = Promise.resolve()
+  /** A placing pass queued and not started: it covers every chunk verified until it starts. */
+  private queuedPlace: Promise<void> | undefined
   /** Who sent which chunks, per chunk-map cell. */
   private readonly senders: ChunkSenders
   private wantedCells?: Uint32Array | 'all'
@@ -120,10 +122,23 @@ export class ActiveDownload {
     })
   }
 
-  /** Move the selected files that are complete into place, one move at a time. */
+  /**
+   * Move the selected files that are complete into place, one pass at a
+   * time. Chunks verified while a pass runs share the one queued after it:
+   * a pass per chunk matched every pattern against every file and queued
+   * faster than passes finished.
+   */
   private async place (): Promise<void> {
-    this.placing = this.placing.catch(() => {}).then(async () => { await this.prepared.holding.placeComplete() })
-    await this.placing
+    let pass = this.queuedPlace
+    if (pass === undefined) {
+      pass = this.placing.catch(() => {}).then(async () => {
+        this.queuedPlace = undefined
+        await this.prepared.holding.placeComplete()
+      })
+      this.queuedPlace = pass
+      this.placing = pass
+    }
+    await pass
   }
 
   /** Its chunk map now: held from the bitfield, in flight from the sessions' windows, senders counted as chunks came. */

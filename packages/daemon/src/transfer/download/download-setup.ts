@@ -10,6 +10,7 @@ import type { PeerId } from '@libp2p/interface'
 import { RESOLVE_TIMEOUT_MS } from '../../constants.js'
 import type { ShoalLibp2p } from '../../net/libp2p-node.js'
 import { exists } from '../../storage/part-files.js'
+import { resolveOut } from '../../storage/share-paths.js'
 import type { DownloadRecord, ProviderHint, Records } from '../../storage/records.js'
 import type { FetchedManifest } from './manifest-client.js'
 import type { Holding } from './holding.js'
@@ -225,11 +226,3 @@ function safeName (name: string, cid: string): string {
   return trimmed
 }
 
-/** The output path: `out` as given, `out/<name>` for a trailing slash, `<cwd>/<name>` when not given. */
-export function resolveOut (out: string | undefined, name: string, cwd = process.cwd()): string {
-  if (out === undefined || out === '') return path.resolve(cwd, name)
-  if (!path.isAbsolute(out)) throw new ShoalError(ErrorCode.INVALID_PATH, `output path must be absolute: ${out}`)
-  // a trailing slash means "save into this directory"; anything else is the exact path
-  if (out.endsWith('/') || out.endsWith(path.sep)) return path.join(out, name)
-  return path.resolve(out)
-}

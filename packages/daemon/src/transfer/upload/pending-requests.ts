@@ -15,6 +15,11 @@ export class PendingRequests {
     this.taken.set(index, (this.taken.get(index) ?? 0) + 1)
   }
 
+  /** The chunks of `first` .. `first + count - 1` with a request taken and not answered. */
+  takenIn (first: number, count: number): number[] {
+    return [...this.taken.keys()].filter(i => i >= first && i < first + count)
+  }
+
   /** The peer cancelled chunk `index`: one pending request of it will not be sent (none pending: ignored). */
   cancel (index: number): void {
     const c = this.cancelled.get(index) ?? 0

@@ -49,6 +49,16 @@ export class RequestQueue {
     this.size += count
   }
 
+  /** The chunks of `first` .. `first + count - 1` that have a request queued, each once, in order (at most `size`). */
+  queuedIn (first: number, count: number): number[] {
+    const end = first + count
+    const out = new Set<number>()
+    for (const run of this.runs) {
+      for (let i = Math.max(first, run.first); i < Math.min(end, run.first + run.count); i++) out.add(i)
+    }
+    return [...out].sort((a, b) => a - b)
+  }
+
   /** Drop the first queued request of each chunk in the run; returns the chunks none was queued for. */
   cancel (first: number, count: number): number[] {
     const missing: number[] = []

@@ -223,8 +223,11 @@ export class UploadStream {
   /** Drop one request of each chunk in the run, queued or waiting for room to be sent. */
   private cancel (msg: XferMessage): void {
     const { first, count } = chunkRange(msg, this.served.source.layout.chunkCount)
+    // only chunks with a request queued or taken can be cancelled: visit those,
+    // not the whole range (one CANCEL of a whole root cost chunks x queued runs)
+    const candidates = new Set([...this.queue.queuedIn(first, count), ...this.pending.takenIn(first, count)])
     // already taken from the queue, waiting for room to be sent: drop them there
-    for (const index of this.queue.cancel(first, count)) this.pending.cancel(index)
+    for (const index of candidates) for (const left of this.queue.cancel(index, 1)) this.pending.cancel(left)
   }
 
   /**
