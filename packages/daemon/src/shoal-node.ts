@@ -345,6 +345,7 @@ class ShoalNode implements Shoal {
   async files (id: string, options: FilesOptions = {}): Promise<FilesResult> {
     const r = this.parts()
     const result = await r.fetcher.files(id, options)
+    if (options.ipfsCids === false) return result
     // each file's UnixFS CID, when this node has laid the share out (it holds it, whole or in part)
     const root = r.ipfs.store.rootOf(result.cid)
     const cids = r.ipfs.fileCidsOf(result.cid)

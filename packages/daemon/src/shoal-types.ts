@@ -117,6 +117,8 @@ export interface FilesOptions {
   signal?: AbortSignal
   /** How long to look for providers of the manifest (ms). @default the node's resolveTimeoutMs */
   resolveTimeoutMs?: number
+  /** With the share's and each file's UnixFS CID (`ipfs`), when the node has laid the share out. @default true */
+  ipfsCids?: boolean
 }
 
 /** What {@link Shoal.fetch} resolves with: the copy is complete and verified. */

@@ -14,6 +14,7 @@
  */
 import { ErrorCode, ShoalError } from './errors.js'
 import type { Manifest, ManifestFile } from './manifest.js'
+import { utf8Length } from './paths.js'
 
 const MAJOR_UINT = 0
 const MAJOR_BYTES = 2
@@ -138,17 +139,6 @@ function headLength (n: number): number {
 function textLength (text: string): number {
   const n = utf8Length(text)
   return headLength(n) + n
-}
-
-function utf8Length (text: string): number {
-  let bytes = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 0x80) bytes += 1
-    else if (c < 0x800) bytes += 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { bytes += 4; i++ } else bytes += 3
-  }
-  return bytes
 }
 
 /** A short ASCII text string (a map key), encoded. */

@@ -38,7 +38,7 @@ export function validateRelativePath (path: string): void {
 const DOT = 0x2e
 
 /** Bytes of `text.slice(from, to)` in UTF-8, as TextEncoder writes it (a lone surrogate as U+FFFD, 3 bytes). */
-function utf8Length (text: string, from: number, to: number): number {
+export function utf8Length (text: string, from = 0, to = text.length): number {
   let bytes = 0
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i)

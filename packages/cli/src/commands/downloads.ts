@@ -8,7 +8,7 @@ import { formatBytes } from '../format.js'
 interface DownloadArgs extends GlobalArgs { id: string }
 
 /** The content id an id or ticket names; a typo fails at once (exit 2). */
-function cidOf (id: string): string {
+export function cidOf (id: string): string {
   return isTicket(id) ? decodeTicket(id).cid.toString() : isIpfsId(id) ? parseIpfsCid(id).toString() : parseContentId(id).toString()
 }
 

@@ -1,10 +1,11 @@
 import path from 'node:path'
 import type { Argv, CommandModule } from 'yargs'
-import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isIpfsId, isTicket, normalizeGlob, parseContentId, parseIpfsCid } from '@shoal/protocol'
+import { ControlRoute, ErrorCode, ShoalError, normalizeGlob } from '@shoal/protocol'
 import type { FetchEvent, FetchRequest, TransferInfo } from '@shoal/protocol'
 import type { ControlClient } from '../client.js'
 import type { GlobalArgs, Output } from '../context.js'
 import { clientOf, outputOf } from '../context.js'
+import { cidOf } from './downloads.js'
 import { ExitCode } from '../exit-codes.js'
 import { formatBytes, formatDuration, formatRate, plural, progressLine } from '../format.js'
 
@@ -37,7 +38,7 @@ export const fetchCommand: CommandModule<GlobalArgs, FetchArgs> = {
   handler: async (args) => {
     const output = outputOf(args)
     // check the id here: a typo fails at once, daemon or not
-    const cid = isTicket(args.id) ? decodeTicket(args.id).cid.toString() : isIpfsId(args.id) ? parseIpfsCid(args.id).toString() : parseContentId(args.id).toString()
+    const cid = cidOf(args.id)
     // a bad pattern is a usage error before the daemon is asked anything
     args.only?.forEach(normalizeGlob)
     const request: FetchRequest = {

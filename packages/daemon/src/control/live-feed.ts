@@ -28,6 +28,8 @@ const MAX_QUEUED_BYTES = 1024 * 1024
 /** One listener: how to send it an event, and what it was sent last. */
 interface Listener {
   send: (event: LiveEvent) => void
+  /** An event already in JSON (the samples are kept as text, to compare them). */
+  sendText: (type: string, json: string) => void
   backedUp: () => boolean
   sent: { status?: string, ls?: string, peers?: string }
   maps: Map<string, ChunkMap>
@@ -51,7 +53,8 @@ export class LiveFeed {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' })
     res.write('retry: 2000\n\n')
     const listener: Listener = {
-      send: e => { res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`) },
+      send: e => { listener.sendText(e.type, JSON.stringify(e)) },
+      sendText: (type, json) => { res.write(`event: ${type}\ndata: ${json}\n\n`) },
       backedUp: () => res.writableLength > MAX_QUEUED_BYTES || res.destroyed,
       sent: {},
       maps: new Map()
@@ -149,7 +152,7 @@ export class LiveFeed {
       const text = this.latest[topic]
       if (text === undefined || l.sent[topic] === text) continue
       l.sent[topic] = text
-      l.send(JSON.parse(text) as LiveEvent)
+      l.sendText(topic, text)
     }
     for (const [cid, { map }] of this.maps) {
       const before = l.maps.get(cid)

@@ -6,17 +6,14 @@
  * verifies every chunk against its hash, and — when a leaf is not exactly one
  * chunk — hashed again against the leaf's own CID before it leaves.
  */
-import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import { CHUNK_HASH_LENGTH, ChunkLayout, chunkCountOf } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import type { ChunkSource } from '../storage/chunk-source.js'
+import { sha256 } from '../storage/chunk-hash.js'
 import type { CidList } from './cid-list.js'
 import type { IpfsRecords, LeafEntry } from './ipfs-records.js'
-import { rawLeafCid } from './unixfs-layout.js'
-
-/** The empty raw block (the empty file): every node can serve it. */
-export const EMPTY_RAW_CID = rawLeafCid(createHash('sha256').digest())
+import { EMPTY_FILE_CID, rawLeafCid } from './unixfs-layout.js'
 
 type BlockRef =
   | { kind: 'node', share: string, cid: string }
@@ -108,7 +105,7 @@ export class IpfsBlockStore {
 
   /** True when a share that is served now holds `cid` (no I/O). */
   has (cid: CID): boolean {
-    if (cid.multihash.code === EMPTY_RAW_CID.multihash.code && equalBytes(cid.multihash.digest, EMPTY_RAW_CID.multihash.digest)) return true
+    if (cid.multihash.code === EMPTY_FILE_CID.multihash.code && equalBytes(cid.multihash.digest, EMPTY_FILE_CID.multihash.digest)) return true
     return (this.refs.get(keyOf(cid)) ?? []).some(r => this.c.lookup(r.share) !== undefined)
   }
 
@@ -118,7 +115,7 @@ export class IpfsBlockStore {
    * stale, see FileSource).
    */
   async get (cid: CID): Promise<Uint8Array | undefined> {
-    if (equalBytes(cid.multihash.bytes, EMPTY_RAW_CID.multihash.bytes)) return new Uint8Array(0)
+    if (equalBytes(cid.multihash.bytes, EMPTY_FILE_CID.multihash.bytes)) return new Uint8Array(0)
     for (const ref of this.refs.get(keyOf(cid)) ?? []) {
       const source = this.c.lookup(ref.share)
       if (source === undefined) continue
@@ -167,7 +164,7 @@ async function readSlice (source: ChunkSource, share: IndexedShare, file: number
 
 /** True when `bytes` hash (sha2-256) to `cid`'s digest. */
 export function matches (cid: CID, bytes: Uint8Array): boolean {
-  const digest = createHash('sha256').update(bytes).digest()
+  const digest = sha256(bytes)
   return digest.byteLength === CHUNK_HASH_LENGTH && equalBytes(digest, cid.multihash.digest)
 }
 

@@ -21,6 +21,7 @@ import {
   UNIXFS_HAMT_THRESHOLD_BYTES, UNIXFS_MAX_LINKS, chunkCountOf
 } from '@shoal/protocol'
 import type { Manifest } from '@shoal/protocol'
+import { yieldToEventLoop } from '../storage/small-io.js'
 
 /** One file to lay out: its path in the share, size, and the SHA-256 of each 1 MiB piece. */
 export interface LayoutFile {
@@ -61,8 +62,8 @@ export function layoutFilesOf (manifest: Manifest): LayoutFile[] {
 
 /** SHA-256 of the empty string: the empty file's raw leaf. */
 const EMPTY_DIGEST = Uint8Array.from(Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'hex'))
-/** The empty file's CID: one object for every empty file of a share. */
-const EMPTY_FILE_CID = rawLeafCid(EMPTY_DIGEST)
+/** The empty file's CID (the empty raw block): one object for every empty file of a share; every node can serve it. */
+export const EMPTY_FILE_CID = rawLeafCid(EMPTY_DIGEST)
 /** Files laid out between two turns of the event loop: a directory of 200,000 files held the daemon for seconds otherwise. */
 const FILES_PER_TURN = 2000
 
@@ -116,7 +117,7 @@ export async function layoutShare (kind: 'file' | 'dir', files: LayoutFile[], em
   const fileRoots: CID[] = []
   const entries: InProgressImportResult[] = []
   for (const [i, file] of files.entries()) {
-    if (i % FILES_PER_TURN === FILES_PER_TURN - 1) await new Promise(resolve => setImmediate(resolve))
+    if (i % FILES_PER_TURN === FILES_PER_TURN - 1) await yieldToEventLoop()
     const { cid, tsize } = await layoutFile(file, blocks)
     fileRoots.push(cid)
     entries.push({ cid, path: file.path, size: BigInt(tsize) })

@@ -1,4 +1,5 @@
-/** Which file of a share a path names (`cat`, the gateway). */
+/** Which file of a share a path names (`cat`, the gateway), and where a download is saved. */
+import path from 'node:path'
 import { ErrorCode, ShoalError, chunkCountOf } from '@shoal/protocol'
 import type { ChunkLayout } from '@shoal/protocol'
 
@@ -24,3 +25,11 @@ export function fileOf (layout: ChunkLayout, cid: string, path: string | undefin
   return { fileIndex, first, count: chunkCountOf(files[fileIndex]?.size ?? 0, chunkSize) }
 }
 
+/** The output path: `out` as given, `out/<name>` for a trailing slash, `<cwd>/<name>` when not given. */
+export function resolveOut (out: string | undefined, name: string, cwd = process.cwd()): string {
+  if (out === undefined || out === '') return path.resolve(cwd, name)
+  if (!path.isAbsolute(out)) throw new ShoalError(ErrorCode.INVALID_PATH, `output path must be absolute: ${out}`)
+  // a trailing slash means "save into this directory"; anything else is the exact path
+  if (out.endsWith('/') || out.endsWith(path.sep)) return path.join(out, name)
+  return path.resolve(out)
+}

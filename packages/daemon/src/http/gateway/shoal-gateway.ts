@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import type http from 'node:http'
-import { ErrorCode, ShoalError, decodeTicket, isTicket, parseContentId, toShoalError } from '@shoal/protocol'
+import { ErrorCode, ShoalError, toShoalError } from '@shoal/protocol'
 import type { FilesResult } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import { lookup } from 'mrmime'
@@ -58,17 +58,18 @@ export function shoalGateway (c: GatewayComponents): HttpRoute {
 
 async function serve (c: GatewayComponents, req: http.IncomingMessage, res: http.ServerResponse, rawPath: string): Promise<void> {
   const where = parseGatewayPath(rawPath, GATEWAY_PREFIX)
-  const cid = isTicket(where.id) ? decodeTicket(where.id).cid.toString() : parseContentId(where.id).toString()
   const crossSite = isCrossSite(req, c.origins())
   const gone = new AbortController()
   res.once('close', () => { if (!res.writableFinished) gone.abort(new ShoalError(ErrorCode.ABORTED, 'the client went away')) })
   let files: FilesResult
   try {
-    files = await c.shoal.files(where.id, { local: crossSite, signal: gone.signal })
+    // (no UnixFS CIDs: a string per file of the share, on every request, that nothing here reads)
+    files = await c.shoal.files(where.id, { local: crossSite, signal: gone.signal, ipfsCids: false })
   } catch (err) {
     if (crossSite && err instanceof ShoalError && err.code === ErrorCode.NOT_FOUND) throw crossSiteRefusal(rawPath)
     throw err
   }
+  const { cid } = files
   // a single-file share: /shoal/<id>, or /shoal/<id>/<any name> (the name gives the type)
   if (files.kind === 'file') {
     if (where.depth > 1) throw new ShoalError(ErrorCode.NOT_FOUND, `${cid} is a single file: /shoal/${cid} or /shoal/${cid}/<name>`)

@@ -5,11 +5,14 @@
  * what it is, so a block is handed only to the fetches that want that exact
  * multihash — verified by construction; anything else is dropped.
  */
-import { createHash } from 'node:crypto'
 import { BitswapMessage, parseBlockPrefix } from '@shoal/protocol'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { BitswapListener, BitswapNetwork } from '../bitswap/bitswap-network.js'
+import { sha256 } from '../../storage/chunk-hash.js'
+
+/** A sha2-256 multihash's code and length bytes, before its digest. */
+const SHA2_256_PREFIX = Buffer.from([0x12, 0x20])
 
 /** What a fetch hears from its providers. */
 export interface BlockReceiver {
@@ -73,7 +76,7 @@ export class BitswapClient implements BitswapListener {
       try {
         parseBlockPrefix(block.prefix) // CIDv0 or v1 with sha2-256, or the block is refused
         // the multihash of what was sent: sha2-256 of its bytes, whatever its prefix claims
-        key = Buffer.concat([Buffer.from([0x12, 0x20]), createHash('sha256').update(block.data).digest()]).toString('base64')
+        key = Buffer.concat([SHA2_256_PREFIX, sha256(block.data)]).toString('base64')
       } catch (err) {
         this.log('block with a bad prefix from %p: %e', peer, err)
         continue

@@ -7,6 +7,7 @@
  * registered and the root announced.
  */
 import fs from 'node:fs/promises'
+import { exists } from '../../storage/part-files.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { FetchEvent } from '@shoal/protocol'
@@ -202,16 +203,14 @@ export class FetchRun {
           this.download.addProvider(peer)
         } catch { /* unreachable provider: the next round may find it reachable */ }
       }
+      // (its abort listener goes with its timer: one added per round piled up on the signal)
       await new Promise<void>(resolve => {
-        const t = setTimeout(resolve, delay)
+        const t = setTimeout(done, delay)
         t.unref()
-        signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+        function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
+        signal.addEventListener('abort', done, { once: true })
       })
       delay = Math.min(PROVIDER_SEARCH_MAX_MS, delay * 2)
     }
   }
-}
-
-async function exists (p: string): Promise<boolean> {
-  try { await fs.lstat(p); return true } catch { return false }
 }

@@ -6,7 +6,8 @@
  * for `ls`.
  */
 import fs from 'node:fs/promises'
-import path from 'node:path'
+import { exists } from '../../storage/part-files.js'
+import { resolveOut } from '../../storage/share-paths.js'
 import { ErrorCode, ShoalError, parseIpfsCid, toShoalError } from '@shoal/protocol'
 import type { TransferInfo } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
@@ -194,14 +195,3 @@ export class IpfsFetcher {
   }
 }
 
-/** `out` as given, `out/<name>` for a trailing slash, `<cwd>/<name>` when not given. */
-function resolveOut (out: string | undefined, name: string, cwd = process.cwd()): string {
-  if (out === undefined || out === '') return path.resolve(cwd, name)
-  if (!path.isAbsolute(out)) throw new ShoalError(ErrorCode.INVALID_PATH, `output path must be absolute: ${out}`)
-  if (out.endsWith('/') || out.endsWith(path.sep)) return path.join(out, name)
-  return path.resolve(out)
-}
-
-async function exists (p: string): Promise<boolean> {
-  try { await fs.lstat(p); return true } catch { return false }
-}
