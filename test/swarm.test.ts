@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { CLI, sha256File, startDaemon, stopAll, tempDir, writeRandomFile, shareFile } from './harness.js'
 import type { Daemon } from './harness.js'
+import { within } from '../examples/support/cli-process.js'
 
 const MiB = 1024 * 1024
 
@@ -55,9 +56,7 @@ describe('swarm', () => {
     // (MDNS_INTERVAL_MS, 60 s): 30 s is a deadline, not a wait
     const c = await startDaemon(path.join(dir, 'mdns-c'), ['--mdns'])
     const bothSeen = Promise.all([a.peerId, b.peerId].map(async id => await c.waitForEvent(e => e.event === 'peer:connect' && e.peerId === id)))
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('the later daemon did not connect to both within 30 s')) }, 30_000) })
-    try { await Promise.race([bothSeen, deadline]) } finally { clearTimeout(timer) }
+    if (await within(bothSeen, 30_000) === 'timeout') throw new Error('the later daemon did not connect to both within 30 s')
     const src = path.join(dir, 'mdns.bin')
     await writeRandomFile(src, 2 * MiB, 14)
     const { cid } = JSON.parse((await a.cli(['share', src, '--json'])).stdout) as { cid: string }

@@ -209,7 +209,8 @@ describe('the gateway and reads of content not held', () => {
     const res = await request(`${gw}/shoal/${cid}`, { range: `bytes=${39 * MiB}-${39 * MiB + 99}` })
     expect(res.status).toBe(504)
     expect(res.body.toString()).toMatch(/gateway timeout: .*did not arrive/)
-    expect(Date.now() - started).toBeLessThan(60_000)
+    // bounded by the reader's own limits (stall 3 s, resolve 2 s, read 4 s), well inside the test's 30 s
+    expect(Date.now() - started).toBeLessThan(20_000)
     // unharmed: other content still comes, status answers
     const { cid: other, bytes: otherBytes } = await freshShare(1000)
     const ok = await request(`${gw}/shoal/${other}`)
