@@ -17,6 +17,7 @@ import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { createHelia } from 'helia'
 import { CID } from 'multiformats/cid'
+import { create as createDigest } from 'multiformats/hashes/digest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Shoal } from '../src/index.js'
 import type { IpfsService } from '../src/ipfs/ipfs-service.js'
@@ -98,6 +99,10 @@ describe('the trustless gateway handler', () => {
     expect((await fetch(`${base}/ipfs/${cid.toString()}?format=raw`, { method: 'POST' })).status).toBe(405)
     expect((await fetch(`${base}/ipfs/${cid.toString()}/some/path?format=raw`)).status).toBe(400)
     expect((await fetch(`${base}/ipfs/${cid.toString()}?format=tar`)).status).toBe(406)
+    // a raw CID with another hash (identity), and a bad % escape: refused as input, not a 500
+    const identity = CID.createV1(0x55, createDigest(0x00, Uint8Array.of(1, 2, 3)))
+    expect((await fetch(`${base}/ipfs/${identity.toString()}?format=raw`)).status).toBe(400)
+    expect((await fetch(`${base}/ipfs/%E0%A4%A?format=raw`)).status).toBe(400)
   })
 
   it("serves a stock Helia whose only route is its trustless-gateway client", async () => {

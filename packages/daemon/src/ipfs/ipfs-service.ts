@@ -144,21 +144,25 @@ export class IpfsService {
   }
 
   private announce (share: string): void {
+    for (const cid of this.announcedOf(share)) this.c.announce(cid)
+  }
+
+  /** What this node provides in the DHT for a share: its root, and its file roots when it has a few (`IPFS_PROVIDE_MAX_FILES`). */
+  private announcedOf (share: string): CID[] {
     const root = this.store.rootOf(share)
-    if (root === undefined) return
-    this.c.announce(root)
-    const files = this.store.fileRootsOf(share) ?? []
-    if (files.length > 1 && files.length <= IPFS_PROVIDE_MAX_FILES) for (const f of files) this.c.announce(f)
+    if (root === undefined) return []
+    const files = this.store.fileRootsOf(share)
+    return files !== undefined && files.length > 1 && files.length <= IPFS_PROVIDE_MAX_FILES ? [root, ...files] : [root]
   }
 
   private async forget (share: string): Promise<void> {
-    const root = this.store.rootOf(share)
-    const files = [...this.store.fileRootsOf(share) ?? []]
+    // only what was announced is withdrawn (not 200,000 file roots that never were)
+    const announced = this.announcedOf(share)
     try {
       await this.shares.removed(share)
-      // another share may have the same root (the same bytes shared twice): keep announcing it then
-      const still = new Set(this.store.sharesIndexed().flatMap(s => [this.store.rootOf(s)?.toString(), ...this.store.fileRootsOf(s)?.strings() ?? []]))
-      for (const cid of [root, ...files]) if (cid !== undefined && !still.has(cid.toString())) await this.c.withdraw(cid)
+      // another share may announce the same CID (the same bytes shared twice): keep announcing it then
+      const still = new Set(this.store.sharesIndexed().flatMap(s => this.announcedOf(s).map(c => c.toString())))
+      for (const cid of announced) if (!still.has(cid.toString())) await this.c.withdraw(cid)
     } catch (err) {
       this.log.error('cannot forget the UnixFS DAG of %s: %e', share, err)
     }

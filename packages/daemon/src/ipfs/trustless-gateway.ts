@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CarWriter } from '@ipld/car/writer'
 import type { CID } from 'multiformats/cid'
-import { DAG_PB_CODE, isIpfsId, parseIpfsCid } from '@shoal/protocol'
+import { DAG_PB_CODE, parseIpfsCid } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import { IPFS_MAX_DAG_NODES } from '../constants.js'
 import { keyOf } from './block-store.js'
@@ -42,8 +42,14 @@ export function trustlessGateway (c: TrustlessGatewayComponents): TrustlessGatew
     }
     const rest = url.pathname.slice('/ipfs/'.length)
     const [text = '', ...path] = rest.split('/').filter(s => s !== '')
-    if (!isIpfsId(decodeURIComponent(text))) { reply(res, 400, 'not a UnixFS CID (raw or dag-pb, sha2-256)'); return true }
-    const cid = parseIpfsCid(decodeURIComponent(text))
+    // one parse: a CID isIpfsId takes but parseIpfsCid refuses (another hash), or a bad % escape, was a 500
+    let cid: CID
+    try {
+      cid = parseIpfsCid(decodeURIComponent(text))
+    } catch {
+      reply(res, 400, 'not a UnixFS CID (raw or dag-pb, sha2-256)')
+      return true
+    }
     if (path.length > 0) { reply(res, 400, 'paths are not resolved here: ask for the CID of the block or DAG itself'); return true }
     const format = formatOf(url, req.headers.accept)
     if (format === undefined) { reply(res, 406, `ask for ${RAW_MEDIA_TYPE} or ${CAR_MEDIA_TYPE} (?format=raw or ?format=car)`); return true }

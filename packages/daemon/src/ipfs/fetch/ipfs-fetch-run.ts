@@ -119,6 +119,9 @@ export class FetchRun {
       searching.abort()
       signal.removeEventListener('abort', onAbort)
       if (!this.finished) await this.saveProgress().catch(() => {})
+      // a run that failed before awaiting the download (the tree's resume
+      // check threw) stops it too: no wants, no ticks, no writes after close
+      await this.download.abort(new ShoalError(ErrorCode.ABORTED, 'the fetch run ended'))
       await this.tree.close()
     }
   }
