@@ -95,11 +95,6 @@ export class BitswapNetwork {
     await box.send(encodeBitswap(message), signal)
   }
 
-  /** The Bitswap version `peer` answered with, once a stream to it was opened. */
-  versionOf (peer: PeerId): BitswapVersion | undefined {
-    return this.outboxes.get(peer.toString())?.version
-  }
-
   private onStream (stream: Stream, connection: Connection): void {
     if (!this.running) { abortStream(stream, new Error('bitswap stopped')); return }
     const peer = connection.remotePeer

@@ -41,11 +41,6 @@ export class Demand {
     return this.order.has(index)
   }
 
-  /** True when an attached reader's window covers chunk `index`. */
-  covered (index: number): boolean {
-    return this.refs.has(index)
-  }
-
   /** The first demanded chunk at or after `from`, or -1. */
   next (from: number): number {
     return this.order.next(from)

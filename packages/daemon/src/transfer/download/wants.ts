@@ -39,7 +39,7 @@ export class Wants {
     else {
       const chunks = new Uint8Array(layout.chunkCount)
       for (const f of selection) {
-        const { first, count } = fileChunks(layout, f)
+        const { first, count } = layout.fileRange(f)
         chunks.fill(1, first, first + count)
       }
       this.selected = i => chunks[i] === 1
@@ -74,18 +74,13 @@ export class Wants {
     this.binding = undefined
   }
 
-  /** A reader attached or detached, or demand changed without new chunks: look again. */
-  poke (): void {
-    this.binding?.changed()
-  }
-
   /** True when some wanted chunk is not held yet. */
   missing (have: Bitfield): boolean {
     if ((this.demand?.size ?? 0) > 0) return true
     if (this.selection === undefined) return false
     if (this.selection === 'all') return !have.complete
     for (const f of this.selection) {
-      const { first, count } = fileChunks(this.layout, f)
+      const { first, count } = this.layout.fileRange(f)
       for (let i = first; i < first + count; i++) if (!have.has(i)) return true
     }
     return false
@@ -101,7 +96,7 @@ export class Wants {
     if (this.selection === 'all') return !have.complete
     if (this.selection === undefined) return false
     for (const f of this.selection) {
-      const { first, count } = fileChunks(this.layout, f)
+      const { first, count } = this.layout.fileRange(f)
       for (let i = first; i < first + count; i++) if (!have.has(i)) return true
     }
     return false
@@ -114,14 +109,9 @@ export class Wants {
     let received = 0
     for (const f of this.selection) {
       size += this.layout.manifest.files[f]?.size ?? 0
-      const { first, count } = fileChunks(this.layout, f)
+      const { first, count } = this.layout.fileRange(f)
       for (let i = first; i < first + count; i++) if (have.has(i)) received += this.layout.locate(i).length
     }
     return { size, received }
   }
-}
-
-/** The global chunk range of file `fileIndex`. */
-export function fileChunks (layout: ChunkLayout, fileIndex: number): { first: number, count: number } {
-  return layout.fileRange(fileIndex)
 }
