@@ -7,6 +7,7 @@ import fs from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { within } from '../examples/support/cli-process.js'
 import { EventProcess } from '../examples/support/daemon-process.js'
 import { CLI, sha256File, shareFile, startDaemon, stopAll, tempDir, treeDigest, writeRandomFile } from './harness.js'
 import type { Daemon } from './harness.js'
@@ -47,7 +48,7 @@ describe('selective and reader downloads resume after kill -9', () => {
     const fetch = new EventProcess(process.execPath, [CLI, 'fetch', cid, '--only', 'big.bin', '-o', into, '--json', '--repo', repo], { name: 'fetch' })
     await fetch.waitForEvent(e => e.type === 'progress' && Number(e.received) >= 20 * MiB, { timeoutMs: 60_000 })
     await picker.kill('SIGKILL')
-    await fetch.exited
+    if (await within(fetch.exited, 60_000) === 'timeout') throw new Error('the fetch did not end within 60 s of its daemon\'s kill -9')
     picker = await startDaemon(repo, ['--bootstrap', seeder.addrs[0] ?? ''])
     // resumed by itself; a fetch of the same selection attaches to it
     const res = await picker.cli(['fetch', cid, '--only', 'big.bin', '-o', into])
@@ -64,17 +65,22 @@ describe('selective and reader downloads resume after kill -9', () => {
     let viewer = await startDaemon(repo, ['--gateway', '127.0.0.1:0', '--bootstrap', seeder.addrs[0] ?? ''])
     const gateway = String((await viewer.waitForEvent(e => e.event === 'ready')).gateway)
     // read through the gateway until 20 MiB arrived, then kill the daemon
-    await new Promise<void>((resolve, reject) => {
+    let enough = false
+    const read = new Promise<void>((resolve, reject) => {
       const req = http.get(`${gateway}/shoal/${cid}/big.bin`, res => {
+        if (res.statusCode !== 200) { reject(new Error(`gateway answered ${res.statusCode ?? '?'}`)); res.resume(); return }
         let got = 0
         res.on('data', (c: Buffer) => {
           got += c.byteLength
-          if (got >= 20 * MiB) { req.destroy(); resolve() }
+          if (got >= 20 * MiB && !enough) { enough = true; req.destroy(); resolve() }
         })
-        res.on('error', () => {})
+        res.on('end', () => { if (!enough) reject(new Error(`the response ended after ${got} bytes`)) })
+        // our own destroy() above resets it: only an error before 20 MiB is one
+        res.on('error', err => { if (!enough) reject(err) })
       })
-      req.on('error', err => { if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err) })
+      req.on('error', err => { if (!enough) reject(err) })
     })
+    if (await within(read, 60_000) === 'timeout') throw new Error('20 MiB did not come through the gateway within 60 s')
     await viewer.kill('SIGKILL')
     viewer = await startDaemon(repo, ['--gateway', '127.0.0.1:0', '--bootstrap', seeder.addrs[0] ?? ''])
     const files = JSON.parse((await viewer.cli(['files', cid, '--json'])).stdout) as { files: Array<{ path: string, held: number }> }

@@ -11,6 +11,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI, ndjson, sha256File, shareFile, startDaemon, stopAll, tempDir, treeDigest, writeRandomFile } from './harness.js'
 import type { Daemon } from './harness.js'
+import { within } from '../examples/support/cli-process.js'
 
 const MiB = 1024 * 1024
 
@@ -184,7 +185,9 @@ async function catTo (d: Daemon, args: string[], file: string): Promise<number |
   const out = await fs.open(file, 'w')
   try {
     const child = spawn(process.execPath, [CLI, 'cat', ...args, '--repo', d.repo], { stdio: ['ignore', out.fd, 'inherit'] })
-    return await new Promise(resolve => { child.once('exit', code => { resolve(code) }) })
+    const exited = await within(new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) }), 60_000)
+    if (exited === 'timeout') { child.kill('SIGKILL'); throw new Error(`shoal cat ${args.join(' ')} did not end within 60 s`) }
+    return exited
   } finally {
     await out.close()
   }

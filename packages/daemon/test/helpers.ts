@@ -12,9 +12,9 @@ export async function tempDir (): Promise<string> {
   return await fs.mkdtemp(path.join(os.tmpdir(), 'shoal-unit-'))
 }
 
-/** A Shoal node on loopback in its own repo, started. */
-export async function startNode (dir: string, name: string): Promise<Shoal> {
-  const shoal = await createShoal({ repo: path.join(dir, name), listen: ['/ip4/127.0.0.1/tcp/0'], controlSocket: false, mdns: false, stallTimeoutMs: 5_000, resolveTimeoutMs: 3_000 })
+/** A Shoal node on loopback in its own repo, started (short stall and resolve timeouts unless `options` say otherwise). */
+export async function startNode (dir: string, name: string, options: { stallTimeoutMs?: number } = {}): Promise<Shoal> {
+  const shoal = await createShoal({ repo: path.join(dir, name), listen: ['/ip4/127.0.0.1/tcp/0'], controlSocket: false, mdns: false, stallTimeoutMs: options.stallTimeoutMs ?? 5_000, resolveTimeoutMs: 3_000 })
   await shoal.start()
   return shoal
 }
