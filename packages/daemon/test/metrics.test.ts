@@ -165,11 +165,17 @@ describe('metrics on Shoal nodes in one process', () => {
     const size = 2 * MiB + 5
     const file = path.join(dir, 'data2.bin')
     await fs.writeFile(file, Buffer.alloc(size, 0x62))
-    const { cid } = await alice.share(file)
+    // the honest provider sends 1 MiB/s: its three chunks take about two
+    // seconds, so the liar is asked too (end-game) however fast its session
+    // opens; uncapped, the honest one had sent all three first once in CI
+    const honest = await createShoal({ repo: path.join(dir, 'honest'), listen: ['/ip4/127.0.0.1/tcp/0'], controlSocket: false, mdns: false, maxUploadPerPeer: '1MiB/s' })
+    await honest.start()
+    const { cid } = await honest.share(file)
+    await bob.connect(honest.addrs()[0] ?? '')
     // a bare host relays the real manifest but sends wrong block bytes
     const liar: ShoalLibp2p = await startBareHost()
     try {
-      const manifestBytes = await requestManifestFrom(liar, alice, cid)
+      const manifestBytes = await requestManifestFrom(liar, honest, cid)
       await liar.handle(MANIFEST_PROTOCOL, (stream: Stream) => {
         void (async () => {
           for await (const _ of readFrames(stream, 1024)) {
@@ -192,13 +198,14 @@ describe('metrics on Shoal nodes in one process', () => {
       })
       const ticket = encodeTicket({ cid: CID.parse(cid), peerId: liar.peerId.toString(), addrs: liar.getMultiaddrs().map(m => m.decapsulateCode(P2P_MULTIADDR_CODE).toString()) })
       const before = sample(await scrape((await bob.status()).metrics ?? ''), 'shoal_chunks_verified_total') ?? NaN
-      await bob.fetch(ticket, { out: path.join(dir, 'copy2.bin') }) // completes from alice
+      await bob.fetch(ticket, { out: path.join(dir, 'copy2.bin') }) // completes from the honest one
       const b = await scrape((await bob.status()).metrics ?? '')
       expect(sample(b, 'shoal_chunks_rejected_total')).toBeGreaterThanOrEqual(1)
       expect(sample(b, 'shoal_chunks_verified_total')).toBe(before + 3)
       expect(sample(b, 'shoal_downloaded_bytes_total', { peer: liar.peerId.toString() })).toBeUndefined()
     } finally {
       await liar.stop()
+      await honest.stop()
     }
   })
 
