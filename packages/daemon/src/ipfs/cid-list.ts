@@ -13,14 +13,32 @@ export class CidList {
   private constructor (private readonly bytes: Uint8Array, private readonly offsets: Uint32Array) {}
 
   /** Pack `cids` in order. */
-  static of (cids: readonly CID[]): CidList {
-    const offsets = new Uint32Array(cids.length + 1)
+  static of (cids: Iterable<CID>): CidList {
+    const builder = CidList.builder()
+    for (const cid of cids) builder.push(cid)
+    return builder.build()
+  }
+
+  /** Pack CIDs one at a time, as they are made: no array of CID objects in between. */
+  static builder (expected = 16): CidListBuilder {
+    let bytes = new Uint8Array(Math.max(1, expected) * 36)
+    let offsets = new Uint32Array(Math.max(1, expected) + 1)
+    let count = 0
     let length = 0
-    cids.forEach((cid, i) => { offsets[i] = length; length += cid.bytes.byteLength })
-    offsets[cids.length] = length
-    const bytes = new Uint8Array(length)
-    cids.forEach((cid, i) => { bytes.set(cid.bytes, offsets[i]) })
-    return new CidList(bytes, offsets)
+    return {
+      push (cid: CID | Uint8Array): void {
+        const add = cid instanceof Uint8Array ? cid : cid.bytes
+        if (length + add.byteLength > bytes.byteLength) bytes = grown(bytes, length + add.byteLength)
+        if (count + 2 > offsets.length) offsets = grown(offsets, count + 2)
+        offsets[count++] = length
+        bytes.set(add, length)
+        length += add.byteLength
+      },
+      build (): CidList {
+        offsets[count] = length
+        return new CidList(bytes.slice(0, length), offsets.slice(0, count + 1))
+      }
+    }
   }
 
   /** Read back what {@link toBytes} wrote (CIDs are self-delimiting). Throws on bytes that are not CIDs. */
@@ -47,6 +65,12 @@ export class CidList {
     return CID.decode(this.bytes.subarray(this.offsets[index], this.offsets[index + 1]))
   }
 
+  /** The bytes of the CID at `index` (a view: no copy, no CID object). */
+  bytesAt (index: number): Uint8Array | undefined {
+    if (index < 0 || index >= this.length) return undefined
+    return this.bytes.subarray(this.offsets[index], this.offsets[index + 1])
+  }
+
   /** The CID at `index` as a string, as `CID.toString` gives it (base32 for CIDv1), without making a CID. */
   stringAt (index: number): string | undefined {
     if (index < 0 || index >= this.length) return undefined
@@ -67,6 +91,20 @@ export class CidList {
   toBytes (): Uint8Array {
     return this.bytes
   }
+}
+
+/** Packs CIDs in the order pushed: {@link CidList.builder}. */
+export interface CidListBuilder {
+  /** A CID, or a CID's bytes. */
+  push: (cid: CID | Uint8Array) => void
+  build: () => CidList
+}
+
+/** A copy of `array` with room for at least `needed` elements (twice as many, to amortise). */
+function grown<T extends Uint8Array | Uint32Array> (array: T, needed: number): T {
+  const out = new (array.constructor as new (length: number) => T)(Math.max(needed, array.length * 2))
+  out.set(array)
+  return out
 }
 
 /** RFC 4648 base32, lower case, no padding (multibase `b` without its prefix), into one flat string. */

@@ -70,6 +70,7 @@ export class IpfsService {
       ipfsRecords: this.records,
       store: this.store,
       share: cid => components.shares.get(cid),
+      layout: cid => components.shares.lookup(cid)?.layout,
       list: () => components.shares.list(),
       log: components.logger.forComponent('shoal:ipfs:shares')
     })

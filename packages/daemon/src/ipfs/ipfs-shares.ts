@@ -28,6 +28,8 @@ export interface IpfsSharesComponents {
   store: IpfsBlockStore
   /** The share's record (path, kind), when shared. */
   share: (cid: string) => ShareRecord | undefined
+  /** The chunk layout (and manifest) of a share being served: what the registry decoded already. */
+  layout: (cid: string) => ChunkLayout | undefined
   /** Every share this node holds. */
   list: () => Array<{ cid: string, stale: boolean }>
   log: Logger
@@ -99,9 +101,11 @@ export class IpfsShares {
 
   private async layOut (cid: string): Promise<CID | undefined> {
     const share = this.c.share(cid)
-    const bytes = await this.c.records.getManifest(cid)
-    if (share === undefined || bytes === undefined) return undefined
-    const manifest = decodeManifest(bytes)
+    if (share === undefined) return undefined
+    // (the registry's copy when it serves the share: a 200,000-file manifest decoded again is ~100 MB of heap)
+    const chunks = this.c.layout(cid) ?? await this.decoded(cid)
+    if (chunks === undefined) return undefined
+    const { manifest } = chunks
     let layout: UnixfsLayout
     let leaves: LeafEntry[] | undefined
     if (manifest.chunkSize === UNIXFS_CHUNK_SIZE) {
@@ -114,7 +118,7 @@ export class IpfsShares {
     // unshared while we worked: keep nothing
     if (this.c.share(cid) === undefined) return undefined
     // packed, not as strings: 200,000 CID.toString()s took ~360 MB of heap
-    const fileRoots = CidList.of(layout.fileRoots)
+    const { fileRoots } = layout
     const record: IpfsShareRecord = {
       root: layout.root.toString(),
       fileRoots: packed(fileRoots),
@@ -122,16 +126,22 @@ export class IpfsShares {
       leaves: leaves === undefined ? 'chunks' : 'table'
     }
     await this.c.ipfsRecords.put(cid, record, layout.blocks, leaves)
-    this.c.store.index(cid, new ChunkLayout(manifest), { root: layout.root, fileRoots, blocks: record.blocks, leaves: leaves ?? 'chunks' })
+    this.c.store.index(cid, chunks, { root: layout.root, fileRoots, blocks: record.blocks, leaves: leaves ?? 'chunks' })
     this.c.log('%s is %c in UnixFS', cid, layout.root)
     return layout.root
   }
 
-  private async indexRecord (cid: string, record: IpfsShareRecord, table?: LeafEntry[], fileRoots?: CidList): Promise<void> {
+  /** A share's manifest from the repo, laid out in chunks. */
+  private async decoded (cid: string): Promise<ChunkLayout | undefined> {
     const bytes = await this.c.records.getManifest(cid)
-    if (bytes === undefined) return
+    return bytes === undefined ? undefined : new ChunkLayout(decodeManifest(bytes))
+  }
+
+  private async indexRecord (cid: string, record: IpfsShareRecord, table?: LeafEntry[], fileRoots?: CidList): Promise<void> {
+    const chunks = this.c.layout(cid) ?? await this.decoded(cid)
+    if (chunks === undefined) return
     const leaves = record.leaves === 'chunks' ? 'chunks' : table ?? await this.c.ipfsRecords.leaves(cid)
-    this.c.store.index(cid, new ChunkLayout(decodeManifest(bytes)), {
+    this.c.store.index(cid, chunks, {
       root: CID.parse(record.root),
       fileRoots: fileRoots ?? fileRootsOf(record),
       blocks: record.blocks,

@@ -4,24 +4,28 @@
  * 1 MiB raw leaves (CIDv1, raw, sha2-256: for a 1 MiB share, exactly its
  * chunks and their hashes) under a balanced tree of file nodes of at most
  * 1024 links; a file of one leaf is that leaf, an empty file the empty raw
- * block. Directories are built by `ipfs-unixfs-importer`'s own tree builder
- * (the code Helia adds with), fed the file roots computed here: flat
- * directory nodes, HAMT-sharded (murmur3, fanout 256) once the flat node
- * would be over 256 KiB, the profile's `block-bytes` rule.
+ * block. Directories are built one at a time in path order
+ * (directory-layout.ts), as `ipfs-unixfs-importer`'s tree builder (the code
+ * Helia adds with) builds them: flat directory nodes, HAMT-sharded (murmur3,
+ * fanout 256) once the flat node would be over 256 KiB, the profile's
+ * `block-bytes` rule.
  */
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
-import { importer } from 'ipfs-unixfs-importer'
-import type { ImportCandidateStream, InProgressImportResult } from 'ipfs-unixfs-importer'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import {
-  CHUNK_HASH_LENGTH, ErrorCode, RAW_CODE, SHA2_256_CODE, ShoalError, UNIXFS_CHUNK_SIZE, UNIXFS_HAMT_FANOUT,
-  UNIXFS_HAMT_THRESHOLD_BYTES, UNIXFS_MAX_LINKS, chunkCountOf
+  CHUNK_HASH_LENGTH, ErrorCode, RAW_CODE, SHA2_256_CODE, ShoalError, UNIXFS_CHUNK_SIZE,
+  UNIXFS_MAX_LINKS, chunkCountOf, comparePaths
 } from '@shoal/protocol'
 import type { Manifest } from '@shoal/protocol'
 import { yieldToEventLoop } from '../storage/small-io.js'
+import { CidList } from './cid-list.js'
+import { DirectoryLayout, emptyDirectory } from './directory-layout.js'
+import type { DagBlock, DagEntry } from './directory-layout.js'
+
+export type { DagBlock } from './directory-layout.js'
 
 /** One file to lay out: its path in the share, size, and the SHA-256 of each 1 MiB piece. */
 export interface LayoutFile {
@@ -31,18 +35,18 @@ export interface LayoutFile {
   leafDigests: Uint8Array
 }
 
-/** A dag-pb block of a layout: a file node, a directory node or a HAMT shard. */
-export interface DagBlock {
-  cid: CID
-  bytes: Uint8Array
+/** The files of a share by index: an array, or a view over a manifest's files ({@link layoutFilesOf}). */
+export interface LayoutFiles {
+  readonly length: number
+  at: (index: number) => LayoutFile | undefined
 }
 
 /** The UnixFS DAG of a share: its root, each file's root, and the dag-pb blocks above the leaves. */
 export interface UnixfsLayout {
   /** The share's UnixFS CID: a file's root, or the directory root. */
   root: CID
-  /** The root of each file, in the order given. */
-  fileRoots: CID[]
+  /** The root of each file, in the order given, packed. */
+  fileRoots: CidList
   /** Every dag-pb block (no raw leaves: those are the files' bytes). */
   blocks: DagBlock[]
 }
@@ -52,12 +56,19 @@ export function rawLeafCid (digest: Uint8Array): CID {
   return CID.createV1(RAW_CODE, createDigest(SHA2_256_CODE, digest))
 }
 
-/** The files of a manifest with 1 MiB chunks: their chunk hashes are the leaf digests. */
-export function layoutFilesOf (manifest: Manifest): LayoutFile[] {
+/** The files of a manifest with 1 MiB chunks (their chunk hashes are the leaf digests), viewed one at a time: no copy of the list. */
+export function layoutFilesOf (manifest: Manifest): LayoutFiles {
   if (manifest.chunkSize !== UNIXFS_CHUNK_SIZE) {
     throw new ShoalError(ErrorCode.INTERNAL, `chunks of ${manifest.chunkSize} bytes are not the profile's leaves; hash the files in 1 MiB pieces`)
   }
-  return manifest.files.map(f => ({ path: f.path, size: f.size, leafDigests: f.hashes }))
+  const { files } = manifest
+  return {
+    length: files.length,
+    at: index => {
+      const f = files[index]
+      return f === undefined ? undefined : { path: f.path, size: f.size, leafDigests: f.hashes }
+    }
+  }
 }
 
 /** SHA-256 of the empty string: the empty file's raw leaf. */
@@ -71,7 +82,7 @@ const FILES_PER_TURN = 2000
  * Lay out one file: the file root and the file nodes above its leaves, in
  * the order the importer writes them (bottom level first).
  */
-export async function layoutFile (file: LayoutFile, blocks: DagBlock[] = []): Promise<{ cid: CID, tsize: number }> {
+export async function layoutFile (file: LayoutFile, onBlock: (block: DagBlock) => void = () => {}): Promise<DagEntry> {
   const count = chunkCountOf(file.size, UNIXFS_CHUNK_SIZE)
   if (file.leafDigests.byteLength !== count * CHUNK_HASH_LENGTH) {
     throw new ShoalError(ErrorCode.INTERNAL, `${file.path}: ${file.leafDigests.byteLength / CHUNK_HASH_LENGTH} leaf digests for ${count} leaves`)
@@ -89,78 +100,85 @@ export async function layoutFile (file: LayoutFile, blocks: DagBlock[] = []): Pr
   while (level.length > 1) {
     const next: typeof level = []
     for (let at = 0; at < level.length; at += UNIXFS_MAX_LINKS) {
-      next.push(await fileNode(level.slice(at, at + UNIXFS_MAX_LINKS), blocks))
+      next.push(await fileNode(level.slice(at, at + UNIXFS_MAX_LINKS), onBlock))
     }
     level = next
   }
   return level[0] as { cid: CID, tsize: number }
 }
 
-async function fileNode (children: Array<{ cid: CID, tsize: number, fileSize: number }>, blocks: DagBlock[]): Promise<{ cid: CID, tsize: number, fileSize: number }> {
+async function fileNode (children: Array<{ cid: CID, tsize: number, fileSize: number }>, onBlock: (block: DagBlock) => void): Promise<{ cid: CID, tsize: number, fileSize: number }> {
   const unixfs = new UnixFS({ type: 'file' })
   for (const child of children) unixfs.addBlockSize(BigInt(child.fileSize))
   const node = { Data: unixfs.marshal(), Links: children.map(c => ({ Name: '', Tsize: c.tsize, Hash: c.cid })) }
   const bytes = dagPb.encode(dagPb.prepare(node))
   const cid = CID.createV1(dagPb.code, await sha256.digest(bytes))
-  blocks.push({ cid, bytes })
+  onBlock({ cid, bytes })
   const tsize = bytes.byteLength + children.reduce((n, c) => n + c.tsize, 0)
   return { cid, tsize, fileSize: children.reduce((n, c) => n + c.fileSize, 0) }
 }
 
 /**
  * Lay out a share: a file share is its file's DAG; a directory share is a
- * directory (files at their paths, `dirs` as empty directories) built by the
- * importer's tree builder, as Helia's `addAll` builds it.
+ * directory (files at their paths, `emptyDirs` as empty directories) with
+ * the nodes Helia's `addAll` builds ({@link DirectoryLayout}). The files may
+ * come in any order (a manifest's are in path order: then nothing is sorted).
  */
-export async function layoutShare (kind: 'file' | 'dir', files: LayoutFile[], emptyDirs: string[]): Promise<UnixfsLayout> {
+export async function layoutShare (kind: 'file' | 'dir', files: LayoutFiles, emptyDirs: readonly string[]): Promise<UnixfsLayout> {
   const blocks: DagBlock[] = []
-  const fileRoots: CID[] = []
-  const entries: InProgressImportResult[] = []
-  for (const [i, file] of files.entries()) {
-    if (i % FILES_PER_TURN === FILES_PER_TURN - 1) await yieldToEventLoop()
-    const { cid, tsize } = await layoutFile(file, blocks)
-    fileRoots.push(cid)
-    entries.push({ cid, path: file.path, size: BigInt(tsize) })
+  const seen = new Set<string>()
+  // the same block can come twice (two files with the same bytes, empty directories): keep one
+  const keep = (block: DagBlock): void => {
+    const key = block.cid.toString()
+    if (seen.has(key)) return
+    seen.add(key)
+    blocks.push(block)
   }
+  const roots = CidList.builder(files.length)
+  const tsizes = new Float64Array(files.length)
+  let sorted = true
+  let previous: string | undefined
+  for (let i = 0; i < files.length; i++) {
+    if (i % FILES_PER_TURN === FILES_PER_TURN - 1) await yieldToEventLoop()
+    const file = fileAt(files, i)
+    const { cid, tsize } = await layoutFile(file, keep)
+    roots.push(cid)
+    tsizes[i] = tsize
+    if (previous !== undefined && !(file.path > previous)) sorted = false
+    previous = file.path
+  }
+  const fileRoots = roots.build()
   if (kind === 'file') {
-    const root = fileRoots[0]
+    const root = fileRoots.at(0)
     if (root === undefined || files.length !== 1) throw new ShoalError(ErrorCode.INTERNAL, 'a file share has exactly one file')
     return { root, fileRoots, blocks }
   }
-  for (const dir of emptyDirs) {
-    const unixfs = new UnixFS({ type: 'directory' })
-    const bytes = dagPb.encode(dagPb.prepare({ Data: unixfs.marshal() }))
-    const cid = CID.createV1(dagPb.code, await sha256.digest(bytes))
-    blocks.push({ cid, bytes })
-    entries.push({ cid, path: dir, size: BigInt(bytes.byteLength), unixfs })
-  }
-  const collect = { put: async (cid: CID, bytes: Uint8Array) => { blocks.push({ cid, bytes }); return cid } }
-  let root: CID | undefined
-  for await (const entry of importer(entries as unknown as ImportCandidateStream, collect, {
-    wrapWithDirectory: true,
-    cidVersion: 1,
-    rawLeaves: true,
-    shardSplitStrategy: 'block-bytes',
-    shardSplitThresholdBytes: UNIXFS_HAMT_THRESHOLD_BYTES,
-    shardFanoutBits: Math.log2(UNIXFS_HAMT_FANOUT),
-    // the entries are already built: hand them to the tree builder as they are
-    dagBuilder: async function * (source) {
-      for await (const entry of source as unknown as AsyncIterable<InProgressImportResult>) yield async () => entry
+  // files and empty directories merged in path order
+  const order = sorted ? undefined : Array.from({ length: files.length }, (_, i) => i).sort((a, b) => comparePaths(fileAt(files, a).path, fileAt(files, b).path))
+  const dirs = [...emptyDirs].sort(comparePaths)
+  const empty = dirs.length > 0 ? await emptyDirectory() : undefined
+  const layout = new DirectoryLayout(keep)
+  let d = 0
+  for (let k = 0; k < files.length; k++) {
+    if (k % FILES_PER_TURN === FILES_PER_TURN - 1) await yieldToEventLoop()
+    const i = order?.[k] ?? k
+    const { path } = fileAt(files, i)
+    for (; d < dirs.length && (dirs[d] as string) < path; d++) {
+      await layout.add(dirs[d] as string, (empty as DagBlock).cid.bytes, (empty as DagBlock).bytes.byteLength)
+      keep(empty as DagBlock)
     }
-  })) {
-    if (entry.path === '') root = entry.cid
+    await layout.add(path, fileRoots.bytesAt(i) as Uint8Array, tsizes[i] as number)
   }
-  if (root === undefined) throw new ShoalError(ErrorCode.INTERNAL, 'the UnixFS importer built no directory root')
-  return { root, fileRoots, blocks: dedupe(blocks) }
+  for (; d < dirs.length; d++) {
+    await layout.add(dirs[d] as string, (empty as DagBlock).cid.bytes, (empty as DagBlock).bytes.byteLength)
+    keep(empty as DagBlock)
+  }
+  const { cid: root } = await layout.finish()
+  return { root, fileRoots, blocks }
 }
 
-/** The same block can be written twice (an empty directory, a file in two places): keep one of each. */
-function dedupe (blocks: DagBlock[]): DagBlock[] {
-  const seen = new Set<string>()
-  return blocks.filter(b => {
-    const key = b.cid.toString()
-    if (seen.has(key)) return false
-    seen.add(key)
-    return true
-  })
+function fileAt (files: LayoutFiles, index: number): LayoutFile {
+  const file = files.at(index)
+  if (file === undefined) throw new ShoalError(ErrorCode.INTERNAL, `layout: no file at ${index} of ${files.length}`)
+  return file
 }

@@ -18,6 +18,28 @@ import { SMALL_IO_BYTES, SMALL_IO_SLICE_MS } from '../constants.js'
 /** The hashes of every empty file. */
 const NO_HASHES = new Uint8Array(0)
 
+/**
+ * Hashes of small files, cut from shared 64 KiB blocks: a `Uint8Array` of its
+ * own per file cost ~350 bytes of heap (the view, its buffer and the buffer's
+ * store), a view of a shared block ~100. 200,000 files: ~25 MB less.
+ */
+class HashSlab {
+  private block = new Uint8Array(0)
+  private used = 0
+
+  take (length: number): Uint8Array {
+    if (this.used + length > this.block.byteLength) {
+      this.block = new Uint8Array(Math.max(HASH_SLAB_BYTES, length))
+      this.used = 0
+    }
+    const out = this.block.subarray(this.used, this.used + length)
+    this.used += length
+    return out
+  }
+}
+
+const HASH_SLAB_BYTES = 64 * 1024
+
 /** A walk lets the event loop run after stating this many files. */
 const WALK_SLICE_FILES = 1024
 
@@ -83,6 +105,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
   const totalBytes = found.reduce((n, f) => n + f.size, 0)
   const progress: BuildProgress = { hashedBytes: 0, totalBytes, files: found.length }
   const buffer = Buffer.allocUnsafe(chunkSize)
+  const slab = new HashSlab()
   const files: ManifestFile[] = []
   const stamps: FileStamp[] = []
   found.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
@@ -97,7 +120,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
     options.signal?.throwIfAborted()
     // small files synchronously (small-io.ts), in slices between turns of the event loop
     const abs = file.path === '' ? root : path.join(root, file.path)
-    const { hashes, stamp } = (file.size <= SMALL_IO_BYTES ? hashSmallFileSync(abs, chunkSize, buffer, onBytes) : undefined) ??
+    const { hashes, stamp } = (file.size <= SMALL_IO_BYTES ? hashSmallFileSync(abs, chunkSize, buffer, slab, onBytes) : undefined) ??
       await hashFile(abs, chunkSize, buffer, onBytes, options.signal)
     files.push({ path: file.path, size: stamp.size, hashes })
     stamps.push(stamp)
@@ -177,7 +200,7 @@ function checkLimits (root: string, m: { version: number, kind: 'file' | 'dir', 
  * while being read), close. Undefined when it has grown larger since the
  * walk: then it is hashed like any other file.
  */
-function hashSmallFileSync (file: string, chunkSize: number, buffer: Buffer, onBytes: (n: number) => void): { hashes: Uint8Array, stamp: FileStamp } | undefined {
+function hashSmallFileSync (file: string, chunkSize: number, buffer: Buffer, slab: HashSlab, onBytes: (n: number) => void): { hashes: Uint8Array, stamp: FileStamp } | undefined {
   let fd: number
   try {
     fd = openSync(file, 'r')
@@ -189,7 +212,7 @@ function hashSmallFileSync (file: string, chunkSize: number, buffer: Buffer, onB
     if (before.size > SMALL_IO_BYTES || before.size > chunkSize) return undefined
     const count = chunkCountOf(before.size, chunkSize)
     // (an empty file's hashes are empty: one shared instance, a share may hold many)
-    const hashes = count === 0 ? NO_HASHES : new Uint8Array(count * CHUNK_HASH_LENGTH)
+    const hashes = count === 0 ? NO_HASHES : slab.take(count * CHUNK_HASH_LENGTH)
     let done = 0
     while (done < before.size) {
       const n = readSync(fd, buffer, done, before.size - done, done)
