@@ -7,17 +7,17 @@
  * chunk — hashed again against the leaf's own CID before it leaves.
  */
 import { CID } from 'multiformats/cid'
-import { CHUNK_HASH_LENGTH, ChunkLayout, chunkCountOf } from '@shoal/protocol'
+import { CHUNK_HASH_LENGTH, ChunkLayout, SHA2_256_CODE, chunkCountOf } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import type { ChunkSource } from '../storage/chunk-source.js'
 import { sha256 } from '../storage/chunk-hash.js'
+import { ChunkDigestIndex } from './chunk-digest-index.js'
 import type { CidList } from './cid-list.js'
 import type { IpfsRecords, LeafEntry } from './ipfs-records.js'
-import { EMPTY_FILE_CID, rawLeafCid } from './unixfs-layout.js'
+import { EMPTY_FILE_CID } from './unixfs-layout.js'
 
 type BlockRef =
   | { kind: 'node', share: string, cid: string }
-  | { kind: 'chunk', share: string, index: number }
   | { kind: 'leaf', share: string, leaf: LeafEntry }
 
 /** One share's DAG as indexed. */
@@ -28,6 +28,8 @@ interface IndexedShare {
   /** First global chunk index of each manifest file. */
   firstChunk: number[]
   chunkSize: number
+  /** The share's chunks by digest, when they are its raw leaves (1 MiB chunks). */
+  chunks?: ChunkDigestIndex
 }
 
 export interface BlockStoreComponents {
@@ -63,9 +65,9 @@ export class IpfsBlockStore {
     }
     for (const text of dag.blocks) add(CID.parse(text), { kind: 'node', share, cid: text })
     const { manifest } = layout
-    if (dag.leaves === 'chunks') {
-      for (let i = 0; i < layout.chunkCount; i++) add(rawLeafCid(layout.hashOf(i)), { kind: 'chunk', share, index: i })
-    } else {
+    // a share's chunks are its leaves: found by digest in a table of their own, not a key each
+    const chunks = dag.leaves === 'chunks' ? new ChunkDigestIndex(layout) : undefined
+    if (dag.leaves !== 'chunks') {
       for (const leaf of dag.leaves) add(leaf.cid, { kind: 'leaf', share, leaf })
     }
     const firstChunk: number[] = []
@@ -74,7 +76,7 @@ export class IpfsBlockStore {
       firstChunk.push(count)
       count += chunkCountOf(file.size, manifest.chunkSize)
     }
-    this.shares.set(share, { root: dag.root, fileRoots: dag.fileRoots, keys, firstChunk, chunkSize: manifest.chunkSize })
+    this.shares.set(share, { root: dag.root, fileRoots: dag.fileRoots, keys, firstChunk, chunkSize: manifest.chunkSize, ...(chunks !== undefined ? { chunks } : {}) })
   }
 
   unindex (share: string): void {
@@ -106,7 +108,20 @@ export class IpfsBlockStore {
   /** True when a share that is served now holds `cid` (no I/O). */
   has (cid: CID): boolean {
     if (cid.multihash.code === EMPTY_FILE_CID.multihash.code && equalBytes(cid.multihash.digest, EMPTY_FILE_CID.multihash.digest)) return true
-    return (this.refs.get(keyOf(cid)) ?? []).some(r => this.c.lookup(r.share) !== undefined)
+    if ((this.refs.get(keyOf(cid)) ?? []).some(r => this.c.lookup(r.share) !== undefined)) return true
+    return this.chunkOf(cid) !== undefined
+  }
+
+  /** A served share's chunk whose hash is `cid`'s SHA-256 digest. */
+  private chunkOf (cid: CID): { source: ChunkSource, index: number, share: string } | undefined {
+    if (cid.multihash.code !== SHA2_256_CODE) return undefined
+    for (const [share, entry] of this.shares) {
+      const index = entry.chunks?.find(cid.multihash.digest)
+      if (index === undefined) continue
+      const source = this.c.lookup(share)
+      if (source !== undefined) return { source, index, share }
+    }
+    return undefined
   }
 
   /**
@@ -126,11 +141,17 @@ export class IpfsBlockStore {
         this.c.log('cannot read block %c of share %s: %e', cid, ref.share, err)
       }
     }
-    return undefined
+    const chunk = this.chunkOf(cid)
+    if (chunk === undefined) return undefined
+    try {
+      return await chunk.source.readChunk(chunk.index) // verified: the chunk hash is the leaf's digest
+    } catch (err) {
+      this.c.log('cannot read block %c (chunk %d of share %s): %e', cid, chunk.index, chunk.share, err)
+      return undefined
+    }
   }
 
   private async read (ref: BlockRef, source: ChunkSource): Promise<Uint8Array | undefined> {
-    if (ref.kind === 'chunk') return await source.readChunk(ref.index) // verified: the chunk hash is the leaf's digest
     if (ref.kind === 'node') {
       const bytes = await this.c.records.block(ref.share, ref.cid)
       return bytes !== undefined && matches(CID.parse(ref.cid), bytes) ? bytes : undefined

@@ -65,7 +65,7 @@ export interface ContentReaderComponents {
   search: ProviderSearch
   readers: Readers
   holdings: Map<string, Holding>
-  loadHolding: (record: DownloadRecord, manifestBytes: Uint8Array, fresh: boolean) => Promise<Holding>
+  loadHolding: (record: DownloadRecord, manifestBytes: Uint8Array, fresh: boolean, layout?: ChunkLayout) => Promise<Holding>
   /** Start a download run that serves readers of `cid`, unless one runs. */
   ensureReaderRun: (cid: string) => Promise<void>
   /** Where chunks fetched for readers go when there is no download of the root. */
@@ -242,7 +242,7 @@ export class ContentReader {
     }
     await this.c.records.putManifest(cid, known.bytes)
     await this.c.records.putDownload(record)
-    const holding = await this.c.loadHolding(record, known.bytes, true)
+    const holding = await this.c.loadHolding(record, known.bytes, true, known.layout)
     await holding.part.prepare(false, new Set())
   }
 

@@ -49,7 +49,7 @@ export interface SetupComponents {
   /** The holdings loaded now, and how one is loaded. */
   holdings: {
     get(cid: string): Holding | undefined
-    load(record: DownloadRecord, manifestBytes: Uint8Array, fresh: boolean): Promise<Holding>
+    load(record: DownloadRecord, manifestBytes: Uint8Array, fresh: boolean, layout?: ChunkLayout): Promise<Holding>
   }
 }
 
@@ -84,7 +84,7 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
     // readers of what this node holds part of: the record stays as it is
     if (previous === undefined || known === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `${cidText} has no record here to read into`)
     options.emit({ type: 'resolving', cid: cidText, providers: hinted.length })
-    const holding = loaded ?? await c.holdings.load(previous, known.bytes, false)
+    const holding = loaded ?? await c.holdings.load(previous, known.bytes, false, new ChunkLayout(known.manifest))
     return { record: holding.record, fetched: known, layout: holding.layout, holding, providers: [...hinted, ...previousProviders] }
   }
   let fetched: FetchedManifest
@@ -106,7 +106,8 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
   }
   const name = safeName(target.name ?? fetched.name, cidText)
   out ??= resolveOut(options.out, name, options.cwd)
-  const layout = new ChunkLayout(fetched.manifest)
+  // (one decoded manifest per root: the holding's when it is loaded)
+  const layout = loaded?.layout ?? new ChunkLayout(fetched.manifest)
   const only = mergeOnly(previous, options.only, layout, cidText)
 
   const partPath = `${out}.part`
@@ -140,7 +141,7 @@ export async function setUpDownload (c: SetupComponents, target: FetchTarget, op
   await c.records.putManifest(cidText, fetched.bytes)
   await c.records.putDownload(record)
 
-  const holding = loaded ?? await c.holdings.load(record, fetched.bytes, !resume)
+  const holding = loaded ?? await c.holdings.load(record, fetched.bytes, !resume, layout)
   holding.record = record
   await holding.part.prepare(resume, selectionOf(layout, only))
   return { record, fetched, layout, holding, providers }

@@ -107,7 +107,7 @@ export class Fetcher {
       search: this.search,
       readers: this.readers,
       holdings: this.holdings.map,
-      loadHolding: async (r, bytes, fresh) => await this.holdings.load(r, bytes, fresh),
+      loadHolding: async (r, bytes, fresh, layout) => await this.holdings.load(r, bytes, fresh, layout),
       ensureReaderRun: async cid => { await this.ensureReaderRun(cid) },
       partialDir: init.partialDir
     })

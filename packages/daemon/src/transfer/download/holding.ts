@@ -26,10 +26,11 @@ export class Holding {
   /** The bitfield came from the records and was not re-hashed yet (a fetch re-hashes it before it completes). */
   unverified: boolean
 
-  constructor (record: DownloadRecord, manifestBytes: Uint8Array, have: Bitfield, part: PartFiles, finished: () => ChunkSource | undefined, unverified: boolean) {
+  /** `layout`: `manifestBytes` decoded and laid out (one copy per root: a 200,000-file manifest decoded is ~60 MB of heap). */
+  constructor (record: DownloadRecord, manifestBytes: Uint8Array, layout: ChunkLayout, have: Bitfield, part: PartFiles, finished: () => ChunkSource | undefined, unverified: boolean) {
     this.record = record
     this.manifestBytes = manifestBytes
-    this.layout = new ChunkLayout(decodeManifest(manifestBytes))
+    this.layout = layout
     this.have = have
     this.part = part
     this.unverified = unverified
@@ -105,14 +106,17 @@ async function makeDir (dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true })
 }
 
-/** Load the holding of `record` from the records (its bitfield, if any and not `fresh`) and its part files. */
-export async function loadHolding (records: Records, record: DownloadRecord, manifestBytes: Uint8Array, log: Logger, finished: () => ChunkSource | undefined, fresh = false): Promise<Holding> {
-  const layout = new ChunkLayout(decodeManifest(manifestBytes))
+/**
+ * Load the holding of `record` from the records (its bitfield, if any and not
+ * `fresh`) and its part files; `layout`: `manifestBytes` decoded, when the
+ * caller has it.
+ */
+export async function loadHolding (records: Records, record: DownloadRecord, manifestBytes: Uint8Array, log: Logger, finished: () => ChunkSource | undefined, fresh = false, layout = new ChunkLayout(decodeManifest(manifestBytes))): Promise<Holding> {
   const bits = fresh ? undefined : await records.getBitfield(record.cid)
   const stored = bits !== undefined && bits.byteLength === Math.ceil(layout.chunkCount / 8)
   const have = stored ? new Bitfield(layout.chunkCount, bits) : new Bitfield(layout.chunkCount)
   const part = new PartFiles(record.partPath, layout, log)
-  const holding = new Holding(record, manifestBytes, have, part, finished, stored && have.count > 0)
+  const holding = new Holding(record, manifestBytes, layout, have, part, finished, stored && have.count > 0)
   // selected files moved into place before a restart are read from there
   const selection = holding.selection()
   if (selection !== 'all') {

@@ -1,5 +1,5 @@
 import type { ComponentLogger, Logger } from '@libp2p/interface'
-import type { ShareInfo } from '@shoal/protocol'
+import type { ChunkLayout, ShareInfo } from '@shoal/protocol'
 import type { DownloadRecord, Records } from '../../storage/records.js'
 import { toShareInfo } from '../../storage/share-registry.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
@@ -27,9 +27,9 @@ export class Holdings {
     return this.loaded.has(cid)
   }
 
-  /** Load `record`'s holding (its bitfield unless `fresh`) and keep it loaded. */
-  async load (record: DownloadRecord, manifestBytes: Uint8Array, fresh = false): Promise<Holding> {
-    const holding = await loadHolding(this.c.records, record, manifestBytes, this.c.logger.forComponent('shoal:part-files'), () => this.c.shares.lookup(record.cid), fresh)
+  /** Load `record`'s holding (its bitfield unless `fresh`) and keep it loaded; `layout`: `manifestBytes` decoded, when the caller has it. */
+  async load (record: DownloadRecord, manifestBytes: Uint8Array, fresh = false, layout?: ChunkLayout): Promise<Holding> {
+    const holding = await loadHolding(this.c.records, record, manifestBytes, this.c.logger.forComponent('shoal:part-files'), () => this.c.shares.lookup(record.cid), fresh, layout)
     this.loaded.set(record.cid, holding)
     return holding
   }
