@@ -7,7 +7,7 @@ import type { ChunkSource } from './chunk-source.js'
 import { FileHandleCache, filePathIn, readFully } from './file-handles.js'
 import { chunkMatchesAt } from './chunk-hash.js'
 import { readSmallSync } from './small-io.js'
-import type { FileStamp } from './records.js'
+import type { FileStamp, FileStamps } from './file-stamps.js'
 
 export interface FileSourceInit {
   log: Logger
@@ -18,7 +18,7 @@ export interface FileSourceInit {
   /** Absolute path of the file (kind 'file') or directory root (kind 'dir'). */
   root: string
   /** Stamps taken when the share was made; a different size or mtime means changed. */
-  stamps: FileStamp[]
+  stamps: FileStamps
   /** Called once when the source no longer matches its manifest. */
   onStale: (reason: string) => void
 }
@@ -35,7 +35,7 @@ export class FileSource implements ChunkSource {
   readonly layout: ChunkLayout
   readonly manifestBytes: Uint8Array
   private readonly root: string
-  private readonly stamps: FileStamp[]
+  private readonly stamps: FileStamps
   private readonly onStale: (reason: string) => void
   private readonly handles = new FileHandleCache(MAX_OPEN_FILES_PER_SOURCE, async p => await fs.open(p, 'r'))
   /** per file: when its size and mtime were last checked (0: never) */
@@ -99,9 +99,9 @@ export class FileSource implements ChunkSource {
     // size/mtime catch most changes cheaply (checked at most every
     // STAT_CHECK_INTERVAL_MS per file); the hash is what guarantees the bytes
     const now = Date.now()
-    const due = this.stamps[loc.fileIndex] !== undefined && now - (this.checkedAt[loc.fileIndex] ?? 0) > STAT_CHECK_INTERVAL_MS
+    const due = loc.fileIndex < this.stamps.length && now - (this.checkedAt[loc.fileIndex] ?? 0) > STAT_CHECK_INTERVAL_MS
     const check = (st: { size: number, mtimeMs: number }): void => {
-      const stamp = this.stamps[loc.fileIndex] as FileStamp
+      const stamp = this.stamps.at(loc.fileIndex) as FileStamp
       if (st.size !== stamp.size || st.mtimeMs !== stamp.mtimeMs) {
         this.markStale(`${filePath} changed on disk (size or modification time)`)
         throw new ShoalError(ErrorCode.NOT_FOUND, `share ${this.cid} is stale: ${filePath} changed on disk`)

@@ -8,7 +8,8 @@ import {
 } from '@shoal/protocol'
 import type { Manifest, ManifestFile, SkippedEntry } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
-import type { FileStamp } from './records.js'
+import { FileStamps } from './file-stamps.js'
+import type { FileStamp } from './file-stamps.js'
 import { fsError } from '../errors.js'
 import { readFully } from './file-handles.js'
 import { sha256 } from './chunk-hash.js'
@@ -63,7 +64,7 @@ export interface BuiltManifest {
   root: string
   name: string
   /** Stamps in manifest file order. */
-  stamps: FileStamp[]
+  stamps: FileStamps
   /** Entries left out (symlinks, sockets, unusable names), sorted by path. */
   skipped: SkippedEntry[]
 }
@@ -107,7 +108,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
   const buffer = Buffer.allocUnsafe(chunkSize)
   const slab = new HashSlab()
   const files: ManifestFile[] = []
-  const stamps: FileStamp[] = []
+  const stamps = FileStamps.sized(found.length)
   found.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
   checkLimits(root, { version: MANIFEST_VERSION, kind, chunkSize, dirs, files: found })
   skipped.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
@@ -123,7 +124,7 @@ export async function buildManifest (inputPath: string, options: BuildOptions = 
     const { hashes, stamp } = (file.size <= SMALL_IO_BYTES ? hashSmallFileSync(abs, chunkSize, buffer, slab, onBytes) : undefined) ??
       await hashFile(abs, chunkSize, buffer, onBytes, options.signal)
     files.push({ path: file.path, size: stamp.size, hashes })
-    stamps.push(stamp)
+    stamps.set(files.length - 1, stamp.size, stamp.mtimeMs)
     if (performance.now() - sliceStart >= SMALL_IO_SLICE_MS) {
       await yieldToEventLoop()
       sliceStart = performance.now()

@@ -2,12 +2,10 @@ import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { ErrorCode } from '@shoal/protocol'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { FileStamps } from './file-stamps.js'
+import type { FileStamp } from './file-stamps.js'
 
-/** What we remember about one file of a share, to notice changes on disk. */
-export interface FileStamp {
-  size: number
-  mtimeMs: number
-}
+export type { FileStamp } from './file-stamps.js'
 
 /** A share: content we serve in place from `path`. */
 export interface ShareRecord {
@@ -23,7 +21,7 @@ export interface ShareRecord {
   sharedAt: string
   stale: boolean
   /** One stamp per manifest file, in manifest order. */
-  stamps: FileStamp[]
+  stamps: FileStamps
 }
 
 /** A peer that may hold a root. */
@@ -77,21 +75,15 @@ const PREFIX = {
 type StoredShare = Omit<ShareRecord, 'stamps'> & { stamps?: FileStamp[], stampsPacked?: string }
 
 function packShare (record: ShareRecord): StoredShare {
-  const numbers = new Float64Array(record.stamps.length * 2)
-  record.stamps.forEach((s, i) => { numbers[2 * i] = s.size; numbers[2 * i + 1] = s.mtimeMs })
+  const bytes = record.stamps.toBytes()
   const { stamps: _stamps, ...rest } = record
-  return { ...rest, stampsPacked: Buffer.from(numbers.buffer).toString('base64') }
+  return { ...rest, stampsPacked: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }
 }
 
 function unpackShare (stored: StoredShare): ShareRecord {
   const { stampsPacked, stamps, ...rest } = stored
-  if (stampsPacked === undefined) return { ...rest, stamps: stamps ?? [] }
-  const bytes = Buffer.from(stampsPacked, 'base64')
-  const numbers = new Float64Array(Math.floor(bytes.byteLength / 8))
-  new Uint8Array(numbers.buffer).set(bytes.subarray(0, numbers.byteLength))
-  const out: FileStamp[] = []
-  for (let i = 0; i + 1 < numbers.length; i += 2) out.push({ size: numbers[i] as number, mtimeMs: numbers[i + 1] as number })
-  return { ...rest, stamps: out }
+  if (stampsPacked === undefined) return { ...rest, stamps: FileStamps.of(stamps ?? []) }
+  return { ...rest, stamps: FileStamps.fromBytes(Buffer.from(stampsPacked, 'base64')) }
 }
 
 const encoder = new TextEncoder()

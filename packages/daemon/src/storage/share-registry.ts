@@ -8,7 +8,8 @@ import { FileSource } from './file-source.js'
 import { buildManifest } from './manifest-builder.js'
 import { forEachSliced } from './small-io.js'
 import type { BuildOptions } from './manifest-builder.js'
-import type { FileStamp, Records, ShareRecord } from './records.js'
+import { FileStamps } from './file-stamps.js'
+import type { Records, ShareRecord } from './records.js'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 export interface AddShareResult {
@@ -98,11 +99,12 @@ export class ShareRegistry {
 
   /** Serve content we just downloaded and verified (`manifest`: `manifestBytes` decoded, when the caller has it). */
   async addFetched (cid: string, name: string, path: string, manifestBytes: Uint8Array, manifest = decodeManifest(manifestBytes)): Promise<ShareRecord> {
-    const stamps: FileStamp[] = []
+    const stamps = FileStamps.sized(manifest.files.length)
     // one stat per file, synchronously in slices (small-io.ts): a directory may hold many small files
+    let i = 0
     await forEachSliced(manifest.files, file => {
       const st = statSync(manifest.kind === 'file' ? path : nodePath.join(path, file.path))
-      stamps.push({ size: st.size, mtimeMs: st.mtimeMs })
+      stamps.set(i++, st.size, st.mtimeMs)
     })
     const record: ShareRecord = {
       cid,

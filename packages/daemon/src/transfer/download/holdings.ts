@@ -1,6 +1,7 @@
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import type { ChunkLayout, ShareInfo } from '@shoal/protocol'
 import type { DownloadRecord, Records } from '../../storage/records.js'
+import { FileStamps } from '../../storage/file-stamps.js'
 import { toShareInfo } from '../../storage/share-registry.js'
 import type { ShareRegistry } from '../../storage/share-registry.js'
 import { loadHolding } from './holding.js'
@@ -67,7 +68,7 @@ export class Holdings {
       if (h.record.state !== 'partial' || running(h.record.cid)) continue
       const { record, layout } = h
       out.push({
-        ...toShareInfo({ cid: record.cid, name: record.name, kind: record.kind, path: record.out ?? record.partPath, size: layout.totalSize, files: layout.manifest.files.length, chunks: layout.chunkCount, origin: 'fetched', sharedAt: record.startedAt, stale: false, stamps: [] }),
+        ...toShareInfo({ cid: record.cid, name: record.name, kind: record.kind, path: record.out ?? record.partPath, size: layout.totalSize, files: layout.manifest.files.length, chunks: layout.chunkCount, origin: 'fetched', sharedAt: record.startedAt, stale: false, stamps: FileStamps.sized(0) }),
         partial: true,
         held: h.heldBytes()
       })
