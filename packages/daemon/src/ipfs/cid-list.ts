@@ -36,7 +36,9 @@ export class CidList {
       },
       build (): CidList {
         offsets[count] = length
-        return new CidList(bytes.slice(0, length), offsets.slice(0, count + 1))
+        // (a view when it is mostly full: no second copy of a large list)
+        const fit = <T extends Uint8Array | Uint32Array>(array: T, used: number): T => (used * 4 >= array.length * 3 ? array.subarray(0, used) : array.slice(0, used)) as T
+        return new CidList(fit(bytes, length), fit(offsets, count + 1))
       }
     }
   }

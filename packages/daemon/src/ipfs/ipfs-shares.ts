@@ -85,11 +85,11 @@ export class IpfsShares {
     const fileRoots = CidList.of(dag.fileRoots)
     const record: IpfsShareRecord = {
       root: dag.root.toString(),
-      fileRoots: packed(fileRoots),
+      fileRootsStored: true,
       blocks: dag.blocks.map(b => b.cid.toString()),
       leaves: 'table'
     }
-    await this.c.ipfsRecords.put(cid, record, dag.blocks, dag.leaves)
+    await this.c.ipfsRecords.put(cid, record, dag.blocks, dag.leaves, fileRoots.toBytes())
     await this.indexRecord(cid, record, dag.leaves, fileRoots)
   }
 
@@ -121,14 +121,21 @@ export class IpfsShares {
     const { fileRoots } = layout
     const record: IpfsShareRecord = {
       root: layout.root.toString(),
-      fileRoots: packed(fileRoots),
+      fileRootsStored: true,
       blocks: layout.blocks.map(b => b.cid.toString()),
       leaves: leaves === undefined ? 'chunks' : 'table'
     }
-    await this.c.ipfsRecords.put(cid, record, layout.blocks, leaves)
+    await this.c.ipfsRecords.put(cid, record, layout.blocks, leaves, fileRoots.toBytes())
     this.c.store.index(cid, chunks, { root: layout.root, fileRoots, blocks: record.blocks, leaves: leaves ?? 'chunks' })
     this.c.log('%s is %c in UnixFS', cid, layout.root)
     return layout.root
+  }
+
+  /** A record's file roots: stored apart, or (records written before) base64 in the record, or strings. */
+  private async fileRootsOf (cid: string, record: IpfsShareRecord): Promise<CidList> {
+    if (record.fileRootsStored === true) return CidList.fromBytes(await this.c.ipfsRecords.fileRoots(cid) ?? new Uint8Array(0))
+    if (record.fileRoots !== undefined) return CidList.fromBytes(Buffer.from(record.fileRoots, 'base64'))
+    return CidList.of((record.files ?? []).map(f => CID.parse(f)))
   }
 
   /** A share's manifest from the repo, laid out in chunks. */
@@ -143,7 +150,7 @@ export class IpfsShares {
     const leaves = record.leaves === 'chunks' ? 'chunks' : table ?? await this.c.ipfsRecords.leaves(cid)
     this.c.store.index(cid, chunks, {
       root: CID.parse(record.root),
-      fileRoots: fileRoots ?? fileRootsOf(record),
+      fileRoots: fileRoots ?? await this.fileRootsOf(cid, record),
       blocks: record.blocks,
       leaves
     })
@@ -187,14 +194,4 @@ function leafTable (files: LayoutFile[]): LeafEntry[] {
   return out
 }
 
-/** A record's file roots as written ({@link CidList} bytes in base64). */
-function packed (list: CidList): string {
-  const bytes = list.toBytes()
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
-}
 
-/** A record's file roots, packed or (records written before) as strings. */
-function fileRootsOf (record: IpfsShareRecord): CidList {
-  if (record.fileRoots !== undefined) return CidList.fromBytes(Buffer.from(record.fileRoots, 'base64'))
-  return CidList.of((record.files ?? []).map(f => CID.parse(f)))
-}

@@ -63,27 +63,22 @@ const PREFIX = {
   share: '/shoal/share/',
   manifest: '/shoal/manifest/',
   download: '/shoal/download/',
-  bitfield: '/shoal/bitfield/'
+  bitfield: '/shoal/bitfield/',
+  stamps: '/shoal/stamps/'
 } as const
 
 /**
- * A share record as stored: the stamps packed as base64 of a Float64Array
- * (size, mtimeMs, size, mtimeMs, …: 16 bytes a file, where JSON objects took
- * about 40; a share may list hundreds of thousands of files). Records
- * written before hold `stamps` as objects, and are read as they are.
+ * A share record as stored: the JSON without its stamps, which are a value
+ * of their own (`/shoal/stamps/<cid>`, {@link FileStamps.toBytes}: 16 bytes a
+ * file; base64 in the JSON, 200,000 files were 4.3 MB of text copied three
+ * times on the way to the datastore). Records written before hold them as
+ * `stampsPacked` (that base64) or as `stamps` objects, and are read as they are.
  */
-type StoredShare = Omit<ShareRecord, 'stamps'> & { stamps?: FileStamp[], stampsPacked?: string }
+type StoredShare = Omit<ShareRecord, 'stamps'> & { stampsStored?: true, stampsPacked?: string, stamps?: FileStamp[] }
 
-function packShare (record: ShareRecord): StoredShare {
-  const bytes = record.stamps.toBytes()
+function storedShare (record: ShareRecord): StoredShare {
   const { stamps: _stamps, ...rest } = record
-  return { ...rest, stampsPacked: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }
-}
-
-function unpackShare (stored: StoredShare): ShareRecord {
-  const { stampsPacked, stamps, ...rest } = stored
-  if (stampsPacked === undefined) return { ...rest, stamps: FileStamps.of(stamps ?? []) }
-  return { ...rest, stamps: FileStamps.fromBytes(Buffer.from(stampsPacked, 'base64')) }
+  return { ...rest, stampsStored: true }
 }
 
 const encoder = new TextEncoder()
@@ -107,25 +102,30 @@ export class Records {
    */
   async putShare (record: ShareRecord, manifestBytes: Uint8Array | undefined): Promise<void> {
     if (manifestBytes !== undefined) await this.ds.put(new Key(PREFIX.manifest + record.cid), manifestBytes)
-    await this.putJson(PREFIX.share + record.cid, packShare(record))
+    await this.ds.put(new Key(PREFIX.stamps + record.cid), record.stamps.toBytes())
+    await this.putJson(PREFIX.share + record.cid, storedShare(record))
   }
 
+  /** Store a share record again (marked stale, say), its stamps with it (a record read from an older repo had them in its JSON). */
   async updateShare (record: ShareRecord): Promise<void> {
-    await this.putJson(PREFIX.share + record.cid, packShare(record))
+    await this.putShare(record, undefined)
   }
 
   async getShare (cid: string): Promise<ShareRecord | undefined> {
     const stored = await this.getJson<StoredShare>(PREFIX.share + cid)
-    return stored === undefined ? undefined : unpackShare(stored)
+    return stored === undefined ? undefined : await this.unpackShare(stored)
   }
 
   async deleteShare (cid: string): Promise<void> {
     await this.ds.delete(new Key(PREFIX.share + cid))
+    await this.ds.delete(new Key(PREFIX.stamps + cid))
     if (await this.getDownload(cid) === undefined) await this.ds.delete(new Key(PREFIX.manifest + cid))
   }
 
   async listShares (): Promise<ShareRecord[]> {
-    return (await this.listJson<StoredShare>(PREFIX.share)).map(unpackShare)
+    const out: ShareRecord[] = []
+    for (const stored of await this.listJson<StoredShare>(PREFIX.share)) out.push(await this.unpackShare(stored))
+    return out
   }
 
   async putManifest (cid: string, bytes: Uint8Array): Promise<void> {
@@ -172,6 +172,17 @@ export class Records {
     const key = new Key(PREFIX.bitfield + cid)
     if (!(await this.ds.has(key))) return undefined
     return await this.ds.get(key)
+  }
+
+  private async unpackShare (stored: StoredShare): Promise<ShareRecord> {
+    const { stampsStored, stampsPacked, stamps, ...rest } = stored
+    if (stampsStored === true) {
+      const key = new Key(PREFIX.stamps + stored.cid)
+      const bytes = await this.ds.has(key) ? await this.ds.get(key) : new Uint8Array(0)
+      return { ...rest, stamps: FileStamps.fromBytes(bytes) }
+    }
+    if (stampsPacked !== undefined) return { ...rest, stamps: FileStamps.fromBytes(Buffer.from(stampsPacked, 'base64')) }
+    return { ...rest, stamps: FileStamps.of(stamps ?? []) }
   }
 
   private async putJson (key: string, value: unknown): Promise<void> {

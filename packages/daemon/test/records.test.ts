@@ -1,0 +1,45 @@
+import { defaultLogger } from '@libp2p/logger'
+import { MemoryDatastore } from 'datastore-core'
+import { Key } from 'interface-datastore'
+import { describe, expect, it } from 'vitest'
+import { FileStamps } from '../src/storage/file-stamps.js'
+import { Records } from '../src/storage/records.js'
+import type { ShareRecord } from '../src/storage/records.js'
+
+function shareRecord (cid: string, stamps: FileStamps): ShareRecord {
+  return { cid, name: 'tree', kind: 'dir', path: '/data/tree', size: 10, files: stamps.length, chunks: 1, origin: 'shared', sharedAt: '2026-12-01T00:00:00.000Z', stale: false, stamps }
+}
+
+const stampsOf = (r: ShareRecord | undefined): unknown[] => Array.from({ length: r?.stamps.length ?? 0 }, (_, i) => r?.stamps.at(i))
+
+describe('Records: share records', () => {
+  it('stores the stamps apart from the JSON and reads them back, by get and by list', async () => {
+    const ds = new MemoryDatastore()
+    const records = new Records(ds, defaultLogger())
+    const stamps = FileStamps.of([{ size: 3, mtimeMs: 1764547200000.5 }, { size: 0, mtimeMs: 7 }])
+    await records.putShare(shareRecord('bafyone', stamps), new Uint8Array([1, 2, 3]))
+    const json = JSON.parse(new TextDecoder().decode(await ds.get(new Key('/shoal/share/bafyone'))))
+    expect(json.stamps).toBeUndefined()
+    expect(json.stampsPacked).toBeUndefined()
+    expect(stampsOf(await records.getShare('bafyone'))).toEqual([{ size: 3, mtimeMs: 1764547200000.5 }, { size: 0, mtimeMs: 7 }])
+    expect(stampsOf((await records.listShares())[0])).toEqual([{ size: 3, mtimeMs: 1764547200000.5 }, { size: 0, mtimeMs: 7 }])
+    await records.deleteShare('bafyone')
+    expect(await ds.has(new Key('/shoal/stamps/bafyone'))).toBe(false)
+  })
+
+  it('reads records written before: stamps as base64 in the JSON, or as objects', async () => {
+    const ds = new MemoryDatastore()
+    const records = new Records(ds, defaultLogger())
+    const { stamps: _s, ...rest } = shareRecord('bafyold', FileStamps.sized(0))
+    const packed = Buffer.from(FileStamps.of([{ size: 9, mtimeMs: 11 }]).toBytes()).toString('base64')
+    await ds.put(new Key('/shoal/share/bafyold'), new TextEncoder().encode(JSON.stringify({ ...rest, stampsPacked: packed })))
+    await ds.put(new Key('/shoal/share/bafyolder'), new TextEncoder().encode(JSON.stringify({ ...rest, cid: 'bafyolder', stamps: [{ size: 1, mtimeMs: 2 }] })))
+    expect(stampsOf(await records.getShare('bafyold'))).toEqual([{ size: 9, mtimeMs: 11 }])
+    expect(stampsOf(await records.getShare('bafyolder'))).toEqual([{ size: 1, mtimeMs: 2 }])
+    // stored again (marked stale), an old record moves to the new form
+    const old = await records.getShare('bafyold') as ShareRecord
+    await records.updateShare({ ...old, stale: true })
+    expect(stampsOf(await records.getShare('bafyold'))).toEqual([{ size: 9, mtimeMs: 11 }])
+    expect((await records.getShare('bafyold'))?.stale).toBe(true)
+  })
+})
