@@ -156,23 +156,24 @@ export async function layoutShare (kind: 'file' | 'dir', files: LayoutFiles, emp
   // files and empty directories merged in path order
   const order = sorted ? undefined : Array.from({ length: files.length }, (_, i) => i).sort((a, b) => comparePaths(fileAt(files, a).path, fileAt(files, b).path))
   const dirs = [...emptyDirs].sort(comparePaths)
-  const empty = dirs.length > 0 ? await emptyDirectory() : undefined
+  const empty = await emptyDirectory()
   const layout = new DirectoryLayout(keep)
+  // the empty directories that sort before `path` (all that are left, when undefined)
   let d = 0
+  const emptyDirsBefore = async (path?: string): Promise<void> => {
+    for (; d < dirs.length && (path === undefined || (dirs[d] as string) < path); d++) {
+      await layout.add(dirs[d] as string, empty.cid.bytes, empty.bytes.byteLength)
+      keep(empty)
+    }
+  }
   for (let k = 0; k < files.length; k++) {
     if (k % FILES_PER_TURN === FILES_PER_TURN - 1) await yieldToEventLoop()
     const i = order?.[k] ?? k
     const { path } = fileAt(files, i)
-    for (; d < dirs.length && (dirs[d] as string) < path; d++) {
-      await layout.add(dirs[d] as string, (empty as DagBlock).cid.bytes, (empty as DagBlock).bytes.byteLength)
-      keep(empty as DagBlock)
-    }
+    await emptyDirsBefore(path)
     await layout.add(path, fileRoots.bytesAt(i) as Uint8Array, tsizes[i] as number)
   }
-  for (; d < dirs.length; d++) {
-    await layout.add(dirs[d] as string, (empty as DagBlock).cid.bytes, (empty as DagBlock).bytes.byteLength)
-    keep(empty as DagBlock)
-  }
+  await emptyDirsBefore()
   const { cid: root } = await layout.finish()
   return { root, fileRoots, blocks }
 }
