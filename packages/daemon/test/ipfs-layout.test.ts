@@ -140,12 +140,16 @@ describe('UnixFS layout (unixfs-v1-2025) equals stock Helia', () => {
   })
 
   it('a directory just under the split stays flat and one just over is sharded, as Helia decides', async () => {
-    // each link: 1 + 1 + (2 + 36 cid + 2 + 20 name + 2 tsize) = 64 bytes; node = 4 + 64 n
+    // each link: tag + length + (1 + 1 + 36 cid) + (1 + 1 + 20 name) + (1 + 2 tsize of 200) = 65 bytes;
+    // node = 4 + 65 n: 4032 links are 262,084 bytes (flat), 4033 are 262,149 (over 256 KiB: sharded)
     const file = (i: number): { path: string, data: Uint8Array } => ({ path: `d/${String(i).padStart(20, '0')}`, data: bytesOf(200, i) })
-    for (const count of [4095, 4096]) {
+    for (const [count, flat] of [[4032, true], [4033, false]] as const) {
       const files = Array.from({ length: count }, (_, i) => file(i))
       const ours = await layoutShare('dir', files.map(f => fileOf(f.path, f.data)), [])
       expect(ours.root.toString()).toBe((await heliaTree(files, [], { profile: 'unixfs-v1-2025' })).toString())
+      // flat: the node of d and the root's, nothing else; sharded: HAMT shards under d
+      if (flat) expect(ours.blocks).toHaveLength(2)
+      else expect(ours.blocks.length).toBeGreaterThan(2)
     }
   })
 

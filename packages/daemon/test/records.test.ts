@@ -2,6 +2,13 @@ import { defaultLogger } from '@libp2p/logger'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import { describe, expect, it } from 'vitest'
+import { createHash } from 'node:crypto'
+import { sealManifest } from '@shoal/protocol'
+import { IpfsBlockStore } from '../src/ipfs/block-store.js'
+import { CidList } from '../src/ipfs/cid-list.js'
+import { IpfsRecords } from '../src/ipfs/ipfs-records.js'
+import { IpfsShares } from '../src/ipfs/ipfs-shares.js'
+import { rawLeafCid } from '../src/ipfs/unixfs-layout.js'
 import { FileStamps } from '../src/storage/file-stamps.js'
 import { Records } from '../src/storage/records.js'
 import type { ShareRecord } from '../src/storage/records.js'
@@ -44,15 +51,13 @@ describe('Records: share records', () => {
   })
 })
 
+const rootDigests = [1, 2, 3].map(k => createHash('sha256').update(String(k)).digest())
+
 describe('IpfsRecords: file roots', () => {
   it('keeps a share\'s file roots as a value of their own, and forgets them with the share', async () => {
-    const { IpfsRecords } = await import('../src/ipfs/ipfs-records.js')
-    const { CidList } = await import('../src/ipfs/cid-list.js')
-    const { rawLeafCid } = await import('../src/ipfs/unixfs-layout.js')
-    const { createHash } = await import('node:crypto')
     const ds = new MemoryDatastore()
     const records = new IpfsRecords(ds)
-    const roots = CidList.of([1, 2, 3].map(k => rawLeafCid(createHash('sha256').update(String(k)).digest())))
+    const roots = CidList.of(rootDigests.map(d => rawLeafCid(d)))
     await records.put('bafyshare', { root: roots.stringAt(0) as string, fileRootsStored: true, blocks: [], leaves: 'chunks' }, [], undefined, roots.toBytes())
     const json = JSON.parse(new TextDecoder().decode(await ds.get(new Key('/shoal/ipfs/share/bafyshare'))))
     expect(json.fileRoots).toBeUndefined()
@@ -63,32 +68,40 @@ describe('IpfsRecords: file roots', () => {
   })
 })
 
-describe('IpfsShares: records written before file roots were a value of their own', () => {
-  it('indexes a share whose record holds its file roots as base64, or as strings', async () => {
-    const { IpfsRecords } = await import('../src/ipfs/ipfs-records.js')
-    const { IpfsBlockStore } = await import('../src/ipfs/block-store.js')
-    const { IpfsShares } = await import('../src/ipfs/ipfs-shares.js')
-    const { CidList } = await import('../src/ipfs/cid-list.js')
-    const { rawLeafCid } = await import('../src/ipfs/unixfs-layout.js')
-    const { sealManifest } = await import('@shoal/protocol')
-    const { createHash } = await import('node:crypto')
+describe('IpfsShares: loading UnixFS records', () => {
+  /** A repo with a two-file share (files of 1 byte: each file's root is its raw leaf) under each of `cids`, and an IpfsShares over it. */
+  async function repoWith (cids: string[]): Promise<{ ds: MemoryDatastore, store: IpfsBlockStore, ipfsShares: IpfsShares, roots: CidList }> {
     const ds = new MemoryDatastore()
     const records = new Records(ds, defaultLogger())
     const ipfsRecords = new IpfsRecords(ds)
     const log = defaultLogger().forComponent('test:ipfs-shares')
     const store = new IpfsBlockStore({ records: ipfsRecords, lookup: () => undefined, log })
-    const digests = [1, 2].map(k => createHash('sha256').update(String(k)).digest())
-    const roots = CidList.of(digests.map(d => rawLeafCid(d)))
+    const digests = rootDigests.slice(0, 2)
     const manifest = { version: 1, kind: 'dir' as const, chunkSize: 1024 * 1024, files: digests.map((d, i) => ({ path: `f${i}`, size: 1, hashes: Uint8Array.from(d) })), dirs: [] }
-    const shares: string[] = []
-    for (const [cid, form] of [['old-base64', { fileRoots: Buffer.from(roots.toBytes()).toString('base64') }], ['old-strings', { files: roots.strings() }]] as const) {
-      const sealed = await sealManifest(manifest)
-      await records.putManifest(cid, sealed.bytes)
-      await ds.put(new Key(`/shoal/ipfs/share/${cid}`), new TextEncoder().encode(JSON.stringify({ root: roots.stringAt(0), blocks: [], leaves: 'chunks', ...form })))
-      shares.push(cid)
+    const { bytes } = await sealManifest(manifest)
+    for (const cid of cids) await records.putManifest(cid, bytes)
+    const share = (cid: string): ShareRecord | undefined => cids.includes(cid) ? shareRecord(cid, FileStamps.sized(2)) : undefined
+    const ipfsShares = new IpfsShares({ records, ipfsRecords, store, share, layout: () => undefined, list: () => cids.map(cid => ({ cid, stale: false })), log })
+    return { ds, store, ipfsShares, roots: CidList.of(digests.map(d => rawLeafCid(d))) }
+  }
+
+  it('indexes a share whose record holds its file roots as base64, or as strings (records written before)', async () => {
+    const cids = ['old-base64', 'old-strings']
+    const { ds, store, ipfsShares, roots } = await repoWith(cids)
+    const forms = [{ fileRoots: Buffer.from(roots.toBytes()).toString('base64') }, { files: roots.strings() }]
+    for (const [i, cid] of cids.entries()) {
+      await ds.put(new Key(`/shoal/ipfs/share/${cid}`), new TextEncoder().encode(JSON.stringify({ root: roots.stringAt(0), blocks: [], leaves: 'chunks', ...forms[i] })))
     }
-    const ipfsShares = new IpfsShares({ records, ipfsRecords, store, share: () => undefined, layout: () => undefined, list: () => shares.map(cid => ({ cid, stale: false })), log })
     await ipfsShares.load()
-    for (const cid of shares) expect(store.fileRootsOf(cid)?.strings()).toEqual(roots.strings())
+    for (const cid of cids) expect(store.fileRootsOf(cid)?.strings()).toEqual(roots.strings())
+  })
+
+  it('lays a share out again when its record names file roots the repo lost', async () => {
+    const { ds, store, ipfsShares, roots } = await repoWith(['damaged'])
+    await ds.put(new Key('/shoal/ipfs/share/damaged'), new TextEncoder().encode(JSON.stringify({ root: roots.stringAt(0), fileRootsStored: true, blocks: [], leaves: 'chunks' })))
+    await ipfsShares.load()
+    // (the layout runs in the background: rootOf waits for it)
+    expect(await ipfsShares.rootOf('damaged')).toBeDefined()
+    expect(store.fileRootsOf('damaged')?.strings()).toEqual(roots.strings())
   })
 })

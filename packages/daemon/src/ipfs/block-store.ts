@@ -7,7 +7,7 @@
  * chunk — hashed again against the leaf's own CID before it leaves.
  */
 import { CID } from 'multiformats/cid'
-import { CHUNK_HASH_LENGTH, ChunkLayout, SHA2_256_CODE, chunkCountOf } from '@shoal/protocol'
+import { CHUNK_HASH_LENGTH, ChunkLayout, SHA2_256_CODE } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import type { ChunkSource } from '../storage/chunk-source.js'
 import { sha256 } from '../storage/chunk-hash.js'
@@ -25,9 +25,8 @@ interface IndexedShare {
   root: CID
   fileRoots: CidList
   keys: string[]
-  /** First global chunk index of each manifest file. */
-  firstChunk: number[]
-  chunkSize: number
+  /** Where each file's chunks are. */
+  layout: ChunkLayout
   /** The share's chunks by digest, when they are its raw leaves (1 MiB chunks). */
   chunks?: ChunkDigestIndex
 }
@@ -64,19 +63,12 @@ export class IpfsBlockStore {
       keys.push(key)
     }
     for (const text of dag.blocks) add(CID.parse(text), { kind: 'node', share, cid: text })
-    const { manifest } = layout
     // a share's chunks are its leaves: found by digest in a table of their own, not a key each
     const chunks = dag.leaves === 'chunks' ? new ChunkDigestIndex(layout) : undefined
     if (dag.leaves !== 'chunks') {
       for (const leaf of dag.leaves) add(leaf.cid, { kind: 'leaf', share, leaf })
     }
-    const firstChunk: number[] = []
-    let count = 0
-    for (const file of manifest.files) {
-      firstChunk.push(count)
-      count += chunkCountOf(file.size, manifest.chunkSize)
-    }
-    this.shares.set(share, { root: dag.root, fileRoots: dag.fileRoots, keys, firstChunk, chunkSize: manifest.chunkSize, ...(chunks !== undefined ? { chunks } : {}) })
+    this.shares.set(share, { root: dag.root, fileRoots: dag.fileRoots, keys, layout, ...(chunks !== undefined ? { chunks } : {}) })
   }
 
   unindex (share: string): void {
@@ -168,13 +160,15 @@ export class IpfsBlockStore {
 /** Bytes `[offset, offset + length)` of file `file` of a share, from its verified chunks. */
 async function readSlice (source: ChunkSource, share: IndexedShare, file: number, offset: number, length: number): Promise<Uint8Array> {
   if (length === 0) return new Uint8Array(0)
-  const first = (share.firstChunk[file] ?? 0) + Math.floor(offset / share.chunkSize)
-  const last = (share.firstChunk[file] ?? 0) + Math.floor((offset + length - 1) / share.chunkSize)
+  const { chunkSize } = share.layout.manifest
+  const fileFirst = share.layout.fileRange(file).first
+  const first = fileFirst + Math.floor(offset / chunkSize)
+  const last = fileFirst + Math.floor((offset + length - 1) / chunkSize)
   const out = new Uint8Array(length)
   let at = 0
   for (let g = first; g <= last; g++) {
     const chunk = await source.readChunk(g)
-    const chunkStart = (g - (share.firstChunk[file] ?? 0)) * share.chunkSize
+    const chunkStart = (g - fileFirst) * chunkSize
     const from = Math.max(0, offset - chunkStart)
     const to = Math.min(chunk.byteLength, offset + length - chunkStart)
     out.set(chunk.subarray(from, to), at)

@@ -58,7 +58,6 @@ const decoder = new TextDecoder()
 export class IpfsRecords {
   constructor (private readonly ds: Datastore) {}
 
-  /** Store a share's DAG: its blocks first, then the record that points at them. */
   /** Store a share's DAG: its blocks, leaf table and file roots (packed CIDs: `record.fileRootsStored`), then the record that names them. */
   async put (share: string, record: IpfsShareRecord, blocks: Array<{ cid: CID, bytes: Uint8Array }>, leaves?: LeafEntry[], fileRoots?: Uint8Array): Promise<void> {
     for (const block of blocks) await this.ds.put(blockKey(share, block.cid.toString()), block.bytes)

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises'
 import nodePath from 'node:path'
 import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
-import { ChunkLayout, UNIXFS_CHUNK_SIZE, decodeManifest } from '@shoal/protocol'
+import { ChunkLayout, ErrorCode, ShoalError, UNIXFS_CHUNK_SIZE, decodeManifest } from '@shoal/protocol'
 import type { Manifest } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
 import type { Records, ShareRecord } from '../storage/records.js'
@@ -53,12 +53,19 @@ export class IpfsShares {
     this.c = components
   }
 
-  /** Index every share that has a DAG; lay out (in the background) those made before this node had IPFS. */
+  /** Index every share that has a DAG; lay out (in the background) those made before this node had IPFS, and those whose record is damaged. */
   async load (): Promise<void> {
     for (const { cid } of this.c.list()) {
       const record = await this.c.ipfsRecords.get(cid)
-      if (record !== undefined) await this.indexRecord(cid, record).catch(err => { this.c.log.error('cannot index the UnixFS DAG of %s: %e', cid, err) })
-      else void this.added(cid)
+      if (record === undefined) {
+        void this.added(cid)
+        continue
+      }
+      // a record that cannot be indexed (parts of it missing): lay the share out again
+      await this.indexRecord(cid, record).catch(err => {
+        this.c.log.error('cannot index the UnixFS DAG of %s, laying it out again: %e', cid, err)
+        void this.added(cid)
+      })
     }
   }
 
@@ -133,7 +140,11 @@ export class IpfsShares {
 
   /** A record's file roots: stored apart, or (records written before) base64 in the record, or strings. */
   private async fileRootsOf (cid: string, record: IpfsShareRecord): Promise<CidList> {
-    if (record.fileRootsStored === true) return CidList.fromBytes(await this.c.ipfsRecords.fileRoots(cid) ?? new Uint8Array(0))
+    if (record.fileRootsStored === true) {
+      const bytes = await this.c.ipfsRecords.fileRoots(cid)
+      if (bytes === undefined) throw new ShoalError(ErrorCode.REPO_INVALID, `the UnixFS record of ${cid} names file roots the repo does not hold`)
+      return CidList.fromBytes(bytes)
+    }
     if (record.fileRoots !== undefined) return CidList.fromBytes(Buffer.from(record.fileRoots, 'base64'))
     return CidList.of((record.files ?? []).map(f => CID.parse(f)))
   }
@@ -193,5 +204,3 @@ function leafTable (files: LayoutFile[]): LeafEntry[] {
   })
   return out
 }
-
-
