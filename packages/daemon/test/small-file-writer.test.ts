@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ErrorCode } from '@shoal/protocol'
-import { SMALL_WRITE_BATCH } from '../src/constants.js'
+import { SMALL_WRITE_BATCH, SMALL_WRITE_WORKERS } from '../src/constants.js'
 import { SmallFileWriter } from '../src/storage/small-file-writer.js'
 
 let dir: string
@@ -46,5 +46,24 @@ describe('SmallFileWriter', () => {
     expect(results.map(r => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.INVALID_PATH })
     expect(Array.from(await fs.readFile(path.join(dir, 'ok2')))).toEqual([3])
+  })
+
+  it('starts workers ahead of the writes it is told of, one per batch up to its limit, and they write', async () => {
+    const fresh = new SmallFileWriter()
+    try {
+      fresh.warm(0)
+      expect(fresh.workers).toBe(0)
+      fresh.warm(1)
+      expect(fresh.workers).toBe(1)
+      fresh.warm(SMALL_WRITE_BATCH * 100)
+      expect(fresh.workers).toBe(SMALL_WRITE_WORKERS)
+      fresh.warm(SMALL_WRITE_BATCH * 100)
+      expect(fresh.workers).toBe(SMALL_WRITE_WORKERS)
+      await fresh.writeAll(Array.from({ length: SMALL_WRITE_BATCH * 2 }, (_, i) => ({ path: path.join(dir, `w${i}`), position: 0, data: Uint8Array.of(i & 0xff) })))
+      expect(Array.from(await fs.readFile(path.join(dir, `w${SMALL_WRITE_BATCH + 1}`)))).toEqual([(SMALL_WRITE_BATCH + 1) & 0xff])
+    } finally {
+      await fresh.close()
+    }
+    expect(fresh.workers).toBe(0)
   })
 })

@@ -73,6 +73,7 @@ export class PartFiles {
     const { manifest } = this.layout
     const wanted = (i: number): boolean => !this.placed.has(i) && (files === 'all' || files.has(i))
     const indexes = manifest.files.map((_, i) => i).filter(wanted)
+    smallFileWriter.warm(smallWritesOf(this.layout, indexes))
     try {
       if (!resume) await fs.rm(this.partPath, { recursive: true, force: true })
       if (manifest.kind === 'dir') {
@@ -379,6 +380,18 @@ export async function exists (p: string): Promise<boolean> {
 }
 
 /** Copy `data` (one buffer or a list of pieces) to the start of `target`. */
+/** How many of the chunks of files `indexes` are small (written by the small-file writer): empty files count one. */
+function smallWritesOf (layout: ChunkLayout, indexes: number[]): number {
+  const { chunkSize, files } = layout.manifest
+  let count = 0
+  for (const i of indexes) {
+    const { size } = files[i] as ManifestFile
+    if (chunkSize <= SMALL_IO_BYTES) count += Math.max(1, Math.ceil(size / chunkSize))
+    else if (size === 0 || (size % chunkSize !== 0 && size % chunkSize <= SMALL_IO_BYTES)) count++ // empty, or its short last chunk
+  }
+  return count
+}
+
 function copyInto (target: Uint8Array, data: Uint8Array | Uint8ArrayList): void {
   if (data instanceof Uint8Array) { target.set(data); return }
   let at = 0
