@@ -1,9 +1,18 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { effectiveSettings, readRepoConfig, validateConfig } from '../src/repo/config.js'
 import { createShoal } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { tempDir as newTempDir } from './helpers.js'
+
+/** Every temp dir of this file, removed at the end. */
+const dirs: string[] = []
+async function tempDir (): Promise<string> {
+  const dir = await newTempDir()
+  dirs.push(dir)
+  return dir
+}
+afterAll(async () => { await Promise.all(dirs.map(async dir => { await fs.rm(dir, { recursive: true, force: true }) })) })
 
 describe('repo config', () => {
   it('a missing config.json is an empty config', async () => {
