@@ -256,6 +256,12 @@ export const IPFS_PICK_SCAN_LIMIT = 4096
  * gave 11 MB/s and 32 several times that.
  */
 export const IPFS_START_WINDOW = 32
+/**
+ * A file part of at most this many bytes is taken for a leaf (UnixFS
+ * importers chunk at 256 KiB or 1 MiB): under a download cap, a want for it
+ * waits for room for that many bytes before it goes out.
+ */
+export const IPFS_LEAF_MAX_BYTES = 1024 * 1024
 export const IPFS_MIN_WINDOW = 16
 export const IPFS_MAX_WINDOW = 128
 /**

@@ -3,7 +3,8 @@
  * Shoal fetches what only Helia holds — the profile layout, Kubo's old
  * CIDv0 layout (256 KiB dag-pb leaves, 174 links) and a directory — and
  * serves it on, so a second Helia fetches it back from Shoal by the same
- * CID; a Shoal directory share is read by Helia; a paused fetch resumes.
+ * CID; a Shoal directory share is read by Helia; a paused fetch resumes; a
+ * download cap holds a fetch from Helia to its rate.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -127,5 +128,21 @@ describe('Shoal and a stock Helia node', () => {
     expect(result.path).toBe(out)
     expect(sha(await fs.readFile(out))).toBe(sha(data))
     expect((await shoal.list()).downloads.find(d => d.cid === cid.toString())).toBeUndefined()
+  })
+
+  it('holds a fetch from Helia to the download cap, and the copy is whole', async () => {
+    const data = randomBytes(4 * MiB)
+    const cid = await helia.fs.addBytes(data)
+    const out = path.join(dir, 'capped.bin')
+    const capped = await createShoal({ repo: path.join(dir, 'capped'), listen: ['/ip4/127.0.0.1/tcp/0'], controlSocket: false, mdns: false, maxDownload: '1MB/s' })
+    await capped.start()
+    onTestFinished(async () => { await capped.stop() })
+    const started = performance.now()
+    await capped.fetch(cid.toString(), { out, peers: [helia.addrs[0] as string] })
+    const seconds = (performance.now() - started) / 1000
+    // 4 MiB at 10^6 bytes/s, less the bucket's burst (0.1 s of it): 4.1 s at least (uncapped, well under 1 s here)
+    expect(seconds).toBeGreaterThan(3.5)
+    expect(seconds).toBeLessThan(30)
+    expect(sha(await fs.readFile(out))).toBe(sha(data))
   })
 })

@@ -23,6 +23,7 @@ import type { TrustlessGatewayHandler } from './trustless-gateway.js'
 import { BitswapClient } from './fetch/bitswap-client.js'
 import { IpfsFetchRecords } from './fetch/fetch-records.js'
 import { IpfsFetcher } from './fetch/ipfs-fetcher.js'
+import type { FetchRunComponents } from './fetch/ipfs-fetch-run.js'
 import type { Discovery } from '../net/discovery.js'
 
 export interface IpfsServiceComponents {
@@ -42,7 +43,8 @@ export interface IpfsServiceComponents {
   stallTimeoutMs?: number
   /** How long a fetch looks for providers before NO_PROVIDERS (ms). */
   resolveTimeoutMs?: number
-  limiter?: { upload(peer: PeerId, bytes: number): { ready: Promise<void> } }
+  /** Bandwidth caps: blocks served wait for upload room, wants of a fetch for download room. */
+  limiter?: { upload(peer: PeerId, bytes: number): { ready: Promise<void> } } & NonNullable<FetchRunComponents['limiter']>
 }
 
 /** What the rest of the node uses of the IPFS side. */
@@ -96,7 +98,8 @@ export class IpfsService {
       shares: components.shares,
       ipfsShares: this.shares,
       logger: components.logger,
-      ...(components.stats !== undefined ? { stats: components.stats } : {})
+      ...(components.stats !== undefined ? { stats: components.stats } : {}),
+      ...(components.limiter !== undefined ? { limiter: components.limiter } : {})
     }, {
       ...(components.stallTimeoutMs !== undefined ? { stallTimeoutMs: components.stallTimeoutMs } : {}),
       ...(components.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: components.resolveTimeoutMs } : {})

@@ -22,6 +22,8 @@ export interface WantedBlock {
   cid: CID
   /** An inner node (or not known to be a leaf): fetched before leaves. */
   structure: boolean
+  /** The bytes its parent says it holds, when it is likely a leaf: what a download cap makes room for before asking. */
+  size?: number
 }
 
 interface Item extends WantedBlock {

@@ -9,7 +9,12 @@
  * (1 s, doubling, at most 30 s), then is asked again;
  * a want unanswered for CHUNK_TIMEOUT_MS counts as a failed attempt. The
  * fetch fails with NO_PROVIDERS when no block arrived for the stall timeout,
- * or no provider was connected for the resolve timeout.
+ * or no provider was connected for the resolve timeout. Under a download cap
+ * (`pace`) a want waits for room for the block's expected size (what its
+ * parent says of a leaf, else nothing) before it goes out; when the block
+ * comes the reservation is given back and its real size taken instead, so
+ * the cap holds whatever the guess. Time spent waiting for room is not a
+ * stall.
  */
 import { ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -22,9 +27,24 @@ import type { WantedBlock } from './block-scheduler.js'
 import type { BitswapClient, BlockReceiver } from './bitswap-client.js'
 import type { UnixfsTree } from './unixfs-tree.js'
 
+/** Room a download cap made for some bytes (BandwidthLimiter's Reservation). */
+export interface Reservation {
+  /** Resolves when the bytes may come. */
+  ready: Promise<void>
+  /** They did not come: give the room back. */
+  cancel(): void
+}
+
 /** One provider of this fetch. */
 class ProviderSession {
+  /** Wants asked (or held back by a cap: +Infinity) → when they went out. */
   readonly inflight = new Map<string, number>()
+  /** Wants held back by a download cap, with their reservation. */
+  readonly held = new Map<string, Reservation>()
+  /** What wants that went out reserved, until their block comes. */
+  readonly reserved = new Map<string, Reservation>()
+  /** Wants let through by the cap this turn, to send as one list. */
+  released: WantedBlock[] = []
   probing = true
   window = 1
   lastActivityAt = Date.now()
@@ -62,6 +82,8 @@ export interface DagDownloadInit {
   noProviderTimeoutMs?: number
   /** Called with each verified block's provider and size. */
   onDownloaded?: (peer: PeerId, bytes: number) => void
+  /** A download cap: room for `bytes` from `peer` (BandwidthLimiter.download). */
+  pace?: (peer: PeerId, bytes: number) => Reservation
   /** Save progress (every FLUSH_INTERVAL_MS, and at the end). */
   flush: () => Promise<void>
 }
@@ -135,12 +157,14 @@ export class DagDownload implements BlockReceiver {
     if (wanted === undefined) return
     const now = Date.now()
     const session = this.sessions.get(peer.toString())
-    session?.inflight.delete(key)
+    if (session !== undefined) this.forget(session, key)
     session?.delivered(bytes.byteLength, now)
     this.lastBlockAt = now
     this.init.onDownloaded?.(peer, bytes.byteLength)
+    // under a cap: the guess made room for was given back (forget), the real size is taken (its wait falls on the next wants)
+    this.init.pace?.(peer, bytes.byteLength)
     for (const other of this.scheduler.received(key, session)) {
-      other.inflight.delete(key)
+      this.forget(other, key)
       this.init.client.cancel(other.peer, [wanted.cid])
     }
     this.writing++
@@ -154,8 +178,8 @@ export class DagDownload implements BlockReceiver {
 
   onDontHave (peer: PeerId, key: string): void {
     const session = this.sessions.get(peer.toString())
-    if (session === undefined || !session.inflight.has(key)) return
-    session.inflight.delete(key)
+    if (session === undefined || !session.inflight.has(key) || session.held.has(key)) return
+    this.forget(session, key)
     session.lastActivityAt = Date.now()
     if (session.probing) { this.dropSession(session, true); return }
     this.scheduler.refused(session, key)
@@ -192,13 +216,57 @@ export class DagDownload implements BlockReceiver {
       if (room <= 0 || (!session.probing && room < Math.max(1, Math.floor(session.window * IPFS_REFILL_FRACTION)) && session.inflight.size > 0)) continue
       const picked = this.scheduler.pick(session, room)
       if (picked.length === 0) continue
+      if (this.init.pace !== undefined) {
+        for (const block of picked) this.hold(session, block, this.init.pace)
+        continue
+      }
       for (const block of picked) session.inflight.set(block.key, now)
       if (session.inflight.size === picked.length) session.lastActivityAt = now
-      this.init.client.want(session.peer, picked.map(b => b.cid)).catch(err => {
-        this.init.log('cannot send wants to %p: %e', session.peer, err)
-        this.dropSession(session, true)
-      })
+      this.send(session, picked)
     }
+  }
+
+  private send (session: ProviderSession, blocks: WantedBlock[]): void {
+    this.init.client.want(session.peer, blocks.map(b => b.cid)).catch(err => {
+      this.init.log('cannot send wants to %p: %e', session.peer, err)
+      this.dropSession(session, true)
+    })
+  }
+
+  /** Under a cap: the want for `block` goes out once there is room for what it is expected to weigh. */
+  private hold (session: ProviderSession, block: WantedBlock, pace: (peer: PeerId, bytes: number) => Reservation): void {
+    const reservation = pace(session.peer, block.size ?? 0)
+    session.inflight.set(block.key, Number.POSITIVE_INFINITY)
+    session.held.set(block.key, reservation)
+    void reservation.ready.then(() => {
+      if (session.held.get(block.key) !== reservation) return
+      session.held.delete(block.key)
+      if (this.finished || this.sessions.get(session.peer.toString()) !== session || !session.inflight.has(block.key)) return
+      session.reserved.set(block.key, reservation)
+      // waiting for the block starts now if nothing else was out
+      if (session.inflight.size - session.held.size === 1) session.lastActivityAt = Date.now()
+      session.inflight.set(block.key, Date.now())
+      session.released.push(block)
+      if (session.released.length === 1) {
+        queueMicrotask(() => {
+          const blocks = session.released
+          session.released = []
+          if (!this.finished && this.sessions.get(session.peer.toString()) === session) this.send(session, blocks)
+        })
+      }
+    })
+  }
+
+  /** `key` is no longer asked of `session` (or held back for it): its reservation is given back if it never went out. */
+  private forget (session: ProviderSession, key: string): void {
+    session.inflight.delete(key)
+    // asked and never answered: what it reserved goes back too
+    session.reserved.get(key)?.cancel()
+    session.reserved.delete(key)
+    const held = session.held.get(key)
+    if (held === undefined) return
+    session.held.delete(key)
+    held.cancel()
   }
 
   private dropSession (session: ProviderSession, barren: boolean): void {
@@ -207,8 +275,9 @@ export class DagDownload implements BlockReceiver {
     this.sessions.delete(key)
     if (barren) this.barren.add(key)
     this.scheduler.removeSession(session)
-    if (session.inflight.size > 0) this.init.client.cancel(session.peer, [...session.inflight.keys()].flatMap(k => this.scheduler.get(k)?.cid ?? []))
-    session.inflight.clear()
+    const sent = [...session.inflight.keys()].filter(k => !session.held.has(k))
+    if (sent.length > 0) this.init.client.cancel(session.peer, sent.flatMap(k => this.scheduler.get(k)?.cid ?? []))
+    for (const key of [...session.inflight.keys()]) this.forget(session, key)
     this.schedule()
   }
 
@@ -218,16 +287,17 @@ export class DagDownload implements BlockReceiver {
     for (const session of [...this.sessions.values()]) {
       // (a silent provider is not taken for one without the content: Helia, for one, does not
       // send a block again within 5 s of sending it, say to a fetch that was just paused)
-      const stalled = session.inflight.size > 0 && now - session.lastActivityAt > IPFS_SESSION_STALL_MS
+      const out = session.inflight.size - session.held.size
+      const stalled = out > 0 && now - session.lastActivityAt > IPFS_SESSION_STALL_MS
       // quiet but not yet stalled: say the same wants again (see IPFS_NUDGE_MS)
-      if (!stalled && session.inflight.size > 0 && now - session.lastActivityAt > IPFS_NUDGE_MS && now - session.lastNudgeAt > IPFS_NUDGE_MS) {
+      if (!stalled && out > 0 && now - session.lastActivityAt > IPFS_NUDGE_MS && now - session.lastNudgeAt > IPFS_NUDGE_MS) {
         session.lastNudgeAt = now
-        const cids = [...session.inflight.keys()].flatMap(k => this.scheduler.get(k)?.cid ?? [])
+        const cids = [...session.inflight.keys()].filter(k => !session.held.has(k)).flatMap(k => this.scheduler.get(k)?.cid ?? [])
         this.init.client.want(session.peer, cids).catch(() => {})
       }
       for (const [key, at] of [...session.inflight]) {
-        if (!stalled && now - at <= CHUNK_TIMEOUT_MS) continue
-        session.inflight.delete(key)
+        if (session.held.has(key) || (!stalled && now - at <= CHUNK_TIMEOUT_MS)) continue
+        this.forget(session, key)
         const cid = this.scheduler.get(key)?.cid
         if (cid !== undefined) this.init.client.cancel(session.peer, [cid])
         // a silent provider is its own failure, not the block's
@@ -252,6 +322,8 @@ export class DagDownload implements BlockReceiver {
       return
     }
     const stallMs = this.init.stallTimeoutMs ?? STALL_TIMEOUT_MS
+    // waiting for a download cap's room is not a stall: the clock starts again when the wants go out
+    if ([...this.sessions.values()].some(s => s.held.size > 0)) this.lastBlockAt = now
     if (this.writing === 0 && now - this.lastBlockAt > stallMs) {
       void this.fail(new ShoalError(ErrorCode.NO_PROVIDERS, `no provider sent any of the ${this.scheduler.missing} missing block(s) of ${this.init.tree.root.toString()} in ${Math.round(stallMs / 1000)} s; progress is kept, fetch again to resume`))
       return
@@ -286,7 +358,9 @@ export class DagDownload implements BlockReceiver {
     clearInterval(this.timer)
     this.init.client.remove(this)
     for (const session of this.sessions.values()) {
-      if (session.inflight.size > 0) this.init.client.cancel(session.peer, [...session.inflight.keys()].flatMap(k => this.scheduler.get(k)?.cid ?? []))
+      const sent = [...session.inflight.keys()].filter(k => !session.held.has(k))
+      if (sent.length > 0) this.init.client.cancel(session.peer, sent.flatMap(k => this.scheduler.get(k)?.cid ?? []))
+      for (const key of [...session.inflight.keys()]) this.forget(session, key)
     }
     this.sessions.clear()
   }

@@ -21,6 +21,7 @@ import type { ShareRegistry } from '../../storage/share-registry.js'
 import type { IpfsShares } from '../ipfs-shares.js'
 import type { BitswapClient } from './bitswap-client.js'
 import { DagDownload } from './dag-download.js'
+import type { Reservation } from './dag-download.js'
 import type { IpfsDownloadRecord, IpfsFetchRecords } from './fetch-records.js'
 import { manifestOfSaved } from './fetched-share.js'
 import { UnixfsTree } from './unixfs-tree.js'
@@ -35,6 +36,8 @@ export interface FetchRunComponents {
   ipfsShares: IpfsShares
   logger: ComponentLogger
   stats?: { onDownloaded(peer: PeerId, bytes: number): void }
+  /** Download caps (the node's BandwidthLimiter): wants are paced to them. */
+  limiter?: { readonly limitsDownload: boolean, download(peer: PeerId, bytes: number): Reservation }
 }
 
 export interface FetchRunInit {
@@ -73,6 +76,7 @@ export class FetchRun {
     this.c = components
     this.init = init
     const log = components.logger.forComponent('shoal:ipfs:fetch')
+    const { limiter } = components
     const progress = components.fetchRecords.progress(init.record.cid)
     this.tree = new UnixfsTree({ root: init.cid, partPath: init.record.partPath, progress, log, want: block => { this.download.want(block) } })
     this.download = new DagDownload({
@@ -82,6 +86,7 @@ export class FetchRun {
       ...(init.stallTimeoutMs !== undefined ? { stallTimeoutMs: init.stallTimeoutMs } : {}),
       ...(init.noProviderTimeoutMs !== undefined ? { noProviderTimeoutMs: init.noProviderTimeoutMs } : {}),
       onDownloaded: (peer, bytes) => { components.stats?.onDownloaded(peer, bytes) },
+      ...(limiter?.limitsDownload === true ? { pace: (peer: PeerId, bytes: number) => limiter.download(peer, bytes) } : {}),
       flush: async () => { await this.saveProgress() }
     })
   }

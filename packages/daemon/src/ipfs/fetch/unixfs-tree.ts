@@ -13,7 +13,7 @@ import nodePath from 'node:path'
 import type { CID } from 'multiformats/cid'
 import { DAG_PB_CODE, ErrorCode, ShoalError } from '@shoal/protocol'
 import type { Logger } from '@libp2p/interface'
-import { IPFS_MAX_DAG_DEPTH, IPFS_MAX_DAG_NODES } from '../../constants.js'
+import { IPFS_LEAF_MAX_BYTES, IPFS_MAX_DAG_DEPTH, IPFS_MAX_DAG_NODES } from '../../constants.js'
 import { fsError } from '../../errors.js'
 import { alignedSlots, directIoAligned, openDirectForWrite } from '../../storage/direct-io.js'
 import { FileHandleCache } from '../../storage/file-handles.js'
@@ -151,7 +151,9 @@ export class UnixfsTree {
     if (copy !== undefined && await this.copyLeaf(copy, need)) return
     if (this.resume && await this.verifyHeld(cid, need)) return
     this.awaited.set(key, { cid, needs: [need] })
-    this.init.want({ key, cid, structure: cid.code === DAG_PB_CODE })
+    // a part no bigger than a leaf can be is taken for one: a raw leaf holds exactly its bytes
+    const size = need.t === 'part' && need.length <= IPFS_LEAF_MAX_BYTES ? need.length : undefined
+    this.init.want({ key, cid, structure: cid.code === DAG_PB_CODE, ...(size !== undefined ? { size } : {}) })
   }
 
   private async apply (cid: CID, block: Uint8Array, need: Need): Promise<void> {
