@@ -3,7 +3,7 @@
  * stock Helia node (helia 7, its own bitswap) in the test process. Helia
  * cats a Shoal share by its CID; Shoal fetches what only Helia holds, as a
  * file, a CIDv0 file and a directory; a fetch killed with the daemon resumes
- * when it restarts.
+ * when it restarts; cat and files take the UnixFS CIDs of what it holds.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -136,6 +136,36 @@ describe('IPFS interop: a Shoal daemon and a stock Helia node', () => {
       return ls.shares.some(s => s.ipfs === cid) && !ls.downloads.some(x => x.cid === cid) ? true : undefined
     }, 90_000)
     expect(await sha256File(out)).toBe(createHash('sha256').update(data).digest('hex'))
+  })
+
+  it('cat and files read by UnixFS CID what this node holds: a share, a file of it, a file fetched from Helia', async () => {
+    const src = path.join(dir, 'by-cid')
+    await fs.mkdir(path.join(src, 'sub'), { recursive: true })
+    await fs.writeFile(path.join(src, 'a.txt'), 'one')
+    await fs.writeFile(path.join(src, 'sub/b.txt'), 'two')
+    const { ipfs } = JSON.parse((await d.cli(['share', src, '--json'])).stdout) as { ipfs: string }
+    const byPath = await d.cli(['cat', ipfs, 'sub/b.txt'])
+    expect(byPath.code, byPath.stderr).toBe(0)
+    expect(byPath.stdout).toBe('two')
+    const listed = JSON.parse((await d.cli(['files', ipfs, '--json'])).stdout) as { files: Array<{ path: string, ipfs: string }> }
+    const fileCid = listed.files.find(f => f.path === 'sub/b.txt')?.ipfs as string
+    expect((await d.cli(['cat', fileCid])).stdout).toBe('two')
+    const one = JSON.parse((await d.cli(['files', fileCid, '--json'])).stdout) as { size: number, files: Array<{ path: string }> }
+    expect(one.files.map(f => f.path)).toEqual(['sub/b.txt'])
+    expect(one.size).toBe(3)
+    const inside = await d.cli(['cat', fileCid, 'x'])
+    expect(inside.code).toBe(1)
+    expect(inside.stderr).toContain('is a file (sub/b.txt)')
+    // fetched from Helia over Bitswap, then read by the CID it was fetched by
+    const cid = (await helia.fs.addBytes(Buffer.from('from helia'))).toString()
+    const fetched = await d.cli(['fetch', cid, '--peer', helia.addrs[0] as string, '-o', path.join(dir, 'from-helia.txt')])
+    expect(fetched.code, fetched.stderr).toBe(0)
+    expect((await d.cli(['cat', cid])).stdout).toBe('from helia')
+    // not held here: a clear error saying what to do
+    const missing = (await helia.fs.addBytes(Buffer.from('never fetched'))).toString()
+    const res = await d.cli(['cat', missing])
+    expect(res.code).toBe(1)
+    expect(res.stderr).toContain(`shoal fetch ${missing}`)
   })
 
   it('refuses a malformed CID before asking the daemon (exit 2)', async () => {

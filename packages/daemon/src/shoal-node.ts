@@ -1,7 +1,7 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
-import { ErrorCode, ShoalError, isIpfsId, parseContentId } from '@shoal/protocol'
+import { ErrorCode, ShoalError, isIpfsId, parseContentId, parseIpfsCid } from '@shoal/protocol'
 import path from 'node:path'
 import type { CancelResult, ChunkMap, ConnectResult, FilesResult, ListResult, PeerInfo, ShareResult, StatusInfo, TransferInfo, UiAccess, UnshareResult } from '@shoal/protocol'
 import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS, PARTIAL_DIR, READ_WAIT_MS, STOP_STEP_MS } from './constants.js'
@@ -331,7 +331,8 @@ class ShoalNode implements Shoal {
   async cat (id: string, path?: string, options: CatOptions = {}): Promise<CatStream> {
     const r = this.parts()
     const { start, end, local, signal, resolveTimeoutMs, readAheadBytes } = options
-    return await r.fetcher.open(id, path, {
+    const held = this.heldIpfs(id, path)
+    return await r.fetcher.open(held?.share ?? id, held?.path ?? path, {
       waitMs: this.options.readTimeoutMs ?? READ_WAIT_MS,
       ...(start !== undefined ? { start } : {}),
       ...(end !== undefined ? { end } : {}),
@@ -344,16 +345,37 @@ class ShoalNode implements Shoal {
 
   async files (id: string, options: FilesOptions = {}): Promise<FilesResult> {
     const r = this.parts()
-    const result = await r.fetcher.files(id, options)
-    if (options.ipfsCids === false) return result
+    const held = this.heldIpfs(id)
+    const result = await r.fetcher.files(held?.share ?? id, options)
+    // a file's own UnixFS CID: that file alone
+    const only = (files: FilesResult['files']): FilesResult['files'] => held?.path === undefined ? files : files.filter(f => f.path === held.path)
+    const file = held?.path === undefined ? undefined : result.files.find(f => f.path === held.path)
+    if (file !== undefined) Object.assign(result, { size: file.size, held: file.held })
+    if (options.ipfsCids === false) return { ...result, files: only(result.files) }
     // each file's UnixFS CID, when this node has laid the share out (it holds it, whole or in part)
     const root = r.ipfs.store.rootOf(result.cid)
     const cids = r.ipfs.fileCidsOf(result.cid)
     return {
       ...result,
       ...(root !== undefined ? { ipfs: root.toString() } : {}),
-      files: result.files.map((f, i) => cids?.[i] !== undefined ? { ...f, ipfs: cids[i] } : f)
+      files: only(result.files.map((f, i) => cids?.[i] !== undefined ? { ...f, ipfs: cids[i] } : f))
     }
+  }
+
+
+  /**
+   * A UnixFS CID read here (`cat`, `files`) is the share this node holds
+   * under it, or that share's file (its `path` then names a file inside
+   * it, so no further path may follow). Anything else that is not an IPFS
+   * CID is left to the caller; an IPFS CID not held is NOT_FOUND.
+   */
+  private heldIpfs (id: string, path?: string): { share: string, path?: string } | undefined {
+    if (!isIpfsId(id)) return undefined
+    const held = this.parts().ipfs.heldAs(parseIpfsCid(id))
+    if (held === undefined) throw new ShoalError(ErrorCode.NOT_FOUND, `${id} is an IPFS CID this node does not hold: \`shoal fetch ${id}\` fetches it over Bitswap (cat and files read IPFS content only once it is here)`)
+    if (held.path === undefined) return { share: held.share, ...(path !== undefined ? { path } : {}) }
+    if (path !== undefined && path !== '') throw new ShoalError(ErrorCode.NOT_FOUND, `${id} is a file (${held.path}): there is no ${path} inside it`)
+    return held
   }
 
   private parts (): Running {

@@ -349,9 +349,11 @@ export interface Shoal extends LiveViews {
    * whole file in memory. Chunks this node does not hold are fetched first,
    * the one being read and then a read-ahead window, and kept (served to
    * peers, reused by a later fetch). `path` names the file inside a
-   * directory share and must be omitted for a file share. Resolves once the
-   * manifest is known and the path checked: throws INVALID_ID, INVALID_PATH,
-   * NO_PROVIDERS (nobody has the manifest), NOT_FOUND (`local` and not held);
+   * directory share and must be omitted for a file share. `id` may also be
+   * the UnixFS CID of a share this node holds, or of one of its files (no
+   * `path` then). Resolves once the manifest is known and the path checked:
+   * throws INVALID_ID, INVALID_PATH, NO_PROVIDERS (nobody has the manifest),
+   * NOT_FOUND (`local` and not held; an IPFS CID not held here);
    * while iterating, TIMEOUT when a chunk does not arrive.
    *
    * @example
@@ -365,7 +367,9 @@ export interface Shoal extends LiveViews {
   /**
    * The files of a share (content id or ticket) and how many bytes of each
    * this node holds, from its manifest alone: asked of providers when this
-   * node has none (nothing else is fetched). Throws INVALID_ID, NO_PROVIDERS.
+   * node has none (nothing else is fetched). Also the UnixFS CID of a share
+   * held here, or of one of its files (that file alone). Throws INVALID_ID,
+   * NO_PROVIDERS, NOT_FOUND (an IPFS CID not held here).
    *
    * @example
    * ```ts

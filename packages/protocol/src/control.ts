@@ -343,13 +343,13 @@ export interface FilesResult {
   name: string
   /** A single file or a directory tree. */
   kind: 'file' | 'dir'
-  /** Total bytes. */
+  /** Total bytes (of the one file, when asked by a file's UnixFS CID). */
   size: number
-  /** Bytes this node holds. */
+  /** Bytes this node holds (of the one file, likewise). */
   held: number
   /** The share's UnixFS CID, when this node has laid it out. */
   ipfs?: string
-  /** Every file, in manifest order. */
+  /** Every file, in manifest order (the one file, when asked by a file's UnixFS CID). */
   files: FileEntry[]
   /** Empty directories of the share. */
   dirs: string[]

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Argv, CommandModule } from 'yargs'
-import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isTicket, parseContentId } from '@shoal/protocol'
+import { ControlRoute, ErrorCode, ShoalError, decodeTicket, isIpfsId, isTicket, parseContentId, parseIpfsCid } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { clientOf } from '../context.js'
 import { getBytes } from '../raw-get.js'
@@ -16,7 +16,7 @@ export const catCommand: CommandModule<GlobalArgs, CatArgs> = {
   command: 'cat <id> [path]',
   describe: 'Write a file of any share to stdout, verified chunk by chunk; what this node does not hold is fetched in file order as it goes (and kept)',
   builder: (y: Argv<GlobalArgs>) => y
-    .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...)' })
+    .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...); or the UnixFS CID (ipfs in ls and files) of a share or file this node holds' })
     .positional('path', { type: 'string', describe: 'File inside a directory share (required for a directory, omitted for a file)' })
     .option('timeout', { type: 'number', describe: 'Seconds to look for providers when this node has not got the manifest (default 20)' })
     .example('$0 cat shoal1... video.mp4 | mpv -', 'watch while it downloads')
@@ -25,7 +25,7 @@ export const catCommand: CommandModule<GlobalArgs, CatArgs> = {
     .example('$0 cat bafy... | head -c 100', 'stops reading early; the daemon stops too') as Argv<CatArgs>,
   handler: async (args) => {
     // a typo fails at once (exit 2), daemon or not; a ticket goes as it is (its sharer may be needed)
-    const cid = isTicket(args.id) ? decodeTicket(args.id.trim()).cid.toString() : parseContentId(args.id).toString()
+    const cid = isTicket(args.id) ? decodeTicket(args.id.trim()).cid.toString() : isIpfsId(args.id) ? parseIpfsCid(args.id).toString() : parseContentId(args.id).toString()
     const params = new URLSearchParams()
     if (args.path !== undefined) params.set('path', args.path)
     if (args.timeout !== undefined) params.set('timeout', String(args.timeout))

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs'
-import { ControlRoute, decodeTicket, isTicket, parseContentId } from '@shoal/protocol'
+import { ControlRoute, decodeTicket, isIpfsId, isTicket, parseContentId, parseIpfsCid } from '@shoal/protocol'
 import type { FilesResult } from '@shoal/protocol'
 import type { GlobalArgs } from '../context.js'
 import { clientOf, outputOf } from '../context.js'
@@ -14,7 +14,7 @@ export const filesCommand: CommandModule<GlobalArgs, FilesArgs> = {
   command: 'files <id>',
   describe: 'List the files of a share (path, size, how much this node holds) from its manifest alone',
   builder: (y: Argv<GlobalArgs>) => y
-    .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...)' })
+    .positional('id', { type: 'string', demandOption: true, describe: 'Content id (bafy...) or ticket (shoal1...); or the UnixFS CID of a share or file this node holds' })
     .option('timeout', { type: 'number', describe: 'Seconds to look for providers when this node has not got the manifest (default 20)' })
     .example('$0 files shoal1...', 'what is in a share before fetching any of it')
     .example("$0 fetch bafy... --only 'docs/**'", 'then fetch just some of it')
@@ -23,6 +23,7 @@ export const filesCommand: CommandModule<GlobalArgs, FilesArgs> = {
     const output = outputOf(args)
     // a typo fails at once (exit 2), daemon or not
     if (isTicket(args.id)) decodeTicket(args.id)
+    else if (isIpfsId(args.id)) parseIpfsCid(args.id)
     else parseContentId(args.id)
     const query = args.timeout !== undefined ? `?timeout=${encodeURIComponent(String(args.timeout))}` : ''
     const result = await clientOf(args).call<FilesResult>('GET', `${ControlRoute.files}/${encodeURIComponent(args.id.trim())}${query}`)

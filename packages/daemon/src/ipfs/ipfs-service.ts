@@ -142,6 +142,28 @@ export class IpfsService {
     return this.store.fileRootsOf(share)?.strings()
   }
 
+  /**
+   * The share an IPFS CID names here: a share's UnixFS root, or one of its
+   * files' roots (then `path` is that file's). Undefined when no share laid
+   * out here has it.
+   */
+  heldAs (ipfsCid: CID): { share: string, path?: string } | undefined {
+    const bytes = ipfsCid.bytes
+    for (const share of this.store.sharesIndexed()) {
+      if (this.store.rootOf(share)?.equals(ipfsCid) === true) return { share }
+    }
+    for (const share of this.store.sharesIndexed()) {
+      const roots = this.store.fileRootsOf(share)
+      const files = this.c.shares.lookup(share)?.layout.manifest.files
+      if (roots === undefined || files === undefined) continue
+      for (let i = 0; i < roots.length; i++) {
+        const at = roots.bytesAt(i)
+        if (at !== undefined && Buffer.compare(at, bytes) === 0) return { share, path: (files[i] as { path: string }).path }
+      }
+    }
+    return undefined
+  }
+
   /** The UnixFS CID of a share (laid out now if it was not yet). */
   async rootOf (share: string): Promise<string | undefined> {
     return (await this.shares.rootOf(share))?.toString()
