@@ -25,6 +25,8 @@ describe('shoal config values', () => {
     const cases: Array<[string, string[], RegExp]> = [
       ['lsiten', ['x'], /unknown config key "lsiten" \(known: listen, bootstrap, mdns, network, maxUpload, /],
       ['maxUpload', ['fast'], /"maxUpload": must be a rate such as "10MiB\/s"/],
+      ['maxCache', ['big'], /"maxCache": must be a size such as "20GiB"/],
+      ['maxCache', ['2MiB/s'], /"maxCache": must be a size/],
       ['relay', ['maybe'], /"relay": must be true or false/],
       ['metrics', ['9464'], /"metrics": must be a "host:port" string/],
       ['mdns', ['yes'], /"mdns": must be true or false/],
@@ -45,7 +47,7 @@ describe('shoal config values', () => {
   })
 
   it('what set accepts, the daemon accepts', () => {
-    for (const [key, values] of [['listen', ['/ip4/127.0.0.1/tcp/0']], ['bootstrap', ['[]']], ['mdns', ['false']], ['network', ['lan']]] as const) {
+    for (const [key, values] of [['listen', ['/ip4/127.0.0.1/tcp/0']], ['bootstrap', ['[]']], ['mdns', ['false']], ['network', ['lan']], ['maxCache', ['20GiB']], ['maxCache', ['0']]] as const) {
       const { value } = parseConfigValue(key, [...values])
       expect(validateConfig({ [key]: value }, 'config.json')).toEqual({ [key]: value })
     }
@@ -62,6 +64,7 @@ describe('shoal config values', () => {
       'maxDownload         (not set)',
       'maxUploadPerPeer    (not set)',
       'maxDownloadPerPeer  (not set)',
+      'maxCache            (not set)',
       'relay               (not set)',
       'upnp                (not set)',
       'metrics             (not set)',

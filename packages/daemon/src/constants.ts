@@ -221,6 +221,10 @@ export const READ_STASH_BYTES = 96 * 1024 * 1024
 export const READ_WAIT_MS = 30_000
 /** Repo folder for chunks fetched for readers with no output path: `<repo>/partial/<cid>`. */
 export const PARTIAL_DIR = 'partial'
+/** Bytes of chunks fetched for readers alone kept in `<repo>/partial` before the least recently read go (`maxCache`). */
+export const DEFAULT_READER_CACHE_BYTES = 10 * 1024 * 1024 * 1024
+/** A root read this recently is not removed from the reader cache (a media player's next range request is on its way). */
+export const READER_CACHE_GRACE_MS = 60_000
 /** Gateway responses streaming content at once (each holds at most one chunk in memory); more wait their turn. */
 export const GATEWAY_STREAMS = 24
 

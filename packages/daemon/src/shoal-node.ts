@@ -1,7 +1,7 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
-import { ErrorCode, ShoalError, isIpfsId, parseContentId, parseIpfsCid } from '@shoal/protocol'
+import { ErrorCode, ShoalError, isIpfsId, parseContentId, parseIpfsCid, parseRate } from '@shoal/protocol'
 import path from 'node:path'
 import type { CancelResult, ChunkMap, ConnectResult, FilesResult, ListResult, PeerInfo, ShareResult, StatusInfo, TransferInfo, UiAccess, UnshareResult } from '@shoal/protocol'
 import { AMINO_BOOTSTRAP, DEFAULT_LISTEN, MAX_CONCURRENT_UPLOADS, PARTIAL_DIR, READ_WAIT_MS, STOP_STEP_MS } from './constants.js'
@@ -139,6 +139,8 @@ class ShoalNode implements Shoal {
       const discovery = new Discovery(node, { bootstrap: settings.bootstrap ?? (network === 'public' ? AMINO_BOOTSTRAP : []) })
       const fetcher = new Fetcher({ node, records, shares, discovery, stats: this.traffic, limiter: this.limiter, chunkMaps: this.chunkMaps }, {
         partialDir: path.join(repo.dir, PARTIAL_DIR),
+        ...(settings.maxCache !== undefined ? { cacheBytes: sizeSetting('maxCache', settings.maxCache) } : {}),
+        ...(this.options.cacheGraceMs !== undefined ? { cacheGraceMs: this.options.cacheGraceMs } : {}),
         ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
         ...(this.options.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: this.options.resolveTimeoutMs } : {})
       })
@@ -396,6 +398,16 @@ class ShoalNode implements Shoal {
  */
 export async function createShoal (options: ShoalOptions = {}): Promise<Shoal> {
   return new ShoalNode(options)
+}
+
+/** A size setting in bytes (0: no limit); BAD_REQUEST naming `key` when it is not one. */
+function sizeSetting (key: string, value: string | number): number {
+  try {
+    if (typeof value === 'string' && value.trim().endsWith('/s')) throw new Error('a size has no "/s"')
+    return parseRate(value)
+  } catch (err) {
+    throw new ShoalError(ErrorCode.BAD_REQUEST, `${key}: ${(err as Error).message}; expected a size such as 20GiB (0 = no limit)`, { cause: err })
+  }
 }
 
 /** Wait for `step` at most `ms`; a step that fails or takes longer is logged, and stopping goes on. */

@@ -36,6 +36,8 @@ export interface ShoalOptions extends RepoConfig {
   resolveTimeoutMs?: number
   /** How long a reader of content not held (`cat`, the gateway) waits for one chunk before TIMEOUT (ms; the gateway answers 504). @default 30000 */
   readTimeoutMs?: number
+  /** A root read this recently stays in the reader cache whatever `maxCache` says (ms). @default 60000 */
+  cacheGraceMs?: number
   /** Called when a client asks the daemon to stop (`shoal stop`). @default stops the node */
   onStopRequested?: () => void
   /** Called when a peer connects or its last connection closes. */

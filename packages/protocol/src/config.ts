@@ -26,6 +26,13 @@ export interface RepoConfig {
   maxUploadPerPeer?: string | number
   /** Cap on chunk bytes received per second from any one peer. @default 0 */
   maxDownloadPerPeer?: string | number
+  /**
+   * Bytes of chunks fetched for readers alone (`cat`, the gateway: what no
+   * `fetch` asked for, kept in `<repo>/partial`); past it, the least
+   * recently read of them that nothing reads now are removed. A size
+   * ("20GiB", see parseRate) or bytes; 0 = no limit. @default 10 GiB
+   */
+  maxCache?: string | number
   /** Act as a circuit relay v2 server for peers that cannot be dialed directly. @default false */
   relay?: boolean
   /** Ask the home router for a port mapping with UPnP. @default true in public mode, false in lan mode */
@@ -46,6 +53,7 @@ const isMultiaddrList = (v: unknown): boolean =>
   Array.isArray(v) && v.every(x => typeof x === 'string' && x.startsWith('/') && x.length > 1 && x.length < 1024)
 
 const RATE_EXPECTED = 'a rate such as "10MiB/s", "800KB/s" or a number of bytes per second (0 = unlimited)'
+const SIZE_EXPECTED = 'a size such as "20GiB", "500MB" or a number of bytes (0 = no limit)'
 
 /**
  * True for "host:port" with a port from 0 to 65535 (IPv6 hosts in brackets).
@@ -66,7 +74,7 @@ export function isHostPort (value: unknown): boolean {
 /** How one config key's value is parsed, described and checked. */
 export interface RepoConfigKeySpec {
   /** The shape of its value, which tells `shoal config set` how to read its arguments. */
-  kind: 'list' | 'boolean' | 'choice' | 'rate' | 'string'
+  kind: 'list' | 'boolean' | 'choice' | 'rate' | 'size' | 'string'
   /** What the value must be, in words, for error messages. */
   expected: string
   /** True when `value` is valid for the key. */
@@ -83,6 +91,8 @@ export const REPO_CONFIG_KEYS: Record<RepoConfigKey, RepoConfigKeySpec> = {
   maxDownload: { kind: 'rate', expected: RATE_EXPECTED, check: isRate },
   maxUploadPerPeer: { kind: 'rate', expected: RATE_EXPECTED, check: isRate },
   maxDownloadPerPeer: { kind: 'rate', expected: RATE_EXPECTED, check: isRate },
+  // a size parses as a rate does (the "/s" is optional there)
+  maxCache: { kind: 'size', expected: SIZE_EXPECTED, check: v => isRate(v) && !(typeof v === 'string' && v.trim().endsWith('/s')) },
   relay: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
   upnp: { kind: 'boolean', expected: 'true or false', check: v => typeof v === 'boolean' },
   metrics: { kind: 'string', expected: 'a "host:port" string such as "127.0.0.1:9464"', check: isHostPort },

@@ -18,6 +18,7 @@ interface DaemonArgs extends GlobalArgs {
   maxDownloadPerPeer?: string
   relay?: boolean
   relayLimit?: string
+  maxCache?: string
   upnp?: boolean
 }
 
@@ -35,6 +36,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     .option('max-download', { type: 'string', describe: 'Cap on chunk downloads, all peers together (or "maxDownload")' })
     .option('max-upload-per-peer', { type: 'string', describe: 'Cap on chunk uploads to any one peer (or "maxUploadPerPeer")' })
     .option('max-download-per-peer', { type: 'string', describe: 'Cap on chunk downloads from any one peer (or "maxDownloadPerPeer")' })
+    .option('max-cache', { type: 'string', describe: 'Bytes of what cat and the gateway fetched (no fetch asked for it, kept in <repo>/partial) to keep; past it the least recently read go, e.g. 20GiB (0 = no limit; default 10GiB; or "maxCache")' })
     .option('relay', { type: 'boolean', describe: 'Act as a circuit relay v2 for peers behind NAT (or "relay" in config.json; default off)' })
     .option('relay-limit', { type: 'string', describe: 'With --relay: bytes each relayed connection may carry, e.g. 64MiB (default 64MiB)' })
     .option('upnp', { type: 'boolean', describe: 'Ask the router for a port mapping with UPnP (default: on with --network public, off on lan)' })
@@ -50,6 +52,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
     for (const [flag, value] of [['--max-upload', args.maxUpload], ['--max-download', args.maxDownload], ['--max-upload-per-peer', args.maxUploadPerPeer], ['--max-download-per-peer', args.maxDownloadPerPeer]] as const) {
       if (value !== undefined && !isRate(value)) throw new ShoalError(ErrorCode.BAD_REQUEST, `${flag} must be a rate such as 2MiB/s, 500KB/s or 0 for none, not ${JSON.stringify(value)}`)
     }
+    if (args.maxCache !== undefined && (!isRate(args.maxCache) || args.maxCache.trim().endsWith('/s'))) throw new ShoalError(ErrorCode.BAD_REQUEST, `--max-cache must be a size such as 20GiB or 0 for no limit, not ${JSON.stringify(args.maxCache)}`)
     if (args.metrics !== undefined && !isHostPort(args.metrics)) throw new ShoalError(ErrorCode.INVALID_ADDRESS, `--metrics must be HOST:PORT such as 127.0.0.1:9464, not ${JSON.stringify(args.metrics)}`)
     // a bare port is the loopback address: the gateway is never reachable from another host unless named
     const gateway = args.gateway !== undefined && /^\d{1,5}$/.test(args.gateway) ? `127.0.0.1:${args.gateway}` : args.gateway
@@ -73,6 +76,7 @@ export const daemonCommand: CommandModule<GlobalArgs, DaemonArgs> = {
       ...(args.maxDownload !== undefined ? { maxDownload: args.maxDownload } : {}),
       ...(args.maxUploadPerPeer !== undefined ? { maxUploadPerPeer: args.maxUploadPerPeer } : {}),
       ...(args.maxDownloadPerPeer !== undefined ? { maxDownloadPerPeer: args.maxDownloadPerPeer } : {}),
+      ...(args.maxCache !== undefined ? { maxCache: args.maxCache } : {}),
       ...(args.relay !== undefined ? { relay: args.relay } : {}),
       ...(args.upnp !== undefined ? { upnp: args.upnp } : {}),
       ...(args.relayLimit !== undefined ? { relayDataLimit: parseRate(args.relayLimit) } : {}),

@@ -27,6 +27,8 @@ import { covers, haltError, recordEnd, untilAborted } from './fetch-control.js'
 import type { Control, Halt, Starting } from './fetch-control.js'
 import { ProviderSearch } from './provider-search.js'
 import { Readers } from './readers.js'
+import { ReaderCache } from './reader-cache.js'
+import { DEFAULT_READER_CACHE_BYTES } from '../../constants.js'
 import { ContentReader } from './content-reader.js'
 import type { FileRead, ReadOptions } from './content-reader.js'
 
@@ -66,6 +68,10 @@ export interface FetcherInit {
   resolveTimeoutMs?: number
   /** Where chunks fetched for readers go when there is no download of the root (`<repo>/partial`). */
   partialDir: string
+  /** Bytes those may take before the least recently read go (ReaderCache); 0: no limit. @default DEFAULT_READER_CACHE_BYTES */
+  cacheBytes?: number
+  /** A root read this recently stays in that cache. @default READER_CACHE_GRACE_MS */
+  cacheGraceMs?: number
 }
 
 interface ActiveFetch {
@@ -91,6 +97,8 @@ export class Fetcher {
   readonly holdings: Holdings
   /** Readers of roots being fetched for them (`cat`, the gateway). */
   readonly readers = new Readers()
+  /** What was fetched for readers alone, kept under a limit. */
+  readonly cache: ReaderCache
   private stopping = false
 
   /** Reads files of any share, fetching what is not held. */
@@ -102,6 +110,14 @@ export class Fetcher {
     this.init = init
     this.search = new ProviderSearch({ node: components.node, discovery: components.discovery, banned: this.banned })
     this.holdings = new Holdings({ records: components.records, shares: components.shares, logger: components.node.logger })
+    this.cache = new ReaderCache({
+      limit: init.cacheBytes ?? DEFAULT_READER_CACHE_BYTES,
+      holdings: () => this.holdings.map.values(),
+      busy: cid => this.active.has(cid) || this.starting.has(cid) || this.readers.reading(cid),
+      remove: async cid => { await this.cancel(cid) },
+      log: components.node.logger.forComponent('shoal:reader-cache'),
+      ...(init.cacheGraceMs !== undefined ? { graceMs: init.cacheGraceMs } : {})
+    })
     this.reader = new ContentReader({
       ...components,
       search: this.search,
@@ -175,7 +191,9 @@ export class Fetcher {
   /** Open one file of share `id` (held or not) for reading, or a byte range of it. */
   async open (id: string, filePath: string | undefined, options: ReadOptions = {}): Promise<FileRead> {
     if (this.stopping) throw new ShoalError(ErrorCode.NOT_STARTED, 'the daemon is stopping')
-    return await this.reader.open(parseTarget(id), filePath, { resolveTimeoutMs: this.init.resolveTimeoutMs, ...options })
+    const target = parseTarget(id)
+    this.cache.touch(target.cid.toString())
+    return await this.reader.open(target, filePath, { resolveTimeoutMs: this.init.resolveTimeoutMs, ...options })
   }
 
   /** Download `id` (content id or ticket); resolves once every chunk is verified and in place. */
@@ -248,6 +266,7 @@ export class Fetcher {
     const recorded = await this.c.records.listDownloads()
     // partial shares are served at rest
     await this.holdings.loadPartials(recorded)
+    void this.cache.trim()
     const pending = recorded.filter(d => d.state === 'active')
     for (const d of pending) {
       this.log('resuming %s into %s', d.cid, d.out)
@@ -261,6 +280,7 @@ export class Fetcher {
   /** Stop every download, keeping progress: they resume at the next start. */
   async stop (): Promise<void> {
     this.stopping = true
+    this.cache.close()
     for (const s of this.starting.values()) s.controller.abort(new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume'))
     const stopping = new ShoalError(ErrorCode.ABORTED, 'the daemon is stopping; fetch again to resume')
     await Promise.allSettled([
@@ -337,6 +357,7 @@ export class Fetcher {
       userSignal?.removeEventListener('abort', onUserAbort)
       settled()
       await this.holdings.settle(cid, () => this.active.has(cid) || this.starting.has(cid))
+      void this.cache.trim()
     }
   }
 

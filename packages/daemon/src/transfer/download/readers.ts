@@ -34,6 +34,11 @@ export class Readers {
 
   constructor (private readonly maxStashBytes = READ_STASH_BYTES) {}
 
+  /** True while a reader of `cid` is open. */
+  reading (cid: string): boolean {
+    return (this.roots.get(cid)?.demand.readers ?? 0) > 0
+  }
+
   /** What readers of `cid` demand, if any reads it. */
   demand (cid: string): Demand | undefined {
     return this.roots.get(cid)?.demand
