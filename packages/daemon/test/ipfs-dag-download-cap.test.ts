@@ -45,17 +45,23 @@ function setup (): { download: DagDownload, wants: string[][], cancels: string[]
   }
   const download = new DagDownload({ tree, client, log, pace, flush: async () => {} })
   const peer = { toString: () => 'peer-a', equals: () => false } as unknown as PeerId
+  download.start()
+  download.addProvider(peer)
   return { download, wants, cancels, rooms, peer }
+}
+
+/** Want leaf `n`, which its parent says is `size` bytes. */
+async function wantLeaf (download: DagDownload, n: number, size = 1000): Promise<{ key: string, cid: CID }> {
+  const block = await leaf(n)
+  download.want({ ...block, structure: false, size })
+  return block
 }
 
 describe('DagDownload under a download cap', () => {
   it('sends a want only once there is room for its size, and charges the block as it came', async () => {
     const { download, wants, rooms, peer } = setup()
-    download.start()
     try {
-      download.addProvider(peer)
-      const a = await leaf(1)
-      download.want({ ...a, structure: false, size: 1000 })
+      const a = await wantLeaf(download, 1)
       await turn()
       expect(rooms.map(r => r.bytes)).toEqual([1000])
       expect(wants).toEqual([])
@@ -73,18 +79,14 @@ describe('DagDownload under a download cap', () => {
 
   it('gives back the room of wants held back when their provider goes, and cancels only what went out', async () => {
     const { download, wants, cancels, rooms, peer } = setup()
-    download.start()
     try {
-      download.addProvider(peer)
-      const a = await leaf(1)
-      download.want({ ...a, structure: false, size: 1000 })
+      const a = await wantLeaf(download, 1)
       await turn()
       rooms[0]?.let()
       await turn()
       download.onBlock(peer, a.key, new Uint8Array(1000))
       // the provider is a full session now: several wants, none let through yet
-      const more = await Promise.all([2, 3, 4].map(leaf))
-      for (const b of more) download.want({ ...b, structure: false, size: 1000 })
+      const more = [await wantLeaf(download, 2), await wantLeaf(download, 3), await wantLeaf(download, 4)]
       await turn()
       const held = rooms.filter(r => r.bytes === 1000 && !r.cancelled).slice(-3)
       expect(held).toHaveLength(3)
