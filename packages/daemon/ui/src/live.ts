@@ -14,6 +14,11 @@ export interface LiveState {
   maps: ReadonlyMap<string, ChunkMap>
   /** Downloads that completed while the page was open (now shares), shown until dismissed. */
   finished: ReadonlyMap<string, TransferInfo>
+  /**
+   * Downloads this page started and no list has shown yet: a small one can
+   * start and complete between two lists, and would never show otherwise.
+   */
+  started: ReadonlyMap<string, TransferInfo>
 }
 
 /** Apply one event to the state. */
@@ -26,11 +31,15 @@ export function reduce (state: LiveState, e: LiveEvent): LiveState {
       const listed = new Set(e.downloads.map(d => d.cid))
       let finished = state.finished
       if ([...finished.keys()].some(cid => listed.has(cid))) finished = new Map([...finished].filter(([cid]) => !listed.has(cid)))
-      for (const d of state.ls?.downloads ?? []) {
+      // started here: listed now (shown from the list from now on), or already done; one
+      // never listed nor shared (cancelled elsewhere at once) is let go after STARTED_KEPT_MS
+      const now = Date.now()
+      const started = new Map([...state.started].filter(([cid]) => !listed.has(cid) && !shared.has(cid) && now - (startedAt.get(cid) ?? now) < STARTED_KEPT_MS))
+      for (const d of [...(state.ls?.downloads ?? []), ...state.started.values()]) {
         if (listed.has(d.cid) || !shared.has(d.cid)) continue
         finished = new Map(finished).set(d.cid, { ...d, state: 'done', received: d.size, chunksDone: d.chunks, rate: 0, peers: 0 })
       }
-      return { ...state, finished, ls: { shares: e.shares, downloads: e.downloads } }
+      return { ...state, finished, started, ls: { shares: e.shares, downloads: e.downloads } }
     }
     case 'peers': return { ...state, peers: e.peers }
     case 'chunks': return { ...state, maps: new Map(state.maps).set(e.map.cid, e.map) }
@@ -55,9 +64,16 @@ const BATCH_MS = 40
 
 const TYPES: Array<LiveEvent['type']> = ['status', 'ls', 'peers', 'chunks', 'chunks-delta', 'chunks-gone']
 
-/** The live state, from one EventSource opened for the page's life (it reconnects by itself), and a way to dismiss a finished download. */
-export function useLive (): [LiveState, (cid: string) => void] {
-  const [state, setState] = useState<LiveState>({ connected: false, maps: new Map(), finished: new Map() })
+/** What the page's hooks give: the live state, a way to dismiss a finished download, and to say the page started one. */
+export interface Live {
+  state: LiveState
+  dismiss: (cid: string) => void
+  started: (info: TransferInfo) => void
+}
+
+/** The live state, from one EventSource opened for the page's life (it reconnects by itself). */
+export function useLive (): Live {
+  const [state, setState] = useState<LiveState>({ connected: false, maps: new Map(), finished: new Map(), started: new Map() })
   useEffect(() => {
     const source = new EventSource(EVENTS_URL)
     source.onopen = () => { setState(s => ({ ...s, connected: true })) }
@@ -79,8 +95,25 @@ export function useLive (): [LiveState, (cid: string) => void] {
     }
     return () => { source.close(); clearTimeout(timer) }
   }, [])
-  return [state, (cid: string) => { setState(st => dismiss(st, cid)) }]
+  return {
+    state,
+    dismiss: (cid: string) => { setState(st => dismiss(st, cid)) },
+    started: (info: TransferInfo) => { setState(st => started(st, info)) }
+  }
 }
+
+/** The page started a download (the fetch call's answer): shown at once, whatever the next list says of it. */
+export function started (state: LiveState, info: TransferInfo): LiveState {
+  if (info.state === 'done') return { ...state, finished: new Map(state.finished).set(info.cid, info) }
+  if (state.ls?.downloads.some(d => d.cid === info.cid) === true) return state
+  startedAt.set(info.cid, Date.now())
+  return { ...state, started: new Map(state.started).set(info.cid, info) }
+}
+
+/** When the page started each download it shows before any list did. */
+const startedAt = new Map<string, number>()
+/** How long such a download is shown while no list has it, as a download or as a share. */
+const STARTED_KEPT_MS = 30_000
 
 /** Forget a finished download (the page's "dismiss"). */
 export function dismiss (state: LiveState, cid: string): LiveState {

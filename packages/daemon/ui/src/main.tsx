@@ -21,7 +21,7 @@ function pageOf (hash: string): Page {
 }
 
 function App () {
-  const [live, dismiss] = useLive()
+  const { state: live, dismiss, started } = useLive()
   const [page, setPage] = useState<Page>(pageOf(location.hash))
   useEffect(() => {
     const onHash = (): void => { setPage(pageOf(location.hash)) }
@@ -45,7 +45,7 @@ function App () {
       </header>
       <main data-page={page}>
         {page === 'shares' && <SharesPage shares={live.ls?.shares} />}
-        {page === 'transfers' && <TransfersPage downloads={live.ls?.downloads} finished={[...live.finished.values()]} maps={live.maps} dismiss={dismiss} />}
+        {page === 'transfers' && <TransfersPage downloads={live.ls?.downloads} started={[...live.started.values()]} finished={[...live.finished.values()]} maps={live.maps} dismiss={dismiss} onStarted={started} />}
         {page === 'peers' && <PeersPage peers={live.peers} />}
         {page === 'node' && <NodePage status={s} />}
       </main>

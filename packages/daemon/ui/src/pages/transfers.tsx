@@ -8,17 +8,21 @@ import { ActionButton } from '../widgets.js'
 
 interface TransfersProps {
   downloads: TransferInfo[] | undefined
+  /** Started from this page and not listed yet. */
+  started: TransferInfo[]
   /** Completed while the page was open. */
   finished: TransferInfo[]
   maps: ReadonlyMap<string, ChunkMap>
   dismiss: (cid: string) => void
+  /** The fetch form started a download. */
+  onStarted: (info: TransferInfo) => void
 }
 
-export function TransfersPage ({ downloads, finished, maps, dismiss }: TransfersProps) {
-  const all = [...(downloads ?? []), ...finished]
+export function TransfersPage ({ downloads, started, finished, maps, dismiss, onStarted }: TransfersProps) {
+  const all = [...(downloads ?? []), ...started, ...finished]
   return (
     <section>
-      <FetchForm />
+      <FetchForm onStarted={onStarted} />
       <h2>Transfers</h2>
       {downloads === undefined
         ? <p class="muted">loading…</p>
@@ -59,7 +63,7 @@ function Transfer ({ d, map, dismiss }: { d: TransferInfo, map: ChunkMap | undef
   )
 }
 
-function FetchForm () {
+function FetchForm ({ onStarted }: { onStarted: (info: TransferInfo) => void }) {
   const [id, setId] = useState('')
   const [out, setOut] = useState('')
   const [files, setFiles] = useState<FilesResult>()
@@ -84,6 +88,7 @@ function FetchForm () {
     const only = all ? undefined : [...picked].map(p => p.replace(/[*?[\]{}]/g, c => `[${c}]`))
     if (only !== undefined && only.length === 0) throw new Error('pick at least one file')
     const info = await api.fetch(id.trim(), { ...(out.trim() !== '' ? { out: out.trim() } : {}), ...(only !== undefined ? { only } : {}) })
+    onStarted(info)
     setStarted(`fetching into ${info.path}`)
     setId('')
     setFiles(undefined)
