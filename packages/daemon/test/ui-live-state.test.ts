@@ -40,6 +40,15 @@ describe('the UI live state', () => {
     expect(state.finished.size).toBe(0)
   })
 
+  it('shows one card when the same content is fetched again while its last fetch is still shown done', () => {
+    let state = started(reduce(empty, { type: 'ls', shares: [], downloads: [] }), transfer('d'))
+    state = reduce(state, { type: 'ls', shares: [share('d')], downloads: [] })
+    expect(state.finished.has('d')).toBe(true)
+    state = started(state, transfer('d'))
+    expect(state.finished.has('d')).toBe(false)
+    expect([...state.started.keys()]).toEqual(['d'])
+  })
+
   it('puts a download that was done when the fetch call answered among the finished at once', () => {
     const state = started(empty, transfer('c', 'done'))
     expect(state.started.size).toBe(0)

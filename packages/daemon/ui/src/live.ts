@@ -107,7 +107,10 @@ export function started (state: LiveState, info: TransferInfo): LiveState {
   if (info.state === 'done') return { ...state, finished: new Map(state.finished).set(info.cid, info) }
   if (state.ls?.downloads.some(d => d.cid === info.cid) === true) return state
   startedAt.set(info.cid, Date.now())
-  return { ...state, started: new Map(state.started).set(info.cid, info) }
+  // (a card left from an earlier fetch of the same content makes way)
+  const finished = new Map(state.finished)
+  finished.delete(info.cid)
+  return { ...state, finished, started: new Map(state.started).set(info.cid, info) }
 }
 
 /** When the page started each download it shows before any list did. */
