@@ -39,7 +39,7 @@ export class ChunkDigestIndex {
     for (let slot = prefixOf(digest, 0) & this.mask; ; slot = (slot + 1) & this.mask) {
       const index = this.slots[slot] as number
       if (index === EMPTY) return undefined
-      if (sameBytes(this.layout.hashOf(index), digest)) return index
+      if (Buffer.compare(this.layout.hashOf(index), digest) === 0) return index
     }
   }
 }
@@ -47,10 +47,4 @@ export class ChunkDigestIndex {
 /** The 4 bytes at `at` as an unsigned integer. */
 function prefixOf (bytes: Uint8Array, at: number): number {
   return (((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)) >>> 0
-}
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }

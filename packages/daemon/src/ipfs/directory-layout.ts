@@ -24,7 +24,6 @@ import { importer } from 'ipfs-unixfs-importer'
 import type { ImportCandidateStream, InProgressImportResult } from 'ipfs-unixfs-importer'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
-import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
 import { ErrorCode, SHA2_256_CODE, ShoalError, UNIXFS_HAMT_FANOUT, UNIXFS_HAMT_THRESHOLD_BYTES } from '@shoal/protocol'
 import { sha256 } from '../storage/chunk-hash.js'
 import { CidList } from './cid-list.js'
@@ -67,9 +66,13 @@ function openDirectory (path: string): OpenDirectory {
 const DIRECTORY_DATA_FIELD_BYTES = 4
 
 /** The block of an empty directory: every empty directory of a share is this one block. */
-export async function emptyDirectory (): Promise<DagBlock> {
-  const bytes = dagPb.encode(dagPb.prepare({ Data: new UnixFS({ type: 'directory' }).marshal() }))
-  return { cid: CID.createV1(dagPb.code, await sha256Hasher.digest(bytes)), bytes }
+export function emptyDirectory (): DagBlock {
+  return dagPbBlock(encodeFlatDirectory([]))
+}
+
+/** A dag-pb block and its CIDv1. */
+function dagPbBlock (bytes: Uint8Array): DagBlock {
+  return { cid: CID.createV1(dagPb.code, createDigest(SHA2_256_CODE, sha256(bytes))), bytes }
 }
 
 /**
@@ -140,10 +143,9 @@ export class DirectoryLayout {
     const links = dir.names
       .map((name, i) => ({ name: Buffer.from(name, 'utf8'), cid: cids.bytesAt(i) as Uint8Array, tsize: dir.tsizes[i] as number }))
       .sort((a, b) => Buffer.compare(a.name, b.name))
-    const bytes = encodeFlatDirectory(links)
-    const cid = CID.createV1(dagPb.code, createDigest(SHA2_256_CODE, sha256(bytes)))
-    this.onBlock({ cid, bytes })
-    return { cid, tsize: links.reduce((n, l) => n + l.tsize, bytes.byteLength) }
+    const block = dagPbBlock(encodeFlatDirectory(links))
+    this.onBlock(block)
+    return { cid: block.cid, tsize: links.reduce((n, l) => n + l.tsize, block.bytes.byteLength) }
   }
 
   /** A HAMT: the importer's tree builder, given this directory's links as ready-made entries. */
@@ -216,7 +218,7 @@ export function encodeFlatDirectory (links: ReadonlyArray<{ name: Uint8Array, ci
   }
   for (const l of links) {
     out[at++] = 0x12
-    varint(1 + varintLength(l.cid.byteLength) + l.cid.byteLength + 1 + varintLength(l.name.byteLength) + l.name.byteLength + 1 + varintLength(l.tsize))
+    varint(linkBodyBytes(l.name.byteLength, l.cid.byteLength, l.tsize))
     field(0x0a, l.cid)
     field(0x12, l.name)
     out[at++] = 0x18
@@ -227,10 +229,15 @@ export function encodeFlatDirectory (links: ReadonlyArray<{ name: Uint8Array, ci
   return out
 }
 
-/** Bytes a PBLink adds to a PBNode: field tag, length, and Hash, Name and Tsize each with its tag. */
+/** Bytes a PBLink adds to a PBNode: field tag, length, and the link itself. */
 function linkBytes (nameBytes: number, cidBytes: number, tsize: number): number {
-  const link = 1 + varintLength(cidBytes) + cidBytes + 1 + varintLength(nameBytes) + nameBytes + 1 + varintLength(tsize)
+  const link = linkBodyBytes(nameBytes, cidBytes, tsize)
   return 1 + varintLength(link) + link
+}
+
+/** Bytes of a PBLink's own fields: Hash, Name and Tsize, each with its tag. */
+function linkBodyBytes (nameBytes: number, cidBytes: number, tsize: number): number {
+  return 1 + varintLength(cidBytes) + cidBytes + 1 + varintLength(nameBytes) + nameBytes + 1 + varintLength(tsize)
 }
 
 /** UTF-8 length of a string (names are valid UTF-16: the manifest checks them). */

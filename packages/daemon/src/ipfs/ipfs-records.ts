@@ -9,6 +9,7 @@ import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import { ErrorCode, ShoalError } from '@shoal/protocol'
+import { getIfStored } from '../storage/datastore-read.js'
 
 /** Where one leaf's bytes are: `prefix ‖ file[offset, offset + length) ‖ suffix` hashes to `cid`. */
 export interface LeafEntry {
@@ -67,10 +68,10 @@ export class IpfsRecords {
   }
 
   async get (share: string): Promise<IpfsShareRecord | undefined> {
-    const key = new Key(PREFIX.share + share)
-    if (!(await this.ds.has(key))) return undefined
+    const bytes = await getIfStored(this.ds, new Key(PREFIX.share + share))
+    if (bytes === undefined) return undefined
     try {
-      return JSON.parse(decoder.decode(await this.ds.get(key))) as IpfsShareRecord
+      return JSON.parse(decoder.decode(bytes)) as IpfsShareRecord
     } catch {
       return undefined
     }
@@ -78,22 +79,17 @@ export class IpfsRecords {
 
   /** A stored dag-pb block of `share`, or undefined. */
   async block (share: string, cid: string): Promise<Uint8Array | undefined> {
-    const key = blockKey(share, cid)
-    if (!(await this.ds.has(key))) return undefined
-    return await this.ds.get(key)
+    return await getIfStored(this.ds, blockKey(share, cid))
   }
 
   /** A share's file roots as stored apart (`fileRootsStored`): CIDs back to back. */
   async fileRoots (share: string): Promise<Uint8Array | undefined> {
-    const key = new Key(PREFIX.roots + share)
-    if (!(await this.ds.has(key))) return undefined
-    return await this.ds.get(key)
+    return await getIfStored(this.ds, new Key(PREFIX.roots + share))
   }
 
   async leaves (share: string): Promise<LeafEntry[]> {
-    const key = new Key(PREFIX.leaves + share)
-    if (!(await this.ds.has(key))) return []
-    return decodeLeaves(await this.ds.get(key))
+    const bytes = await getIfStored(this.ds, new Key(PREFIX.leaves + share))
+    return bytes === undefined ? [] : decodeLeaves(bytes)
   }
 
   /** Forget a share's DAG: the record first, so a crash never leaves a record without its blocks. */

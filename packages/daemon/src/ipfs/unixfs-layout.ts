@@ -156,7 +156,7 @@ export async function layoutShare (kind: 'file' | 'dir', files: LayoutFiles, emp
   // files and empty directories merged in path order
   const order = sorted ? undefined : Array.from({ length: files.length }, (_, i) => i).sort((a, b) => comparePaths(fileAt(files, a).path, fileAt(files, b).path))
   const dirs = [...emptyDirs].sort(comparePaths)
-  const empty = await emptyDirectory()
+  const empty = emptyDirectory()
   const layout = new DirectoryLayout(keep)
   // the empty directories that sort before `path` (all that are left, when undefined)
   let d = 0

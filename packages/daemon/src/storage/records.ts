@@ -2,6 +2,7 @@ import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import type { ErrorCode } from '@shoal/protocol'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { getIfStored } from './datastore-read.js'
 import { FileStamps } from './file-stamps.js'
 import type { FileStamp } from './file-stamps.js'
 
@@ -140,9 +141,7 @@ export class Records {
   }
 
   async getManifest (cid: string): Promise<Uint8Array | undefined> {
-    const key = new Key(PREFIX.manifest + cid)
-    if (!(await this.ds.has(key))) return undefined
-    return await this.ds.get(key)
+    return await getIfStored(this.ds, new Key(PREFIX.manifest + cid))
   }
 
   async putDownload (record: DownloadRecord): Promise<void> {
@@ -167,16 +166,14 @@ export class Records {
   }
 
   async getBitfield (cid: string): Promise<Uint8Array | undefined> {
-    const key = new Key(PREFIX.bitfield + cid)
-    if (!(await this.ds.has(key))) return undefined
-    return await this.ds.get(key)
+    return await getIfStored(this.ds, new Key(PREFIX.bitfield + cid))
   }
 
   private async unpackShare (stored: StoredShare): Promise<ShareRecord> {
     const { stampsStored, stampsPacked, stamps, ...rest } = stored
     if (stampsStored === true) {
-      const key = new Key(PREFIX.stamps + stored.cid)
-      if (await this.ds.has(key)) return { ...rest, stamps: FileStamps.fromBytes(await this.ds.get(key)) }
+      const bytes = await getIfStored(this.ds, new Key(PREFIX.stamps + stored.cid))
+      if (bytes !== undefined) return { ...rest, stamps: FileStamps.fromBytes(bytes) }
       // (every chunk is still hashed before it is served: only the cheap size/mtime check is lost)
       this.log.error('share %s has no stamps in the repo; its files are not checked for changes by size and mtime', stored.cid)
       return { ...rest, stamps: FileStamps.sized(0) }
@@ -190,9 +187,8 @@ export class Records {
   }
 
   private async getJson<T> (key: string): Promise<T | undefined> {
-    const k = new Key(key)
-    if (!(await this.ds.has(k))) return undefined
-    return this.parseJson<T>(key, await this.ds.get(k))
+    const bytes = await getIfStored(this.ds, new Key(key))
+    return bytes === undefined ? undefined : this.parseJson<T>(key, bytes)
   }
 
   private async listJson<T> (prefix: string): Promise<T[]> {

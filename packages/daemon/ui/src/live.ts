@@ -35,6 +35,7 @@ export function reduce (state: LiveState, e: LiveEvent): LiveState {
       // never listed nor shared (cancelled elsewhere at once) is let go after STARTED_KEPT_MS
       const now = Date.now()
       const started = new Map([...state.started].filter(([cid]) => !listed.has(cid) && !shared.has(cid) && now - (startedAt.get(cid) ?? now) < STARTED_KEPT_MS))
+      for (const cid of startedAt.keys()) if (!started.has(cid)) startedAt.delete(cid)
       for (const d of [...(state.ls?.downloads ?? []), ...state.started.values()]) {
         if (listed.has(d.cid) || !shared.has(d.cid)) continue
         finished = new Map(finished).set(d.cid, { ...d, state: 'done', received: d.size, chunksDone: d.chunks, rate: 0, peers: 0 })

@@ -38,7 +38,7 @@ export class ReaderCache {
 
   /** `cid` is being read now. */
   touch (cid: string): void {
-    this.lastRead.set(cid, Date.now())
+    if (this.c.limit > 0) this.lastRead.set(cid, Date.now())
   }
 
   /** Bytes held for readers alone now. */
@@ -66,6 +66,10 @@ export class ReaderCache {
 
   private async pass (): Promise<void> {
     const cached = [...this.c.holdings()].filter(cachedOnly).map(h => ({ cid: h.record.cid, bytes: h.heldBytes(), at: this.lastRead.get(h.record.cid) ?? (Date.parse(h.record.startedAt) || 0) }))
+    // read times of roots that are not in the cache (held whole, or gone) are not kept:
+    // a root read later is touched again, and one being opened is busy
+    const inCache = new Set(cached.map(e => e.cid))
+    for (const cid of this.lastRead.keys()) if (!inCache.has(cid) && !this.c.busy(cid)) this.lastRead.delete(cid)
     let total = cached.reduce((n, e) => n + e.bytes, 0)
     if (total <= this.c.limit) return
     const now = Date.now()
